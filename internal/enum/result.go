@@ -1,0 +1,246 @@
+// Package enum holds the anonymous checks: each takes a host's session and
+// fills its part of a Result, with the evidence (call → status) that led to it.
+package enum
+
+// Schema names the JSON contract version (docs/json.md).
+const Schema = "nullsweep/1"
+
+// Result is everything learned about one host. A key that could not be read
+// stays nil/absent and the reason is in Checks; an empty non-nil list means
+// "read, none". Fields are filled layer by layer; a failure at one layer
+// keeps what earlier layers learned.
+type Result struct {
+	Schema string `json:"schema"`
+	Target string `json:"target"`
+	// Error and Layer say where the host's examination stopped, if it did.
+	Error string `json:"error,omitempty"`
+	Layer string `json:"layer,omitempty"`
+
+	Ports    map[string]string         `json:"ports"` // "445","139" → open|closed|filtered
+	SMB      *SMBInfo                  `json:"smb,omitempty"`
+	NetBIOS  *NetBIOS                  `json:"netbios,omitempty"`
+	Sessions map[string]*SessionResult `json:"sessions,omitempty"` // "null", "guest"
+	IPC      *Outcome                  `json:"ipc,omitempty"`
+	Pipes    map[string]string         `json:"pipes,omitempty"` // name → open | NTSTATUS name | skipped
+
+	ServerInfo    *ServerInfo    `json:"server_info,omitempty"`
+	Domain        *Domain        `json:"domain,omitempty"`
+	PrimaryDomain *PrimaryDomain `json:"primary_domain,omitempty"`
+	Users         []User         `json:"users,omitzero"`
+	Groups        []Group        `json:"groups,omitzero"`
+	Shares        []Share        `json:"shares,omitzero"`
+	Policy        *Policy        `json:"policy,omitempty"`
+	Trusts        []Trust        `json:"trusts,omitzero"`
+	RIDs          []RID          `json:"rids,omitzero"`
+	RIDCycling    *RIDCycling    `json:"rid_cycling,omitempty"`
+	Browse        *Browse        `json:"browse,omitempty"`
+
+	Checks []Check `json:"checks"`
+}
+
+// SMBInfo is layer 2: negotiate facts.
+type SMBInfo struct {
+	Dialects        map[string]bool `json:"dialects"`          // "SMB 1.0".."SMB 3.1.1" → accepted
+	Dialect         string          `json:"dialect,omitempty"` // used for the checks
+	SigningEnabled  bool            `json:"signing_enabled"`
+	SigningRequired bool            `json:"signing_required"`
+	ServerGUID      string          `json:"server_guid,omitempty"`
+	Capabilities    uint32          `json:"capabilities,omitempty"`
+	NTLM            *NTLM           `json:"ntlm,omitempty"`
+	NativeOS        string          `json:"native_os,omitempty"`
+	NativeLanMan    string          `json:"native_lanman,omitempty"`
+}
+
+// NTLM is what the NTLMSSP CHALLENGE leaked.
+type NTLM struct {
+	NetBIOSComputer string `json:"netbios_computer,omitempty"`
+	NetBIOSDomain   string `json:"netbios_domain,omitempty"`
+	DNSComputer     string `json:"dns_computer,omitempty"`
+	DNSDomain       string `json:"dns_domain,omitempty"`
+	DNSTree         string `json:"dns_tree,omitempty"`
+	OSVersion       string `json:"os_version,omitempty"`
+}
+
+// NetBIOS is the NBNS node status answer (UDP 137).
+type NetBIOS struct {
+	Names []NetBIOSName `json:"names"`
+	MAC   string        `json:"mac,omitempty"`
+}
+
+// NetBIOSName is one registered name.
+type NetBIOSName struct {
+	Name   string `json:"name"`
+	Suffix string `json:"suffix"` // "<20>"
+	Type   string `json:"type"`   // "file server", "master browser", …
+	Group  bool   `json:"group"`
+}
+
+// SessionResult is layer 3 for one kind of logon.
+type SessionResult struct {
+	Result       string  `json:"result"` // allowed | guest | denied | error
+	Status       string  `json:"status,omitempty"`
+	SessionFlags *uint16 `json:"session_flags,omitempty"`
+	Dialect      string  `json:"dialect,omitempty"`
+	Form         string  `json:"form,omitempty"` // ntlmssp-anonymous | empty-password | ntlmv2
+	Error        string  `json:"error,omitempty"`
+}
+
+// Outcome is a single step's result.
+type Outcome struct {
+	Result string `json:"result"` // allowed | denied | error | skipped
+	Status string `json:"status,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// ServerInfo is SRVSVC NetrServerGetInfo 101 and WKSSVC NetrWkstaGetInfo 100.
+type ServerInfo struct {
+	PlatformID   uint32       `json:"platform_id"`
+	Name         string       `json:"name"`
+	VersionMajor uint32       `json:"version_major"`
+	VersionMinor uint32       `json:"version_minor"`
+	Type         uint32       `json:"type"`
+	TypeNames    []string     `json:"type_names,omitempty"`
+	Comment      string       `json:"comment"`
+	Workstation  *Workstation `json:"workstation,omitempty"`
+}
+
+// Workstation is WKSSVC NetrWkstaGetInfo level 100.
+type Workstation struct {
+	PlatformID   uint32 `json:"platform_id"`
+	ComputerName string `json:"computer_name"`
+	LanGroup     string `json:"lan_group"`
+	VersionMajor uint32 `json:"version_major"`
+	VersionMinor uint32 `json:"version_minor"`
+}
+
+// Domain is the account domain: the one whose users and policy are read.
+type Domain struct {
+	Name      string `json:"name"`
+	SID       string `json:"sid,omitempty"`
+	DNSDomain string `json:"dns_domain,omitempty"`
+	Forest    string `json:"forest,omitempty"`
+	Role      string `json:"role,omitempty"`
+}
+
+// PrimaryDomain is LSA PolicyPrimaryDomainInformation; SID is null for a workgroup.
+type PrimaryDomain struct {
+	Name string  `json:"name"`
+	SID  *string `json:"sid"`
+}
+
+// User is one account of the account domain.
+type User struct {
+	RID         uint32   `json:"rid"`
+	Name        string   `json:"name"`
+	FullName    string   `json:"full_name"`
+	Description string   `json:"description"`
+	ACB         uint32   `json:"acb"`
+	Flags       []string `json:"flags"`
+}
+
+// Group is a domain group or alias with its members as plain names.
+type Group struct {
+	RID     uint32   `json:"rid"`
+	Name    string   `json:"name"`
+	Kind    string   `json:"kind"` // domain | alias | builtin
+	Comment string   `json:"comment,omitempty"`
+	Members []string `json:"members"`
+}
+
+// Share is one share from SRVSVC NetrShareEnum with the anonymous probes.
+type Share struct {
+	Name      string         `json:"name"`
+	Type      string         `json:"type"` // disk, ipc, printer, device + special/temporary
+	TypeRaw   uint32         `json:"type_raw"`
+	Comment   string         `json:"comment"`
+	Anonymous ShareAnonymous `json:"anonymous"`
+}
+
+// ShareAnonymous: each field is "ok", an NTSTATUS name, or "skipped".
+type ShareAnonymous struct {
+	Connect string   `json:"connect"`
+	List    string   `json:"list"`
+	Entries []string `json:"entries,omitempty"`
+}
+
+// Policy is the account domain's password, lockout and logoff policy.
+// Durations are whole seconds; nil means "never"/"none".
+type Policy struct {
+	Password *PasswordPolicy   `json:"password,omitempty"`
+	Lockout  *LockoutPolicy    `json:"lockout,omitempty"`
+	Logoff   *LogoffPolicy     `json:"logoff,omitempty"`
+	Raw      map[string]string `json:"raw,omitempty"` // field → raw 64-bit value as 0x%016x
+}
+
+// PasswordPolicy is DOMAIN_PASSWORD_INFORMATION.
+type PasswordPolicy struct {
+	MinLength     uint16   `json:"min_length"`
+	HistoryLength uint16   `json:"history_length"`
+	MaxAgeS       *int64   `json:"max_age_s"`
+	MinAgeS       *int64   `json:"min_age_s"`
+	Properties    []string `json:"properties"`
+	PropertiesRaw uint32   `json:"properties_raw"`
+}
+
+// LockoutPolicy is DOMAIN_LOCKOUT_INFORMATION.
+type LockoutPolicy struct {
+	Threshold uint16 `json:"threshold"`
+	DurationS *int64 `json:"duration_s"`
+	WindowS   *int64 `json:"window_s"`
+}
+
+// LogoffPolicy is DOMAIN_LOGOFF_INFORMATION.
+type LogoffPolicy struct {
+	ForceLogoffS *int64 `json:"force_logoff_s"`
+}
+
+// Trust is one trusted domain.
+type Trust struct {
+	Name      string `json:"name"`
+	DNSName   string `json:"dns_name,omitempty"`
+	SID       string `json:"sid,omitempty"`
+	Direction string `json:"direction,omitempty"`
+	Type      string `json:"type,omitempty"`
+}
+
+// RID is one SID translated by RID cycling.
+type RID struct {
+	RID    uint32 `json:"rid"`
+	SID    string `json:"sid"`
+	Name   string `json:"name"`
+	Domain string `json:"domain"`
+	Type   string `json:"type"` // user, group, alias, well-known, domain, deleted, invalid, unknown, computer
+}
+
+// RIDCycling summarises how SIDs were translated.
+type RIDCycling struct {
+	Path          string            `json:"path"` // lsa | samr | none
+	Denied        []string          `json:"denied,omitempty"`
+	DomainSIDs    map[string]string `json:"domain_sids,omitempty"`   // source → SID
+	Administrator string            `json:"administrator,omitempty"` // RID 500's name
+	Guest         string            `json:"guest,omitempty"`         // RID 501's name
+}
+
+// Browse is RAP NetServerEnum2 over \PIPE\LANMAN.
+type Browse struct {
+	Unavailable string         `json:"unavailable,omitempty"`
+	Servers     []BrowseServer `json:"servers"`
+	Domains     []BrowseServer `json:"domains"`
+}
+
+// BrowseServer is one browse list entry.
+type BrowseServer struct {
+	Name      string `json:"name"`
+	TypeFlags uint32 `json:"type_flags"`
+	Comment   string `json:"comment"`
+}
+
+// Check is the evidence for one call: what was asked and what came back.
+type Check struct {
+	Name   string `json:"name"`   // e.g. "samr.QueryDisplayInformation"
+	Layer  string `json:"layer"`  // session | ipc | pipe | bind | call
+	Result string `json:"result"` // ok | denied | error | skipped
+	Status string `json:"status,omitempty"`
+	MS     int64  `json:"ms"`
+	Detail string `json:"detail,omitempty"`
+}
