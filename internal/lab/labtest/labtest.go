@@ -1,0 +1,68 @@
+// Package labtest gives live tests their Samba servers:
+//
+//	addrs := labtest.Require(t, "open", "dc")
+//	conn := dial(addrs["open"]) // "127.0.0.2"
+//
+// Servers are started once and left running for the next test run; stop
+// them with `nullsweep lab down`.
+package labtest
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nullsweep/nullsweep/internal/lab"
+)
+
+// startTimeout bounds a cold start: the DC provisions its template once
+// (6-11 s here, longer on a slow CI box) and then needs a few seconds more.
+const startTimeout = 5 * time.Minute
+
+// Require makes sure the named postures are up and returns posture → address.
+// Once per test run, shared by all test packages (go test runs packages in parallel
+// processes): guard with an flock on a lock file in the lab dir; a posture whose
+// server already answers (TCP 445; for dc also 389) is reused, never started twice.
+// Samba absent (no smbd binary): t.Skip with a clear message, but t.Fatal when CI=true.
+func Require(t testing.TB, postures ...string) map[string]string {
+	t.Helper()
+	out := make(map[string]string, len(postures))
+	var missing []string
+	ctx := context.Background()
+	for _, name := range postures {
+		p, err := lab.Lookup(name)
+		if err != nil {
+			t.Fatalf("labtest: %v", err)
+		}
+		out[name] = p.Addr
+		if !lab.Answers(ctx, p) {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return out
+	}
+	if !lab.SambaInstalled() {
+		msg := "labtest: Samba (smbd) is not installed, cannot start lab postures %v; run scripts/setup.sh"
+		if inCI() {
+			t.Fatalf(msg, missing)
+		}
+		t.Skipf(msg, missing)
+	}
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	// Up takes the lab lock and re-checks each posture under it, so test
+	// processes racing here start each server once.
+	l := lab.New(lab.DefaultDir())
+	if err := l.Up(ctx, missing...); err != nil {
+		t.Fatalf("labtest: start %v: %v (logs under %s)", missing, err, l.Dir)
+	}
+	return out
+}
+
+func inCI() bool {
+	v, err := strconv.ParseBool(os.Getenv("CI"))
+	return err == nil && v
+}
