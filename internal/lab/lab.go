@@ -2,10 +2,14 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Lab is a lab directory: one subdirectory per posture, holding its config,
@@ -43,32 +47,160 @@ func (l *Lab) lock(ctx context.Context) (unlock func(), err error) {
 	return func() { f.Close() }, nil
 }
 
-// Up starts the named postures (DefaultNames when none), skipping any whose
-// server already answers, and returns once each is ready.
-func (l *Lab) Up(ctx context.Context, names ...string) error {
+func lookupAll(names []string, def []string) ([]Posture, error) {
 	if len(names) == 0 {
-		names = DefaultNames()
+		names = def
 	}
 	ps := make([]Posture, 0, len(names))
+	seen := map[string]bool{}
 	for _, n := range names {
 		p, err := Lookup(n)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		ps = append(ps, p)
+		if !seen[n] {
+			seen[n] = true
+			ps = append(ps, p)
+		}
+	}
+	return ps, nil
+}
+
+func allNames() []string {
+	n := make([]string, len(postures))
+	for i, p := range postures {
+		n[i] = p.Name
+	}
+	return n
+}
+
+// Up starts the named postures (DefaultNames when none) side by side and
+// returns once each answers. A posture whose server already answers, ours
+// from an earlier run or anyone else's, is left alone; so is one whose
+// daemons we recorded and which still run.
+func (l *Lab) Up(ctx context.Context, names ...string) error {
+	ps, err := lookupAll(names, DefaultNames())
+	if err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("lab: needs root (Samba binds port 445; the DC needs a mount namespace)")
 	}
 	unlock, err := l.lock(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	g, gctx := errgroup.WithContext(ctx)
 	for _, p := range ps {
-		if Answers(ctx, p) {
-			continue // ours from an earlier run, or someone else's: reuse
+		g.Go(func() error {
+			if err := l.upOne(gctx, p); err != nil {
+				return fmt.Errorf("lab: %s: %w", p.Name, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func (l *Lab) upOne(ctx context.Context, p Posture) error {
+	if Answers(ctx, p) {
+		// Ours, but nmbd may have died: restart just that.
+		if p.NMBD && len(l.daemons(p)) > 0 {
+			return l.upStandalone(ctx, p)
 		}
-		if err := l.start(ctx, p); err != nil {
-			return fmt.Errorf("lab: %s: %w", p.Name, err)
+		return nil
+	}
+	if p.DC {
+		return l.upDC(ctx, p)
+	}
+	return l.upStandalone(ctx, p)
+}
+
+// Down stops the named postures (all when none): only processes this lab
+// dir started or Samba recorded in the posture's pid dir for our config.
+func (l *Lab) Down(ctx context.Context, names ...string) error {
+	ps, err := lookupAll(names, allNames())
+	if err != nil {
+		return err
+	}
+	unlock, err := l.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	var errs []error
+	for _, p := range ps {
+		d := l.pdir(p)
+		if err := stopProcesses(ourProcesses(d, l.conf(p)), 10*time.Second); err != nil {
+			errs = append(errs, fmt.Errorf("lab: %s: %w", p.Name, err))
+			continue
+		}
+		files, _ := filepath.Glob(filepath.Join(d, "pids", "*.pid"))
+		for _, f := range files {
+			os.Remove(f)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// Daemon is one running process of a posture.
+type Daemon struct {
+	Name string // smbd, nmbd, samba, samba-dcerpcd
+	PID  int
+}
+
+// State is what Status reports for one posture.
+type State struct {
+	Posture
+	Daemons  []Daemon // ours, running
+	Answers  bool     // its address answers SMB (and LDAP for the DC)
+	Provided bool     // accounts/config created in this lab dir
+}
+
+// Status says, for every posture, which of our daemons run and whether its
+// address answers (it may answer from a server this lab dir did not start).
+func (l *Lab) Status(ctx context.Context) []State {
+	out := make([]State, len(postures))
+	for i, p := range postures {
+		_, err := os.Stat(filepath.Join(l.pdir(p), ".provisioned"))
+		out[i] = State{Posture: p, Daemons: l.daemons(p), Answers: Answers(ctx, p), Provided: err == nil}
+	}
+	return out
+}
+
+// Word is the one-word state: up (ours and answering), down, starting (ours
+// but not answering yet), or foreign (answering, but not started here).
+func (s State) Word() string {
+	switch {
+	case len(s.Daemons) > 0 && s.Answers:
+		return "up"
+	case len(s.Daemons) > 0:
+		return "starting"
+	case s.Answers:
+		return "foreign"
+	}
+	return "down"
+}
+
+func (l *Lab) daemons(p Posture) []Daemon {
+	var ds []Daemon
+	d := l.pdir(p)
+	for _, name := range []string{"smbd", "nmbd", "samba"} {
+		if r, ok := runningDaemon(d, name); ok {
+			ds = append(ds, Daemon{Name: name, PID: r.PID})
+		}
+	}
+	if len(ds) == 0 {
+		return nil
+	}
+	if b, err := os.ReadFile(filepath.Join(d, "run", "samba-dcerpcd.pid")); err == nil {
+		var pid int
+		if _, err := fmt.Sscan(string(b), &pid); err == nil && pid > 1 && cmdlineHas(pid, l.conf(p)) {
+			if r, ok := recordOf(pid); ok && r.alive() {
+				ds = append(ds, Daemon{Name: "samba-dcerpcd", PID: pid})
+			}
+		}
+	}
+	return ds
 }

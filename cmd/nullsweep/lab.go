@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nullsweep/nullsweep/internal/lab"
+)
+
+func init() {
+	labCmd := &cobra.Command{
+		Use:   "lab up|down|status [POSTURE...]",
+		Short: "Start, stop or show local Samba victims on loopback addresses",
+		Long: `lab runs real Samba servers on 127.0.0.x, one per posture, so you can try
+nullsweep safely. Postures (default for up: all but bulk):
+` + postureTable() + `
+State lives in $NULLSWEEP_LAB_DIR (default ` + lab.DefaultDir() + `). Needs root.`,
+	}
+	var dir string
+	labCmd.PersistentFlags().StringVar(&dir, "dir", lab.DefaultDir(), "lab directory")
+	labCmd.AddCommand(&cobra.Command{
+		Use:   "up [POSTURE...]",
+		Short: "Start postures (default: all but bulk) and wait until they answer",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkPostures(args); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			l := lab.New(dir)
+			if err := l.Up(ctx, args...); err != nil {
+				return err
+			}
+			return printStatus(ctx, cmd, l)
+		},
+	}, &cobra.Command{
+		Use:   "down [POSTURE...]",
+		Short: "Stop postures (default: all) started from this lab directory",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkPostures(args); err != nil {
+				return err
+			}
+			return lab.New(dir).Down(cmd.Context(), args...)
+		},
+	}, &cobra.Command{
+		Use:   "status",
+		Short: "Show each posture, its address, state and pids",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return printStatus(cmd.Context(), cmd, lab.New(dir))
+		},
+	})
+	rootCmd.AddCommand(labCmd)
+}
+
+func checkPostures(names []string) error {
+	for _, n := range names {
+		if _, err := lab.Lookup(n); err != nil {
+			return usageErr(err)
+		}
+	}
+	return nil
+}
+
+func postureTable() string {
+	var b strings.Builder
+	for _, p := range lab.Postures() {
+		fmt.Fprintf(&b, "  %-12s %-11s %s\n", p.Name, p.Addr, p.Summary)
+	}
+	return b.String()
+}
+
+func printStatus(ctx context.Context, cmd *cobra.Command, l *lab.Lab) error {
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "POSTURE\tADDRESS\tSTATE\tPIDS")
+	for _, s := range l.Status(ctx) {
+		var pids []string
+		for _, d := range s.Daemons {
+			pids = append(pids, fmt.Sprintf("%s=%d", d.Name, d.PID))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Addr, s.Word(), strings.Join(pids, " "))
+	}
+	return tw.Flush()
+}
