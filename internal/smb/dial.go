@@ -1,0 +1,204 @@
+package smb
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/nullsweep/nullsweep/internal/ntlmssp"
+	"github.com/nullsweep/nullsweep/internal/smb2"
+)
+
+// Options control Dial and ProbeDialects.
+type Options struct {
+	Port     int       // 445 when 0
+	Dialects []Dialect // SMB2+ dialects to offer; nil = all
+	// Transport, when set, supplies a pre-connected stream instead of a TCP
+	// dial to host:Port (NetBIOS on 139 plugs in here).
+	Transport func(ctx context.Context) (net.Conn, error)
+}
+
+// DialSMB1, when set (by the SMB1 adapter), negotiates NT LM 0.12 on a
+// connected stream. Dial uses it when Options.Dialects asks for SMB1 only.
+var DialSMB1 func(ctx context.Context, nc net.Conn, host string) (Conn, error)
+
+// ErrNoSMB1 is returned by Dial when SMB1 is asked for but not built in.
+var ErrNoSMB1 = errors.New("smb: SMB1 client not available")
+
+func (o Options) connect(ctx context.Context, host string) (net.Conn, error) {
+	if o.Transport != nil {
+		nc, err := o.Transport(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("smb: transport to %s: %w", host, err)
+		}
+		return nc, nil
+	}
+	port := o.Port
+	if port == 0 {
+		port = 445
+	}
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("smb: dial: %w", err)
+	}
+	return nc, nil
+}
+
+// Dial connects to host and negotiates. With no SMB1 in opt.Dialects (or
+// none given) it speaks SMB2/3, offering those dialects (all by default);
+// with only SMB1 it hands over to DialSMB1.
+func Dial(ctx context.Context, host string, opt Options) (Conn, error) {
+	var offer []uint16
+	smb1 := false
+	for _, d := range opt.Dialects {
+		if d == SMB1 {
+			smb1 = true
+		} else {
+			offer = append(offer, uint16(d))
+		}
+	}
+	if smb1 && len(offer) == 0 {
+		if DialSMB1 == nil {
+			return nil, ErrNoSMB1
+		}
+		nc, err := opt.connect(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+		c, err := DialSMB1(ctx, nc, host)
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+	nc, err := opt.connect(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newConn2(ctx, nc, host, offer)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// ProbeDialects opens one connection per SMB2 dialect, each offering only
+// that dialect, and one offering only the SMB1 dialect "NT LM 0.12". A
+// dialect is true when the server picked it. The error is set only when no
+// connection could be made at all.
+func ProbeDialects(ctx context.Context, host string, opt Options) (map[Dialect]bool, error) {
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		out     = map[Dialect]bool{}
+		dialErr error
+		dialed  int
+	)
+	probe := func(d Dialect) {
+		defer wg.Done()
+		nc, err := opt.connect(ctx, host)
+		if err != nil {
+			mu.Lock()
+			dialErr = err
+			mu.Unlock()
+			return
+		}
+		defer nc.Close()
+		var ok bool
+		if d == SMB1 {
+			ok, err = probeSMB1(ctx, nc)
+		} else {
+			var c *smb2.Conn
+			c = smb2.NewConn(nc)
+			var r *smb2.NegotiateResponse
+			r, err = c.Negotiate(ctx, []uint16{uint16(d)})
+			ok = err == nil && r.Dialect == uint16(d)
+		}
+		mu.Lock()
+		dialed++
+		out[d] = ok
+		if err != nil && ctx.Err() != nil {
+			dialErr = fmt.Errorf("smb: probe %v: %w", d, err)
+		}
+		mu.Unlock()
+	}
+	for _, d := range AllDialects {
+		wg.Add(1)
+		go probe(d)
+	}
+	wg.Wait()
+	if dialed == 0 || ctx.Err() != nil {
+		if dialErr == nil {
+			dialErr = ctx.Err()
+		}
+		return out, dialErr
+	}
+	return out, nil
+}
+
+// probeSMB1 sends an SMB1 NEGOTIATE offering only "NT LM 0.12" ([MS-CIFS]
+// 2.2.4.52) and reports whether the server selected it.
+func probeSMB1(ctx context.Context, nc net.Conn) (bool, error) {
+	dl, _ := ctx.Deadline()
+	nc.SetDeadline(dl)
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	defer stop()
+
+	dialects := []byte("\x02NT LM 0.12\x00")
+	msg := make([]byte, 4+32+3, 4+32+3+len(dialects))
+	h := msg[4:]
+	copy(h, "\xffSMB")
+	h[4] = 0x72                                   // SMB_COM_NEGOTIATE
+	h[9] = 0x18                                   // case-insensitive, canonical paths
+	binary.LittleEndian.PutUint16(h[10:], 0xC801) // unicode, NT status, extended security, long names
+	binary.LittleEndian.PutUint16(h[26:], 0xFEFF) // PID
+	// WordCount 0, ByteCount
+	binary.LittleEndian.PutUint16(h[33:], uint16(len(dialects)))
+	msg = append(msg, dialects...)
+	n := len(msg) - 4
+	msg[1], msg[2], msg[3] = byte(n>>16), byte(n>>8), byte(n)
+	if _, err := nc.Write(msg); err != nil {
+		return false, fmt.Errorf("smb: smb1 probe: %w", err)
+	}
+	var fh [4]byte
+	for {
+		if _, err := io.ReadFull(nc, fh[:]); err != nil {
+			return false, fmt.Errorf("smb: smb1 probe: %w", err)
+		}
+		if fh[0] != 0x85 {
+			break
+		}
+	}
+	n = int(fh[1])<<16 | int(fh[2])<<8 | int(fh[3])
+	if fh[0] != 0 || n < 35 || n > 1<<16 {
+		return false, fmt.Errorf("smb: smb1 probe: frame type 0x%02x length %d", fh[0], n)
+	}
+	r := make([]byte, n)
+	if _, err := io.ReadFull(nc, r); err != nil {
+		return false, fmt.Errorf("smb: smb1 probe: %w", err)
+	}
+	if string(r[:4]) != "\xffSMB" || r[4] != 0x72 {
+		return false, nil
+	}
+	// WordCount ≥ 1 and DialectIndex 0 means NT LM 0.12 was chosen;
+	// 0xFFFF means none of ours.
+	return r[32] >= 1 && binary.LittleEndian.Uint16(r[33:]) == 0, nil
+}
+
+// GuestCredentials returns credentials for the guest probe: a fresh random
+// user name that exists nowhere, with no password and no domain.
+func GuestCredentials() (Credentials, error) {
+	u, err := ntlmssp.RandomUser(nil)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("smb: %w", err)
+	}
+	return Credentials{User: u}, nil
+}

@@ -1,0 +1,225 @@
+package smb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/nullsweep/nullsweep/internal/ntlmssp"
+	"github.com/nullsweep/nullsweep/internal/ntstatus"
+	"github.com/nullsweep/nullsweep/internal/smb2"
+)
+
+// conn2 adapts an smb2.Conn to Conn.
+type conn2 struct {
+	c    *smb2.Conn
+	host string
+	neg  NegotiateInfo
+	resp *smb2.NegotiateResponse
+}
+
+func newConn2(ctx context.Context, nc net.Conn, host string, dialects []uint16) (*conn2, error) {
+	c := smb2.NewConn(nc)
+	r, err := c.Negotiate(ctx, dialects)
+	if err != nil {
+		return nil, fmt.Errorf("smb: %s: %w", host, err)
+	}
+	return &conn2{
+		c:    c,
+		host: host,
+		resp: r,
+		neg: NegotiateInfo{
+			Dialect:         Dialect(r.Dialect),
+			SigningEnabled:  r.SecurityMode&smb2.SigningEnabled != 0,
+			SigningRequired: r.SecurityMode&smb2.SigningRequired != 0,
+			ServerGUID:      r.ServerGUID,
+			Capabilities:    r.Capabilities,
+			MaxTransact:     r.MaxTransactSize,
+			MaxRead:         r.MaxReadSize,
+			MaxWrite:        r.MaxWriteSize,
+			SystemTime:      r.SystemTime,
+		},
+	}, nil
+}
+
+func (c *conn2) Negotiated() NegotiateInfo { return c.neg }
+func (c *conn2) Close() error              { return c.c.Close() }
+
+// SMB2Negotiate gives the full NEGOTIATE response (3.1.1 contexts, server
+// start time) to callers that want more than NegotiateInfo.
+func (c *conn2) SMB2Negotiate() *smb2.NegotiateResponse { return c.resp }
+
+// SessionSetup runs the SPNEGO/NTLMSSP exchange: NEGOTIATE, then an
+// anonymous AUTHENTICATE for zero credentials or NTLMv2 otherwise. The
+// session is never signed: a null or guest session has no key to sign with.
+func (c *conn2) SessionSetup(ctx context.Context, creds Credentials) (Session, SessionInfo, error) {
+	info := SessionInfo{Form: "ntlmv2"}
+	if creds.Anonymous() {
+		info.Form = "ntlmssp-anonymous"
+	}
+	m, r, err := c.c.SessionSetup(ctx, 0, ntlmssp.WrapInit(ntlmssp.Negotiate()))
+	if m != nil {
+		info.Status = m.Status()
+	}
+	if err != nil {
+		return nil, info, fmt.Errorf("smb: session setup: %w", err)
+	}
+	if info.Status != ntstatus.MoreProcessingRequired {
+		return nil, info, fmt.Errorf("smb: session setup: server finished after NEGOTIATE with %v", info.Status)
+	}
+	tok, err := ntlmssp.ParseResp(r.SecurityBuffer)
+	if err != nil {
+		return nil, info, fmt.Errorf("smb: session setup: %w", err)
+	}
+	ch, err := ntlmssp.ParseChallenge(tok.Token)
+	if err != nil {
+		return nil, info, fmt.Errorf("smb: session setup: %w", err)
+	}
+	info.NTLM = ntlmInfo(ch)
+
+	var auth []byte
+	if creds.Anonymous() {
+		auth = ntlmssp.Anonymous(ch)
+	} else {
+		auth, err = ntlmssp.NTLMv2(ch, creds.User, creds.Domain, creds.Password, ntlmssp.Options{})
+		if err != nil {
+			return nil, info, fmt.Errorf("smb: session setup: %w", err)
+		}
+	}
+	m2, r2, err := c.c.SessionSetup(ctx, m.SessionID, ntlmssp.WrapResp(auth))
+	if m2 != nil {
+		info.Status = m2.Status()
+	}
+	if err != nil {
+		return nil, info, fmt.Errorf("smb: session setup: %w", err)
+	}
+	info.Flags = r2.SessionFlags
+	if info.Status != ntstatus.Success {
+		// A third leg is not part of NTLMSSP.
+		return nil, info, fmt.Errorf("smb: session setup: unexpected %w", info.Status)
+	}
+	return &session2{c: c, s: &smb2.Session{Conn: c.c, ID: m2.SessionID}}, info, nil
+}
+
+func ntlmInfo(ch *ntlmssp.Challenge) *NTLMInfo {
+	return &NTLMInfo{
+		NetBIOSComputer: ch.NetBIOSComputer,
+		NetBIOSDomain:   ch.NetBIOSDomain,
+		DNSComputer:     ch.DNSComputer,
+		DNSDomain:       ch.DNSDomain,
+		DNSTree:         ch.DNSTree,
+		TargetName:      ch.TargetName,
+		OSVersion:       ch.Version(),
+		Flags:           ch.Flags,
+		Timestamp:       ch.Timestamp,
+	}
+}
+
+type session2 struct {
+	c *conn2
+	s *smb2.Session
+}
+
+func (s *session2) TreeConnect(ctx context.Context, share string) (Tree, error) {
+	share = strings.TrimLeft(share, `\/`)
+	t, err := s.s.TreeConnect(ctx, `\\`+s.c.host+`\`+share)
+	if err != nil {
+		return nil, fmt.Errorf("smb: %w", err)
+	}
+	return &tree2{t: t}, nil
+}
+
+func (s *session2) Logoff(ctx context.Context) error {
+	if err := s.s.Logoff(ctx); err != nil {
+		return fmt.Errorf("smb: %w", err)
+	}
+	return nil
+}
+
+type tree2 struct{ t *smb2.Tree }
+
+// pipeAccess is what Windows asks for when it opens a named pipe for RPC:
+// read/write data, EA and attributes, READ_CONTROL, SYNCHRONIZE.
+const pipeAccess = smb2.FileReadData | smb2.FileWriteData | smb2.FileAppendData |
+	smb2.FileReadEA | smb2.FileWriteEA | smb2.FileReadAttributes | smb2.FileWriteAttributes |
+	smb2.ReadControl | smb2.Synchronize
+
+// OpenPipe opens a named pipe on IPC$; name may be "lsarpc", `\lsarpc` or `\PIPE\lsarpc`.
+func (t *tree2) OpenPipe(ctx context.Context, name string) (Pipe, error) {
+	n := strings.TrimLeft(strings.ReplaceAll(name, "/", `\`), `\`)
+	if len(n) > 5 && strings.EqualFold(n[:5], `PIPE\`) {
+		n = n[5:]
+	}
+	r, err := t.t.Create(ctx, &smb2.CreateRequest{
+		DesiredAccess:     pipeAccess,
+		ShareAccess:       smb2.FileShareRead | smb2.FileShareWrite,
+		CreateDisposition: smb2.FileOpen,
+		CreateOptions:     smb2.FileNonDirectoryFile,
+		Name:              n,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("smb: open pipe: %w", err)
+	}
+	return &pipe2{t: t.t, id: r.FileID}, nil
+}
+
+func (t *tree2) List(ctx context.Context, dir string) ([]DirEntry, error) {
+	dir = strings.Trim(strings.ReplaceAll(dir, "/", `\`), `\`)
+	es, err := t.t.List(ctx, dir)
+	out := make([]DirEntry, 0, len(es))
+	for _, e := range es {
+		out = append(out, DirEntry{Name: e.Name, IsDir: e.Attributes&smb2.FileAttributeDirectory != 0, Size: e.EndOfFile})
+	}
+	if err != nil {
+		return out, fmt.Errorf("smb: list: %w", err)
+	}
+	return out, nil
+}
+
+func (t *tree2) Disconnect(ctx context.Context) error {
+	if err := t.t.Disconnect(ctx); err != nil {
+		return fmt.Errorf("smb: %w", err)
+	}
+	return nil
+}
+
+type pipe2 struct {
+	t  *smb2.Tree
+	id smb2.FileID
+}
+
+// more maps STATUS_BUFFER_OVERFLOW to ErrMore.
+func more(b []byte, err error) ([]byte, error) {
+	if errors.Is(err, ntstatus.BufferOverflow) {
+		return b, ErrMore
+	}
+	if err != nil {
+		return b, fmt.Errorf("smb: %w", err)
+	}
+	return b, nil
+}
+
+func (p *pipe2) Transact(ctx context.Context, in []byte, maxOut int) ([]byte, error) {
+	return more(p.t.Transceive(ctx, p.id, in, maxOut))
+}
+
+func (p *pipe2) Read(ctx context.Context, max int) ([]byte, error) {
+	return more(p.t.Read(ctx, p.id, 0, max))
+}
+
+func (p *pipe2) Write(ctx context.Context, b []byte) (int, error) {
+	n, err := p.t.Write(ctx, p.id, 0, b)
+	if err != nil {
+		return n, fmt.Errorf("smb: %w", err)
+	}
+	return n, nil
+}
+
+func (p *pipe2) Close(ctx context.Context) error {
+	if err := p.t.Close(ctx, p.id); err != nil {
+		return fmt.Errorf("smb: %w", err)
+	}
+	return nil
+}
