@@ -1,0 +1,296 @@
+package dcerpc
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/nullsweep/nullsweep/internal/smb"
+)
+
+// Transport carries PDUs. smb.Pipe satisfies it; TCP adapts a net.Conn.
+type Transport interface {
+	// Transact writes in and returns (part of) the reply. It may return
+	// smb.ErrMore with partial data; the rest is then read with Read.
+	Transact(ctx context.Context, in []byte, maxOut int) ([]byte, error)
+	Write(ctx context.Context, b []byte) (int, error)
+	Read(ctx context.Context, max int) ([]byte, error)
+}
+
+// Fragment sizes. 4280 is what Windows and Samba clients use over named
+// pipes; the server may lower the size we send with (BIND_ACK max_recv_frag).
+const (
+	DefaultMaxFrag = 4280
+	minFrag        = 1024 // smallest max_recv_frag we accept from a server (C706 allows 1432; Samba requires ≥ 2048 of clients)
+	// DefaultMaxResponse caps a reassembled response stub.
+	DefaultMaxResponse = 8 << 20
+)
+
+// Client is one DCE/RPC association bound to one interface. Calls are sent
+// one at a time (a mutex); each response is matched to its call id, so
+// pipelining can be added without changing callers.
+type Client struct {
+	t        Transport
+	abstract SyntaxID
+
+	mu      sync.Mutex
+	callID  uint32
+	ctxID   uint16
+	nextCtx uint16
+	maxXmit int
+	maxRecv int
+	rbuf    []byte // bytes received beyond the last complete fragment
+
+	// AssocGroup and SecAddr are what BIND_ACK said.
+	AssocGroup uint32
+	SecAddr    string
+	// MaxResponse caps a reassembled response stub (DefaultMaxResponse).
+	MaxResponse int
+}
+
+// Bind opens an association on t and binds the abstract syntax with NDR 2.0.
+func Bind(ctx context.Context, t Transport, abstract SyntaxID) (*Client, error) {
+	c := &Client{t: t, maxXmit: DefaultMaxFrag, maxRecv: DefaultMaxFrag, MaxResponse: DefaultMaxResponse}
+	ack, err := c.bind(ctx, PTypeBind, abstract, 0)
+	if err != nil {
+		return nil, err
+	}
+	c.AssocGroup = ack.AssocGroup
+	c.SecAddr = ack.SecAddr
+	// The server's max_recv_frag bounds what we send; its max_xmit_frag
+	// is what it will send, which must fit the buffer we read with.
+	if m := int(ack.MaxRecvFrag); m < c.maxXmit {
+		if m < minFrag {
+			return nil, fmt.Errorf("dcerpc: bind %s: server max_recv_frag %d too small", abstract, m)
+		}
+		c.maxXmit = m
+	}
+	if m := int(ack.MaxXmitFrag); m > c.maxRecv {
+		c.maxRecv = m
+	}
+	return c, nil
+}
+
+// AlterContext switches the client to another interface on the same
+// association (ALTER_CONTEXT with a new presentation context id).
+func (c *Client) AlterContext(ctx context.Context, abstract SyntaxID) error {
+	c.mu.Lock()
+	id := c.nextCtx
+	c.mu.Unlock()
+	if _, err := c.bind(ctx, PTypeAlterContext, abstract, id); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Abstract returns the interface the client is bound to.
+func (c *Client) Abstract() SyntaxID { return c.abstract }
+
+// MaxFrags returns the negotiated fragment sizes (send, receive).
+func (c *Client) MaxFrags() (xmit, recv int) { return c.maxXmit, c.maxRecv }
+
+func (c *Client) bind(ctx context.Context, ptype uint8, abstract SyntaxID, ctxID uint16) (*BindAckPDU, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	what := "bind"
+	if ptype == PTypeAlterContext {
+		what = "alter_context"
+	}
+	c.callID++
+	callID := c.callID
+	pdu := BindPDU{
+		Type: ptype, CallID: callID,
+		MaxXmitFrag: uint16(c.maxXmit), MaxRecvFrag: uint16(c.maxRecv), AssocGroup: c.AssocGroup,
+		Contexts: []ContextElem{{ID: ctxID, Abstract: abstract, Transfer: []SyntaxID{NDR20}}},
+	}.Marshal()
+	if err := c.send(ctx, pdu, true); err != nil {
+		return nil, fmt.Errorf("dcerpc: %s %s: %w", what, abstract, err)
+	}
+	frag, err := c.readFragment(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("dcerpc: %s %s: %w", what, abstract, err)
+	}
+	h, _ := ParseHeader(frag) // readFragment checked it
+	if h.CallID != callID {
+		return nil, fmt.Errorf("dcerpc: %s %s: %w (%d, sent %d)", what, abstract, ErrCallID, h.CallID, callID)
+	}
+	switch h.Type {
+	case PTypeBindNak:
+		reason := uint16(0xffff)
+		if len(frag) >= headerLen+2 {
+			reason = binary.LittleEndian.Uint16(frag[headerLen:])
+		}
+		return nil, fmt.Errorf("dcerpc: %s %s: %w", what, abstract, &BindNakError{Reason: reason})
+	case PTypeFault:
+		f, err := ParseFragment(frag)
+		if err != nil {
+			return nil, fmt.Errorf("dcerpc: %s %s: %w", what, abstract, err)
+		}
+		return nil, fmt.Errorf("dcerpc: %s %s: %w", what, abstract, &Fault{Status: f.Status})
+	}
+	ack, err := ParseBindAck(frag)
+	if err != nil {
+		return nil, fmt.Errorf("dcerpc: %s %s: %w", what, abstract, err)
+	}
+	if len(ack.Results) == 0 {
+		return nil, fmt.Errorf("dcerpc: %s %s: %w: no results", what, abstract, ErrBadPDU)
+	}
+	if r := ack.Results[0]; r.Result != ResultAcceptance {
+		return nil, &ContextRejectedError{Abstract: abstract, Result: r.Result, Reason: r.Reason}
+	}
+	c.abstract = abstract
+	c.ctxID = ctxID
+	c.nextCtx = ctxID + 1
+	return ack, nil
+}
+
+// Call sends one request with the stub for opnum and returns the
+// reassembled response stub. A FAULT comes back as a *Fault error.
+func (c *Client) Call(ctx context.Context, opnum uint16, stub []byte) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.callID++
+	callID := c.callID
+	if err := c.sendRequest(ctx, callID, opnum, stub); err != nil {
+		return nil, fmt.Errorf("dcerpc: call %d: %w", opnum, err)
+	}
+	out, err := c.readResponse(ctx, callID)
+	if err != nil {
+		return nil, fmt.Errorf("dcerpc: call %d: %w", opnum, err)
+	}
+	return out, nil
+}
+
+// sendRequest fragments the stub to the negotiated size. All fragments but
+// the last are written; the last is a transaction so the reply comes back
+// in the same round trip.
+func (c *Client) sendRequest(ctx context.Context, callID uint32, opnum uint16, stub []byte) error {
+	per := c.maxXmit - requestLen
+	per &^= 7 // keep fragment stubs 8-aligned so NDR alignment is undisturbed
+	hint := uint32(len(stub))
+	first := true
+	for {
+		n := min(len(stub), per)
+		flags := uint8(0)
+		if first {
+			flags |= FlagFirstFrag
+		}
+		last := n == len(stub)
+		if last {
+			flags |= FlagLastFrag
+		}
+		pdu := RequestPDU(callID, flags, c.ctxID, opnum, hint, stub[:n])
+		if err := c.send(ctx, pdu, last); err != nil {
+			return err
+		}
+		if last {
+			return nil
+		}
+		stub = stub[n:]
+		first = false
+	}
+}
+
+// send writes a PDU; when transact is set it also reads the first part of
+// the reply into rbuf.
+func (c *Client) send(ctx context.Context, pdu []byte, transact bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !transact {
+		_, err := c.t.Write(ctx, pdu)
+		return err
+	}
+	out, err := c.t.Transact(ctx, pdu, c.maxRecv)
+	if err != nil && !errors.Is(err, smb.ErrMore) {
+		return err
+	}
+	c.rbuf = append(c.rbuf, out...)
+	return nil
+}
+
+// maxEmptyReads bounds reads that return nothing, so a broken transport
+// cannot spin forever.
+const maxEmptyReads = 8
+
+// readFragment returns the next complete fragment, reading as needed.
+func (c *Client) readFragment(ctx context.Context) ([]byte, error) {
+	empty := 0
+	need := headerLen
+	for {
+		if len(c.rbuf) >= headerLen {
+			h, err := ParseHeader(c.rbuf)
+			if err != nil {
+				c.rbuf = nil
+				return nil, err
+			}
+			need = int(h.FragLength)
+		}
+		if len(c.rbuf) >= need && need >= headerLen {
+			frag := c.rbuf[:need:need]
+			c.rbuf = c.rbuf[need:]
+			if len(c.rbuf) == 0 {
+				c.rbuf = nil
+			}
+			return frag, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		out, err := c.t.Read(ctx, max(c.maxRecv, need-len(c.rbuf)))
+		if err != nil && !errors.Is(err, smb.ErrMore) {
+			return nil, err
+		}
+		if len(out) == 0 {
+			if empty++; empty > maxEmptyReads {
+				return nil, fmt.Errorf("%w: transport returned no data", ErrShortPDU)
+			}
+		}
+		c.rbuf = append(c.rbuf, out...)
+	}
+}
+
+// readResponse reassembles the RESPONSE fragments of callID.
+func (c *Client) readResponse(ctx context.Context, callID uint32) ([]byte, error) {
+	var stub []byte
+	limit := c.MaxResponse
+	if limit <= 0 {
+		limit = DefaultMaxResponse
+	}
+	for i := 0; ; i++ {
+		raw, err := c.readFragment(ctx)
+		if err != nil {
+			return nil, err
+		}
+		f, err := ParseFragment(raw)
+		if err != nil {
+			return nil, err
+		}
+		if f.Header.CallID != callID {
+			return nil, fmt.Errorf("%w (%d, sent %d)", ErrCallID, f.Header.CallID, callID)
+		}
+		if f.Header.Type == PTypeFault {
+			return nil, &Fault{Status: f.Status, DidNotExecute: f.Header.Flags&FlagDidNotExecute != 0}
+		}
+		if i == 0 && f.Header.Flags&FlagFirstFrag == 0 {
+			return nil, fmt.Errorf("%w: first response fragment lacks PFC_FIRST_FRAG", ErrBadPDU)
+		}
+		if i > 0 && f.Header.Flags&FlagFirstFrag != 0 {
+			return nil, fmt.Errorf("%w: PFC_FIRST_FRAG in the middle of a response", ErrBadPDU)
+		}
+		if len(stub)+len(f.Stub) > limit {
+			return nil, fmt.Errorf("%w (%d bytes)", ErrTooLarge, limit)
+		}
+		if stub == nil {
+			// alloc_hint is a hint from the server: trust it only up to the cap
+			// and the size of this fragment times a small factor.
+			stub = make([]byte, 0, min(int(f.AllocHint), limit, 16*len(raw)))
+		}
+		stub = append(stub, f.Stub...)
+		if f.Header.Flags&FlagLastFrag != 0 {
+			return stub, nil
+		}
+	}
+}
