@@ -17,6 +17,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nullsweep/nullsweep/internal/dcerpc"
 	"github.com/nullsweep/nullsweep/internal/ndr"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
 )
@@ -78,7 +79,7 @@ type Client struct {
 func New(rpc Caller) *Client { return &Client{rpc: rpc} }
 
 // StatusName gives the name to record for err: the NTSTATUS it wraps, an
-// RPC fault's status, or "".
+// RPC fault's name ("nca_s_op_rng_error"), or "" (transport errors).
 func StatusName(err error) string {
 	if err == nil {
 		return ntstatus.Success.String()
@@ -87,9 +88,9 @@ func StatusName(err error) string {
 	if errors.As(err, &st) {
 		return st.String()
 	}
-	var f interface{ FaultStatus() ntstatus.Status }
+	var f *dcerpc.Fault
 	if errors.As(err, &f) {
-		return f.FaultStatus().String()
+		return f.Name()
 	}
 	return ""
 }

@@ -619,6 +619,8 @@ func (u SIDUse) String() string {
 		return "computer"
 	case UseLabel:
 		return "label"
+	case 0:
+		return "" // not looked up
 	}
 	return fmt.Sprintf("use-%d", uint32(u))
 }

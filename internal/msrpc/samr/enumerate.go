@@ -1,0 +1,534 @@
+package samr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nullsweep/nullsweep/internal/dcerpc"
+	"github.com/nullsweep/nullsweep/internal/ndr"
+	"github.com/nullsweep/nullsweep/internal/ntstatus"
+)
+
+// BuiltinSID is the SID of the Builtin domain.
+var BuiltinSID = ndr.SID{Revision: 1, Authority: 5, SubAuthority: []uint32{32}}
+
+// Bind binds SAMR on a transport (an smb.Pipe opened on "samr", or TCP).
+func Bind(ctx context.Context, t dcerpc.Transport) (*Client, error) {
+	rpc, err := dcerpc.Bind(ctx, t, dcerpc.SAMR)
+	if err != nil {
+		return nil, fmt.Errorf("samr: bind: %w", err)
+	}
+	return New(rpc), nil
+}
+
+// Options choose what Enumerate reads.
+type Options struct {
+	Users  bool // -U: users (display information merged with the user list)
+	Groups bool // -G: domain groups, aliases and Builtin aliases, with members
+	Policy bool // -P: password, lockout and logoff policy
+	// AccountFlags reads each user's account-control bits with
+	// QueryInformationUser class 16 (three calls per user). Samba AD's
+	// display information carries 0 for every user; this gives the real
+	// bits.
+	AccountFlags bool
+	// DomainSID, when set, names the account domain (from LSA); otherwise
+	// it is the one domain whose SID is not S-1-5-32.
+	DomainSID string
+}
+
+// DomainRef is a domain the server hosts.
+type DomainRef struct {
+	Name string
+	SID  ndr.SID
+}
+
+// User is an account of the account domain, merged by RID from the
+// display information and the user enumeration.
+type User struct {
+	RID         uint32
+	Name        string
+	FullName    string
+	Description string
+	ACB         uint32
+	// ACBSource says where ACB came from: "display", "user_info" (class
+	// 16), or "" when neither call gave it.
+	ACBSource string
+}
+
+// Group is a domain group (Kind "domain"), an alias of the account domain
+// ("alias") or of Builtin ("builtin").
+type Group struct {
+	RID     uint32
+	Name    string
+	Kind    string
+	Members []Member // nil when they could not be read; see MembersErr
+	// MembersErr is why the members are missing (open or read refused).
+	MembersErr error
+}
+
+// Member is one member of a group or alias. Name is empty and Resolved
+// false when SAMR could not translate it (a SID outside the account and
+// Builtin domains, or an RID the server does not map); LSA may still.
+type Member struct {
+	SID      string
+	RID      uint32
+	Name     string
+	Domain   string
+	Use      SIDUse
+	Resolved bool
+}
+
+// Policy is the account domain's policy, raw. Durations are relative
+// times; turn them into seconds with Duration.
+type Policy struct {
+	Password    *PasswordInfo
+	Lockout     *LockoutInfo
+	ForceLogoff *int64
+	// Fallback is GetDomainPasswordInformation's answer, read when the
+	// password class could not be.
+	Fallback *DomainPasswordInfo
+}
+
+// Enumeration is what Enumerate learned. A nil field was not read (not
+// asked, or refused: Calls says which); an empty non-nil list means "read,
+// none".
+type Enumeration struct {
+	Connect string // "Connect5" or "Connect2"
+	Domains []DomainRef
+	Account *DomainRef
+	Builtin *DomainRef
+	Users   []User
+	Groups  []Group
+	Policy  *Policy
+	Calls   []Call
+}
+
+// Enumerate does the whole anonymous SAMR enumeration that `enum -U -G -P`
+// needs and records every call made. It returns what it learned even when
+// a step fails; the error is the first failure that stopped a whole part
+// (connect, the account domain, users, groups, policy).
+func (c *Client) Enumerate(ctx context.Context, opt Options) (*Enumeration, error) {
+	e := &Enumeration{}
+	prev := c.OnCall
+	c.OnCall = func(call Call) {
+		e.Calls = append(e.Calls, call)
+		if prev != nil {
+			prev(call)
+		}
+	}
+	defer func() { c.OnCall = prev }()
+
+	server, which, err := c.Connect(ctx, ServerConnect|ServerEnumerateDomains|ServerLookupDomain)
+	if err != nil {
+		return e, err
+	}
+	e.Connect = which
+	defer c.Close(context.WithoutCancel(ctx), server)
+
+	if err := c.findDomains(ctx, server, e, opt.DomainSID); err != nil {
+		return e, err
+	}
+
+	var errs []error
+	dom := &domainHandles{c: c, server: server, sid: e.Account.SID}
+	defer dom.close(context.WithoutCancel(ctx))
+
+	if opt.Users {
+		if err := c.readUsers(ctx, dom, e, opt.AccountFlags); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if opt.Groups {
+		if err := c.readGroups(ctx, dom, e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if opt.Policy {
+		if err := c.readPolicy(ctx, dom, e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return e, errors.Join(errs...)
+}
+
+// findDomains lists the server's domains and looks each up; the account
+// domain is chosen by SID, never by position.
+func (c *Client) findDomains(ctx context.Context, server Handle, e *Enumeration, hint string) error {
+	list, err := c.EnumerateDomains(ctx, server)
+	if err != nil {
+		return err
+	}
+	e.Domains = []DomainRef{}
+	for _, d := range list {
+		sid, err := c.LookupDomain(ctx, server, d.Name)
+		if err != nil {
+			continue // recorded; a domain we cannot look up is not the one we need
+		}
+		e.Domains = append(e.Domains, DomainRef{Name: d.Name, SID: sid})
+	}
+	var want *ndr.SID
+	if hint != "" {
+		s, err := ndr.ParseSID(hint)
+		if err != nil {
+			return fmt.Errorf("samr: domain SID hint: %w", err)
+		}
+		want = &s
+	}
+	var candidates []int
+	for i, d := range e.Domains {
+		switch {
+		case d.SID.Equal(BuiltinSID):
+			e.Builtin = &e.Domains[i]
+		case want != nil && d.SID.Equal(*want):
+			candidates = append([]int{i}, candidates...)
+		case want == nil:
+			candidates = append(candidates, i)
+		}
+	}
+	if len(candidates) == 0 {
+		return fmt.Errorf("samr: no account domain among %d domains", len(e.Domains))
+	}
+	// With no hint and several non-Builtin domains (not seen on Windows or
+	// Samba), prefer a machine/domain SID (S-1-5-21-…).
+	pick := candidates[0]
+	if want == nil {
+		for _, i := range candidates {
+			s := e.Domains[i].SID
+			if s.Authority == 5 && len(s.SubAuthority) == 4 && s.SubAuthority[0] == 21 {
+				pick = i
+				break
+			}
+		}
+	}
+	e.Account = &e.Domains[pick]
+	return nil
+}
+
+// domainHandles opens the account domain lazily with the rights each part
+// needs, so a server that refuses one right still answers the others.
+type domainHandles struct {
+	c       *Client
+	server  Handle
+	sid     ndr.SID
+	all     *Handle // list + lookup + policy
+	list    *Handle // list + lookup only
+	policy  *Handle
+	builtin *Handle
+	opened  []Handle
+	allErr  error
+}
+
+const (
+	accessList   = DomainListAccounts | DomainLookup
+	accessPolicy = DomainReadPasswordParameters | DomainReadOtherParameters
+)
+
+func (d *domainHandles) open(ctx context.Context, sid ndr.SID, access uint32) (*Handle, error) {
+	h, err := d.c.OpenDomain(ctx, d.server, access, sid)
+	if err != nil {
+		return nil, err
+	}
+	d.opened = append(d.opened, h)
+	return &h, nil
+}
+
+// get returns a handle to the account domain with the rights in want
+// (accessList or accessPolicy): first one handle for everything, then, if
+// that is denied, one for just those rights.
+func (d *domainHandles) get(ctx context.Context, want uint32) (Handle, error) {
+	if d.all == nil && d.allErr == nil {
+		d.all, d.allErr = d.open(ctx, d.sid, accessList|accessPolicy)
+	}
+	if d.all != nil {
+		return *d.all, nil
+	}
+	if !errors.Is(d.allErr, ntstatus.AccessDenied) {
+		return Handle{}, d.allErr
+	}
+	slot := &d.list
+	if want == accessPolicy {
+		slot = &d.policy
+	}
+	if *slot == nil {
+		h, err := d.open(ctx, d.sid, want)
+		if err != nil {
+			return Handle{}, err
+		}
+		*slot = h
+	}
+	return **slot, nil
+}
+
+func (d *domainHandles) getBuiltin(ctx context.Context) (Handle, error) {
+	if d.builtin == nil {
+		h, err := d.open(ctx, BuiltinSID, accessList)
+		if err != nil {
+			return Handle{}, err
+		}
+		d.builtin = h
+	}
+	return *d.builtin, nil
+}
+
+func (d *domainHandles) close(ctx context.Context) {
+	for _, h := range d.opened {
+		d.c.Close(ctx, h)
+	}
+}
+
+// readUsers merges QueryDisplayInformation (name, full name, description,
+// ACB) with EnumerateUsersInDomain (name, RID) by RID. Either may be
+// refused or partial; the union is kept.
+func (c *Client) readUsers(ctx context.Context, dom *domainHandles, e *Enumeration, acbDetail bool) error {
+	h, err := dom.get(ctx, accessList)
+	if err != nil {
+		return err
+	}
+	byRID := map[uint32]*User{}
+	var order []uint32
+	get := func(rid uint32) *User {
+		u, ok := byRID[rid]
+		if !ok {
+			u = &User{RID: rid}
+			byRID[rid] = u
+			order = append(order, rid)
+		}
+		return u
+	}
+	disp, dispErr := c.QueryDisplayUsers(ctx, h)
+	for _, d := range disp {
+		u := get(d.RID)
+		u.Name, u.FullName, u.Description = d.Name, d.FullName, d.Description
+		u.ACB, u.ACBSource = d.ACB, "display"
+	}
+	list, listErr := c.EnumerateUsers(ctx, h, 0)
+	for _, l := range list {
+		u := get(l.RID)
+		if u.Name == "" {
+			u.Name = l.Name
+		}
+	}
+	if dispErr != nil && listErr != nil {
+		return dispErr
+	}
+	slices.Sort(order)
+	e.Users = make([]User, 0, len(order))
+	for _, rid := range order {
+		e.Users = append(e.Users, *byRID[rid])
+	}
+	if acbDetail {
+		for i := range e.Users {
+			u := &e.Users[i]
+			uh, err := c.OpenUser(ctx, h, UserReadAccount, u.RID)
+			if err != nil {
+				continue
+			}
+			if acb, err := c.QueryUserControl(ctx, uh); err == nil {
+				u.ACB, u.ACBSource = acb, "user_info"
+			}
+			c.Close(ctx, uh)
+		}
+	}
+	return nil
+}
+
+// readGroups lists domain groups, account-domain aliases and Builtin
+// aliases, reads their members and names them with LookupIdsInDomain in
+// the member's own domain.
+func (c *Client) readGroups(ctx context.Context, dom *domainHandles, e *Enumeration) error {
+	h, err := dom.get(ctx, accessList)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	e.Groups = []Group{}
+	groups, err := c.EnumerateGroups(ctx, h)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, g := range groups {
+		grp := Group{RID: g.RID, Name: g.Name, Kind: "domain"}
+		gh, err := c.OpenGroup(ctx, h, GroupListMembers, g.RID)
+		if err == nil {
+			var m []GroupMember
+			m, err = c.GetMembersInGroup(ctx, gh)
+			c.Close(ctx, gh)
+			if err == nil {
+				grp.Members = make([]Member, len(m))
+				for i, x := range m {
+					grp.Members[i] = Member{SID: e.Account.SID.Append(x.RID).String(), RID: x.RID}
+				}
+			}
+		}
+		grp.MembersErr = err
+		e.Groups = append(e.Groups, grp)
+	}
+	aliases, err := c.EnumerateAliases(ctx, h)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.readAliases(ctx, h, aliases, "alias", e)
+	if e.Builtin != nil {
+		bh, err := dom.getBuiltin(ctx)
+		if err == nil {
+			var bl []RIDName
+			bl, err = c.EnumerateAliases(ctx, bh)
+			c.readAliases(ctx, bh, bl, "builtin", e)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	c.resolveMembers(ctx, dom, e)
+	return errors.Join(errs...)
+}
+
+func (c *Client) readAliases(ctx context.Context, h Handle, aliases []RIDName, kind string, e *Enumeration) {
+	for _, a := range aliases {
+		grp := Group{RID: a.RID, Name: a.Name, Kind: kind}
+		ah, err := c.OpenAlias(ctx, h, AliasListMembers, a.RID)
+		if err == nil {
+			var sids []ndr.SID
+			sids, err = c.GetMembersInAlias(ctx, ah)
+			c.Close(ctx, ah)
+			if err == nil {
+				grp.Members = make([]Member, len(sids))
+				for i, s := range sids {
+					grp.Members[i] = Member{SID: s.String(), RID: s.RID()}
+				}
+			}
+		}
+		grp.MembersErr = err
+		e.Groups = append(e.Groups, grp)
+	}
+}
+
+// resolveMembers names members in the account domain and Builtin: from
+// what was already enumerated, then LookupIdsInDomain for the rest (one
+// batched call per domain). Others stay unresolved.
+func (c *Client) resolveMembers(ctx context.Context, dom *domainHandles, e *Enumeration) {
+	type key struct {
+		dom string
+		rid uint32
+	}
+	known := map[key]Lookup{}
+	acct := e.Account.SID.String()
+	for _, u := range e.Users {
+		known[key{acct, u.RID}] = Lookup{RID: u.RID, Name: u.Name, Use: UseUser}
+	}
+	for _, g := range e.Groups {
+		d, use := acct, UseGroup
+		switch g.Kind {
+		case "alias":
+			use = UseAlias
+		case "builtin":
+			d, use = BuiltinSID.String(), UseAlias
+		}
+		known[key{d, g.RID}] = Lookup{RID: g.RID, Name: g.Name, Use: use}
+	}
+	// Which domain a member SID belongs to: its SID minus the RID.
+	domOf := func(sid string) string {
+		if i := strings.LastIndexByte(sid, '-'); i > 0 {
+			return sid[:i]
+		}
+		return ""
+	}
+	missing := map[string][]uint32{}
+	for _, g := range e.Groups {
+		for _, m := range g.Members {
+			d := domOf(m.SID)
+			if d != acct && d != BuiltinSID.String() {
+				continue
+			}
+			if _, ok := known[key{d, m.RID}]; !ok && !slices.Contains(missing[d], m.RID) {
+				missing[d] = append(missing[d], m.RID)
+			}
+		}
+	}
+	for d, rids := range missing {
+		var h Handle
+		var err error
+		if d == acct {
+			h, err = dom.get(ctx, accessList)
+		} else {
+			h, err = dom.getBuiltin(ctx)
+		}
+		if err != nil {
+			continue
+		}
+		res, _ := c.LookupIDs(ctx, h, rids)
+		for _, r := range res {
+			if r.Name != "" {
+				known[key{d, r.RID}] = r
+			}
+		}
+	}
+	names := map[string]string{acct: e.Account.Name}
+	if e.Builtin != nil {
+		names[BuiltinSID.String()] = e.Builtin.Name
+	}
+	for gi := range e.Groups {
+		for mi := range e.Groups[gi].Members {
+			m := &e.Groups[gi].Members[mi]
+			d := domOf(m.SID)
+			if l, ok := known[key{d, m.RID}]; ok {
+				m.Name, m.Use, m.Domain, m.Resolved = l.Name, l.Use, names[d], true
+			}
+		}
+	}
+}
+
+// readPolicy reads classes 1, 3 and 12 of the account domain with
+// QueryInformationDomain2, falling back to QueryInformationDomain (opnum
+// 8) when opnum 46 faults, and to GetDomainPasswordInformation when the
+// password class cannot be read at all.
+func (c *Client) readPolicy(ctx context.Context, dom *domainHandles, e *Enumeration) error {
+	h, err := dom.get(ctx, accessPolicy)
+	p := &Policy{}
+	var errs []error
+	if err == nil {
+		use2 := true
+		for _, class := range []uint16{DomainPasswordInformation, DomainLogoffInformation, DomainLockoutInformation} {
+			var info DomainInfo
+			if use2 {
+				info, err = c.QueryDomainInfo2(ctx, h, class)
+				var f *dcerpc.Fault
+				if errors.As(err, &f) {
+					use2 = false // opnum 46 not served: use opnum 8 from now on
+				}
+			}
+			if !use2 {
+				info, err = c.QueryDomainInfo(ctx, h, class)
+			}
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			switch {
+			case info.Password != nil:
+				p.Password = info.Password
+			case info.Lockout != nil:
+				p.Lockout = info.Lockout
+			case info.ForceLogoff != nil:
+				p.ForceLogoff = info.ForceLogoff
+			}
+		}
+	} else {
+		errs = append(errs, err)
+	}
+	if p.Password == nil {
+		if fb, err := c.GetDomainPasswordInformation(ctx); err == nil {
+			p.Fallback = &fb
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	if p.Password != nil || p.Lockout != nil || p.ForceLogoff != nil || p.Fallback != nil {
+		e.Policy = p
+		return nil
+	}
+	return errors.Join(errs...)
+}
