@@ -123,21 +123,12 @@ func (l *Lab) upDC(ctx context.Context, p Posture) error {
 		return fmt.Errorf("copy template: %w", err)
 	}
 	d := l.pdir(p)
-	if _, ok := runningDaemon(d, "samba"); ok {
-		return nil
-	}
-	if err := os.MkdirAll("/run/samba", 0o755); err != nil {
-		return err
-	}
-	bin, err := sbinPath("samba")
-	if err != nil {
-		return err
-	}
-	argv := []string{"/bin/sh", "-c", `mount --bind "$1" /run/samba && exec "$2" -F --no-process-group --debug-stdout -s "$3"`,
-		"sh", filepath.Join(d, "runsamba"), bin, l.conf(p)}
-	dm, err := startDaemon(d, "samba", argv, baseEnv(), true)
-	if err != nil {
-		return err
+	var dm *daemon // nil: ours from before, maybe still starting
+	if _, ok := runningDaemon(d, "samba"); !ok {
+		var err error
+		if dm, err = l.startDC(p); err != nil {
+			return err
+		}
 	}
 	logf := filepath.Join(d, "log", "samba.out")
 	if err := poll(ctx, dm, 90*time.Second, func(ctx context.Context) error {
@@ -152,4 +143,18 @@ func (l *Lab) upDC(ctx context.Context, p Posture) error {
 		return fmt.Errorf("samba: %w (see %s)", err, logf)
 	}
 	return nil
+}
+
+func (l *Lab) startDC(p Posture) (*daemon, error) {
+	d := l.pdir(p)
+	if err := os.MkdirAll("/run/samba", 0o755); err != nil {
+		return nil, err
+	}
+	bin, err := sbinPath("samba")
+	if err != nil {
+		return nil, err
+	}
+	argv := []string{"/bin/sh", "-c", `mount --bind "$1" /run/samba && exec "$2" -F --no-process-group --debug-stdout -s "$3"`,
+		"sh", filepath.Join(d, "runsamba"), bin, l.conf(p)}
+	return startDaemon(d, "samba", argv, baseEnv(), true)
 }

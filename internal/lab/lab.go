@@ -12,6 +12,10 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
+// ErrNotRoot: starting a posture needs root (Samba binds port 445, the DC
+// needs a mount namespace). Reusing servers that answer does not.
+var ErrNotRoot = errors.New("needs root to start Samba (port 445, mount namespace)")
+
 // Lab is a lab directory: one subdirectory per posture, holding its config,
 // state, logs and the pid files of the daemons we started.
 type Lab struct {
@@ -83,9 +87,6 @@ func (l *Lab) Up(ctx context.Context, names ...string) error {
 	if err != nil {
 		return err
 	}
-	if os.Geteuid() != 0 {
-		return errors.New("lab: needs root (Samba binds port 445; the DC needs a mount namespace)")
-	}
 	unlock, err := l.lock(ctx)
 	if err != nil {
 		return err
@@ -110,6 +111,9 @@ func (l *Lab) upOne(ctx context.Context, p Posture) error {
 			return l.upStandalone(ctx, p)
 		}
 		return nil
+	}
+	if os.Geteuid() != 0 {
+		return ErrNotRoot
 	}
 	if p.DC {
 		return l.upDC(ctx, p)

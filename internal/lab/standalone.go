@@ -252,6 +252,11 @@ func (l *Lab) upStandalone(ctx context.Context, p Posture) error {
 	}
 	for _, name := range names {
 		if _, ok := runningDaemon(d, name); ok {
+			if name == "smbd" { // ours, maybe still starting
+				if err := waitSMB(ctx, p.Addr, nil, 30*time.Second); err != nil {
+					return fmt.Errorf("smbd: %w", err)
+				}
+			}
 			continue
 		}
 		bin, err := sbinPath(name)
