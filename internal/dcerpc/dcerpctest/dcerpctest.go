@@ -1,0 +1,87 @@
+// Package dcerpctest gives live tests a bound DCE/RPC client on a named
+// pipe of a lab server over a null session, and records response stubs
+// for the fuzz seeds and golden tests of the msrpc packages.
+package dcerpctest
+
+import (
+	"context"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nullsweep/nullsweep/internal/dcerpc"
+	"github.com/nullsweep/nullsweep/internal/smb"
+)
+
+// Pipe dials host (SMB2/3, null session), connects IPC$, opens pipe and
+// binds abstract. Everything is closed when the test ends.
+func Pipe(t testing.TB, host, pipe string, abstract dcerpc.SyntaxID) *dcerpc.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := smb.Dial(ctx, host, smb.Options{})
+	if err != nil {
+		t.Fatalf("dcerpctest: dial %s: %v", host, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	sess, _, err := conn.SessionSetup(ctx, smb.Credentials{})
+	if err != nil {
+		t.Fatalf("dcerpctest: null session to %s: %v", host, err)
+	}
+	tree, err := sess.TreeConnect(ctx, "IPC$")
+	if err != nil {
+		t.Fatalf("dcerpctest: %s IPC$: %v", host, err)
+	}
+	p, err := tree.OpenPipe(ctx, pipe)
+	if err != nil {
+		t.Fatalf("dcerpctest: %s open %s: %v", host, pipe, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		p.Close(ctx)
+	})
+	c, err := dcerpc.Bind(ctx, p, abstract)
+	if err != nil {
+		t.Fatalf("dcerpctest: %s bind %s: %v", host, pipe, err)
+	}
+	return c
+}
+
+// Caller is what the msrpc clients call through; *dcerpc.Client is one.
+type Caller interface {
+	Call(ctx context.Context, opnum uint16, stub []byte) ([]byte, error)
+}
+
+// Recorder wraps a Caller and, when Dir is set, writes every response stub
+// to Dir/<Prefix>_opnum<N>_<i>.hex (for `go test -update`).
+type Recorder struct {
+	Caller
+	Dir    string
+	Prefix string
+	n      int
+}
+
+// Call forwards the call and records the reply.
+func (r *Recorder) Call(ctx context.Context, opnum uint16, stub []byte) ([]byte, error) {
+	out, err := r.Caller.Call(ctx, opnum, stub)
+	if err == nil && r.Dir != "" {
+		r.n++
+		name := filepath.Join(r.Dir, r.Prefix+"_opnum"+itoa(int(opnum))+"_"+itoa(r.n)+".hex")
+		os.WriteFile(name, []byte(hex.EncodeToString(out)+"\n"), 0o644)
+	}
+	return out, err
+}
+
+func itoa(v int) string {
+	if v == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; v > 0; v /= 10 {
+		b = append([]byte{byte('0' + v%10)}, b...)
+	}
+	return string(b)
+}
