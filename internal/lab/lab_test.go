@@ -211,8 +211,8 @@ func lifecycle(t *testing.T) {
 		{"smb2only", nil, []string{"public", "IPC Service (lab victim smb2only)"}},
 		{"smb1only", nt1, []string{"public", "IPC Service (lab victim smb1only)"}},
 		{"smb1only", nil, []string{"protocol negotiation failed"}}, // no SMB2 there
-		{"restricted", nil, []string{"NT_STATUS_ACCESS_DENIED"}},  // restrict anonymous = 2
-		{"restricted1", nil, []string{"Sharename"}},               // =1: empty list
+		{"restricted", nil, []string{"NT_STATUS_ACCESS_DENIED"}},   // restrict anonymous = 2
+		{"restricted1", nil, []string{"Sharename"}},                // =1: empty list
 		{"dc", nil, []string{"sysvol", "netlogon"}},
 	} {
 		p, _ := Lookup(tc.posture)
