@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# test.sh - everything CI checks: setup, vet, gofmt, build, tests (live ones
+# start the lab postures they need), a short fuzz run of every fuzz target,
+# then stop the lab. Ends with go test's summary; exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
+FUZZTIME=${FUZZTIME:-3s}
+
+bash scripts/setup.sh || { echo "test: setup failed" >&2; exit 1; }
+
+failed=()
+step() { echo; echo "== $*"; }
+log=$(mktemp)
+bin=bin/nullsweep
+trap 'rm -f "$log"; [ -x "$bin" ] && "$bin" lab down >/dev/null 2>&1' EXIT
+
+step "go vet ./..."
+go vet ./... || failed+=("go vet")
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files -co --exclude-standard '*.go') 2>&1)
+if [ -n "$unformatted" ]; then
+  echo "not gofmt'ed:"; echo "$unformatted"; failed+=("gofmt")
+fi
+
+step "go build"
+go build -o "$bin" ./cmd/nullsweep || failed+=("go build")
+
+step "go test ./..."
+CI=${CI:-} go test ./... 2>&1 | tee "$log"
+[ "${PIPESTATUS[0]}" = 0 ] || failed+=("go test")
+
+step "fuzz (${FUZZTIME} each)"
+# every `func FuzzXxx(f *testing.F)` in the tree, run in its own package
+while IFS=: read -r file name; do
+  pkg=./$(dirname "$file")
+  if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" >"$log.fuzz" 2>&1; then
+    echo "ok    $pkg $name"
+  else
+    echo "FAIL  $pkg $name"; tail -n 30 "$log.fuzz"; failed+=("fuzz $pkg $name")
+  fi
+done < <(git ls-files -co --exclude-standard '*_test.go' | xargs -r grep -oE '^func Fuzz[A-Za-z0-9_]*\(' /dev/null |
+  sed -E 's/:func (Fuzz[A-Za-z0-9_]*)\(/:\1/' | sort -u)
+rm -f "$log.fuzz"
+
+step "lab down"
+if [ -x "$bin" ]; then "$bin" lab down || failed+=("lab down"); fi
+
+step "go test summary"
+grep -E '^(ok|FAIL|---|panic:)|^\?.*\[' "$log" | grep -v 'no test files' || true
+if ((${#failed[@]})); then
+  echo; echo "FAILED: ${failed[*]}"
+  exit 1
+fi
+echo; echo "all passed"
