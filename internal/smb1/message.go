@@ -161,12 +161,18 @@ func (m *Message) dword(off int) uint32 {
 // missing terminator at the end of the message ends the string (Windows
 // omits the last one at times); a missing string is "".
 func (m *Message) strings(rel int, n int) []string {
+	return m.stringsAt(rel, n, true)
+}
+
+// stringsAt is strings with the alignment optional: the NEGOTIATE response
+// packs its Unicode names right after the challenge, unaligned.
+func (m *Message) stringsAt(rel int, n int, align bool) []string {
 	out := make([]string, n)
 	off := m.BytesOff + rel
 	end := m.BytesOff + len(m.Bytes)
 	for i := 0; i < n && off < end; i++ {
 		var s string
-		s, off = readString(m.Raw[:end], off, m.Unicode())
+		s, off = readStringAlign(m.Raw[:end], off, m.Unicode(), align)
 		out[i] = s
 	}
 	return out
@@ -175,6 +181,10 @@ func (m *Message) strings(rel int, n int) []string {
 // readString reads a NUL-terminated string at off in b, OEM (CP850) or
 // UTF-16LE (aligned to 2 within b), and returns the offset after it.
 func readString(b []byte, off int, unicode bool) (string, int) {
+	return readStringAlign(b, off, unicode, true)
+}
+
+func readStringAlign(b []byte, off int, unicode, align bool) (string, int) {
 	if off >= len(b) {
 		return "", len(b)
 	}
@@ -189,7 +199,7 @@ func readString(b []byte, off int, unicode bool) (string, int) {
 		}
 		return s, i
 	}
-	if off%2 == 1 {
+	if align && off%2 == 1 {
 		off++
 	}
 	var u []uint16

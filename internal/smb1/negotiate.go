@@ -113,7 +113,7 @@ func ParseNegotiate(m *Message) (*NegotiateResponse, error) {
 		return nil, fmt.Errorf("smb1: negotiate: challenge: %w", ErrShort)
 	}
 	nr.Challenge = append([]byte(nil), m.Bytes[:chLen]...)
-	s := m.strings(chLen, 2)
+	s := m.stringsAt(chLen, 2, false)
 	nr.DomainName, nr.ServerName = s[0], s[1]
 	return nr, nil
 }
