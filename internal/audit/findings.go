@@ -1,0 +1,352 @@
+package audit
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nullsweep/nullsweep/internal/enum"
+)
+
+// Severity orders findings; --fail-on compares against it.
+type Severity int
+
+// Severities, lowest first.
+const (
+	Info Severity = iota
+	Low
+	Medium
+	High
+	Critical
+)
+
+var severityNames = []string{"info", "low", "medium", "high", "critical"}
+
+func (s Severity) String() string {
+	if s < 0 || int(s) >= len(severityNames) {
+		return fmt.Sprintf("severity(%d)", int(s))
+	}
+	return severityNames[s]
+}
+
+// ParseSeverity reads a severity name.
+func ParseSeverity(s string) (Severity, error) {
+	for i, n := range severityNames {
+		if strings.EqualFold(n, s) {
+			return Severity(i), nil
+		}
+	}
+	return 0, fmt.Errorf("audit: unknown severity %q (want info, low, medium, high or critical)", s)
+}
+
+// MarshalText writes the name.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads the name.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err == nil {
+		*s = v
+	}
+	return err
+}
+
+// Finding is one exposure with what allows it and how to close it.
+type Finding struct {
+	ID       string   `json:"id"`
+	Severity Severity `json:"severity"`
+	Title    string   `json:"title"`
+	// Why says why it matters, in the seed's terms.
+	Why      string   `json:"why"`
+	Evidence []string `json:"evidence"`
+	Setting  string   `json:"setting,omitempty"`
+	Fix      Fix      `json:"fix"`
+	MayBreak []string `json:"may_break"`
+}
+
+// Fix is the change that closes a finding, in each form it can be applied.
+type Fix struct {
+	GPO      string `json:"gpo,omitempty"`
+	Registry string `json:"registry,omitempty"`
+	Template string `json:"template,omitempty"`
+	SmbConf  string `json:"smb_conf,omitempty"`
+}
+
+// settingFor picks the row that governs an effect on this host: the
+// Windows row, or its Samba equivalent on Samba (the Samba row for a
+// Samba-only effect).
+func (v *view) settingFor(windows, samba string) string {
+	if v.host.Samba() && samba != "" {
+		return samba
+	}
+	if windows == "" {
+		return samba
+	}
+	return windows
+}
+
+// newFinding fills the fix and may-break list from the settings table.
+func (v *view) newFinding(id string, sev Severity, setting, title, why string, evidence ...string) Finding {
+	f := Finding{ID: id, Severity: sev, Title: title, Why: why, Evidence: evidence, Setting: setting, MayBreak: []string{}}
+	if f.Evidence == nil {
+		f.Evidence = []string{}
+	}
+	row, ok := Lookup(setting)
+	if !ok {
+		return f
+	}
+	f.MayBreak = append(f.MayBreak, row.MayBreak...)
+	if row.Platform != "samba" && !v.host.Samba() {
+		f.Fix.GPO, f.Fix.Registry, f.Fix.Template = row.GPO, row.Reg, row.Template
+	}
+	switch {
+	case row.Platform == "samba" || row.Platform == "any":
+		f.Fix.SmbConf = row.SmbConf
+	case !v.host.Windows():
+		// Unidentified platform: give the Samba line too.
+		if eq, ok := Lookup(row.Equivalent); ok {
+			f.Fix.SmbConf = eq.SmbConf
+		} else {
+			f.Fix.SmbConf = row.SmbConf
+		}
+	}
+	if row.Platform == "any" && v.host.Windows() {
+		f.Fix.SmbConf = ""
+	}
+	return f
+}
+
+// usersSetting is the row that governs anonymous user enumeration here.
+func (v *view) usersSetting() string {
+	switch {
+	case v.host.Samba():
+		return SambaRestrictAnonymous
+	case v.host.Role == RoleDC:
+		return PreWindows2000
+	case v.host.Family == Family2000 || v.host.Family == FamilyNT4:
+		return RestrictAnonymous
+	}
+	return RestrictAnonymousSAM
+}
+
+func (v *view) findings() []Finding {
+	r := v.r
+	var out []Finding
+	add := func(f Finding) { out = append(out, f) }
+	nullOK := v.get(ExpNullSession).Value == Yes
+
+	// Reachability: the seed's "absolute null killer".
+	if st := v.r.Ports; st["445"] == "open" || st["139"] == "open" {
+		sev := Info
+		if nullOK {
+			sev = Low
+		}
+		var open []string
+		for _, p := range []string{"445", "139"} {
+			if st[p] == "open" {
+				open = append(open, "tcp/"+p)
+			}
+		}
+		add(v.newFinding("smb-ports-open", sev, SMBPorts, "SMB reachable on "+strings.Join(open, " and "),
+			"Null sessions cannot happen without TCP 139/445; blocking them at the firewall is the only control that removes the whole class.",
+			"tcp/445: "+orDash(st["445"]), "tcp/139: "+orDash(st["139"])))
+	}
+	if nullOK && v.get(ExpIPC).Value == Yes {
+		sess := v.get(ExpNullSession)
+		add(v.newFinding("null-session", Low, v.settingFor(SMBPorts, SambaRestrictAnonymous), "Null session accepted and IPC$ open to anonymous callers",
+			"Anyone can log on with an empty user name and password and reach the RPC pipes; every exposure below rides on this logon.",
+			append(sess.Because, v.get(ExpIPC).Because...)...))
+	}
+
+	// Users, and the seed's sharpest point: users + lockout policy.
+	users := v.get(ExpUsers)
+	names := v.userNames()
+	if users.Value == Yes || len(names) > 0 {
+		setting := v.usersSetting()
+		ev := append([]string{}, users.Because...)
+		if len(names) > 0 {
+			ev = append(ev, fmt.Sprintf("%d account names seen: %s", len(names), sample(names, 8)))
+		}
+		if users.Value != Yes && r.RIDCycling != nil && r.RIDCycling.Path == "lsa" {
+			setting = v.settingFor(LSAAnonymousNameLookup, SambaRestrictAnonymous)
+		}
+		add(v.newFinding("users-enumerable", Medium, setting, "Account names readable anonymously",
+			"A stranger gets every account name to aim password guesses at (the seed: 'letting anyone see your list of users is probably a bad idea').", ev...))
+		lock := v.lockout()
+		switch {
+		case lock == nil:
+		case lock.Threshold > 0:
+			add(v.newFinding("lockout-dos", High, setting,
+				fmt.Sprintf("Anyone can lock every account out: users are enumerable and the lockout threshold is %d", lock.Threshold),
+				"With the full user list and a lockout threshold, a stranger can send a few bad passwords per account and lock the whole domain out; only the built-in Administrator at the console still logs on (the seed).",
+				append(ev, lockoutEvidence(lock)...)...))
+		default:
+			add(v.newFinding("unlimited-guessing", Critical, setting,
+				"Unlimited password guessing: users are enumerable and there is no lockout threshold",
+				"Every enumerated account can be guessed at without limit; only the security log would notice (the seed: 'five million failed logins').",
+				append(ev, lockoutEvidence(lock)...)...))
+		}
+		for _, u := range r.Users {
+			if d := strings.ToLower(u.Description); strings.Contains(d, "pw") || strings.Contains(d, "pass") {
+				add(v.newFinding("password-in-description", High, setting,
+					"Account description readable anonymously looks like it holds a password: "+u.Name,
+					"Descriptions are returned with the user list; a password written there is handed to anyone who asks.",
+					fmt.Sprintf("user %s (RID %d) description %q", u.Name, u.RID, u.Description)))
+			}
+		}
+	}
+
+	// RID 500, the RedButton check.
+	if name, how, ok := v.rid500(); ok {
+		title := "RID 500 (built-in Administrator) resolves anonymously to " + name
+		if !strings.EqualFold(name, "Administrator") {
+			title = "Renamed Administrator unmasked: RID 500 is " + name
+		}
+		setting := v.settingFor(LSAAnonymousNameLookup, SambaRestrictAnonymous)
+		if !strings.HasPrefix(how, "lsa") {
+			setting = v.usersSetting()
+		}
+		add(v.newFinding("rid500-visible", Medium, setting, title,
+			"The Administrator's SID is the domain SID plus 500, so renaming it hides nothing from a caller allowed to translate SIDs (the seed's RedButton).", how))
+	}
+	if sid := v.get(ExpSIDLookup); sid.Value == Yes {
+		add(v.newFinding("sid-translation", Medium, v.settingFor(LSAAnonymousNameLookup, SambaRestrictAnonymous), "Anonymous SID/name translation allowed",
+			"LSA lookups let a stranger walk RIDs and name every account and group, even where enumeration is closed.", sid.Because...))
+	}
+	if p := v.get(ExpPolicy); p.Value == Yes {
+		add(v.newFinding("policy-readable", Low, v.usersSetting(), "Password and lockout policy readable anonymously",
+			"Knowing the lockout threshold and window tells an attacker exactly how fast to guess without tripping it.", p.Because...))
+	}
+	if len(r.Groups) > 0 {
+		add(v.newFinding("groups-enumerable", Low, v.usersSetting(), fmt.Sprintf("%d groups readable anonymously", len(r.Groups)),
+			"Group names and members show who the administrators are.", fmt.Sprintf("groups: %s", sample(groupNames(r), 8))))
+	}
+	if s := v.get(ExpShares); s.Value == Yes {
+		add(v.newFinding("shares-enumerable", Low, v.settingFor(RestrictAnonymous, SambaRestrictAnonymous), "Share list readable anonymously",
+			"The share list is the map for the next step: which shares to try, hidden ones included when read over RPC.", s.Because...))
+	}
+	for _, s := range v.shareProbes() {
+		if e := v.exp["share:"+s.Name]; e.Value == Yes {
+			sev := Medium
+			title := "Share " + s.Name + " opens to anonymous callers"
+			if s.List == "ok" {
+				title = "Share " + s.Name + " is readable anonymously"
+			}
+			add(v.newFinding("share-anonymous:"+s.Name, sev, v.settingFor(NullSessionShares, SambaGuestOK), title,
+				"Anything in it is public to anyone who can reach the server; on Samba a guest ok share stays readable even with restrict anonymous = 2.", e.Because...))
+		}
+	}
+	if g := v.get(ExpGuest); g.Value == Yes {
+		add(v.newFinding("guest-logon", Medium, v.settingFor(EnableGuestAccount, SambaMapToGuest), "Unknown user names are logged on as guest",
+			"Any user name with any password gets a guest logon, and with it whatever Guest and Everyone may read.", g.Because...))
+	}
+	if s := v.get(ExpSMB1); s.Value == Yes {
+		add(v.newFinding("smb1-enabled", Medium, v.settingFor(SMB1, SambaServerMinProtocol), "SMB1 accepted",
+			"SMB1 carries the browse list and RAP calls to anonymous callers, and is the dialect of the worst SMB server bugs; current Windows does not install it.", s.Because...))
+	}
+	if s := v.get(ExpSigning); s.Value == No {
+		add(v.newFinding("signing-not-required", Low, v.settingFor(RequireSecuritySignature, SambaServerSigning), "SMB signing not required",
+			"Unsigned sessions can be relayed or tampered with; note a null session has no key and is exempt either way, so this does not stop anonymous enumeration.", s.Because...))
+	}
+	if !v.host.Samba() {
+		for p, st := range r.Pipes {
+			if st == "open" && p == "winreg" {
+				add(v.newFinding("pipe-winreg", High, NullSessionPipes, `\PIPE\winreg opens to anonymous callers`,
+					"winreg is the remote registry: the one named pipe the seed says you do not want to grant anonymous access to.", v.pipeEvidence(p)))
+			}
+		}
+	}
+	for _, d := range v.drifts {
+		add(v.newFinding("drift:"+d.Exposure, Medium, d.Setting,
+			fmt.Sprintf("Drift: %s expected %s, observed %s", d.Exposure, d.Expected, d.Observed),
+			"The policy file says one thing and the server does another: either the file is not what is deployed, or something else overrides it.",
+			append(prefix("expected: ", d.ExpectedBecause), prefix("observed: ", d.ObservedBecause)...)...))
+	}
+	return out
+}
+
+func prefix(p string, list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = p + s
+	}
+	return out
+}
+
+func (v *view) userNames() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, u := range v.r.Users {
+		if !seen[u.Name] {
+			seen[u.Name] = true
+			out = append(out, u.Name)
+		}
+	}
+	for _, x := range v.r.RIDs {
+		if x.Type == "user" && !seen[x.Name] {
+			seen[x.Name] = true
+			out = append(out, x.Name)
+		}
+	}
+	return out
+}
+
+func groupNames(r *enum.Result) []string {
+	out := make([]string, 0, len(r.Groups))
+	for _, g := range r.Groups {
+		out = append(out, g.Name)
+	}
+	return out
+}
+
+func sample(list []string, n int) string {
+	if len(list) <= n {
+		return strings.Join(list, ", ")
+	}
+	return strings.Join(list[:n], ", ") + fmt.Sprintf(", … (%d more)", len(list)-n)
+}
+
+type lockoutInfo struct {
+	Threshold          uint16
+	DurationS, WindowS *int64
+}
+
+func (v *view) lockout() *lockoutInfo {
+	p := v.r.Policy
+	if p == nil || p.Lockout == nil {
+		return nil
+	}
+	return &lockoutInfo{Threshold: p.Lockout.Threshold, DurationS: p.Lockout.DurationS, WindowS: p.Lockout.WindowS}
+}
+
+func lockoutEvidence(l *lockoutInfo) []string {
+	dur := func(p *int64) string {
+		if p == nil {
+			return "never"
+		}
+		return fmt.Sprintf("%d min", *p/60)
+	}
+	return []string{fmt.Sprintf("samr.QueryInformationDomain lockout: threshold %d, duration %s, window %s", l.Threshold, dur(l.DurationS), dur(l.WindowS))}
+}
+
+// rid500 finds the name of RID 500 and how it was learned.
+func (v *view) rid500() (name, how string, ok bool) {
+	r := v.r
+	if r.RIDCycling != nil && r.RIDCycling.Administrator != "" {
+		return r.RIDCycling.Administrator, fmt.Sprintf("%s RID cycling: RID 500 → %s", r.RIDCycling.Path, r.RIDCycling.Administrator), true
+	}
+	for _, x := range r.RIDs {
+		if x.RID == 500 && x.Type == "user" && x.Name != "" {
+			path := "lsa"
+			if r.RIDCycling != nil {
+				path = r.RIDCycling.Path
+			}
+			return x.Name, fmt.Sprintf("%s RID cycling: %s → %s", path, x.SID, x.Name), true
+		}
+	}
+	for _, u := range r.Users {
+		if u.RID == 500 {
+			return u.Name, fmt.Sprintf("samr user list: RID 500 → %s", u.Name), true
+		}
+	}
+	return "", "", false
+}

@@ -1,0 +1,303 @@
+package audit
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nullsweep/nullsweep/internal/enum"
+)
+
+// view is one host's Result with lookups the inference shares.
+type view struct {
+	r      *enum.Result
+	host   Host
+	probes *Probes
+	exp    map[string]Exposure
+	drifts []Drift
+}
+
+// methodKey normalises a check name's method for matching:
+// "samr.SamrEnumerateUsersInDomain(Builtin)" → "enumerateusersindomain".
+func methodKey(name string) (iface, method string) {
+	iface, method, ok := strings.Cut(name, ".")
+	if !ok {
+		return "", strings.ToLower(name)
+	}
+	if i := strings.IndexByte(method, '('); i >= 0 {
+		method = method[:i]
+	}
+	method = strings.ToLower(method)
+	for _, p := range []string{"samr", "lsar", "netr", "lsa"} {
+		if strings.HasPrefix(method, p) && len(method) > len(p) {
+			method = method[len(p):]
+			break
+		}
+	}
+	return strings.ToLower(iface), method
+}
+
+// calls returns the checks of interface iface whose method starts with one
+// of the prefixes (lower case), in the order they ran.
+func (v *view) calls(iface string, prefixes ...string) []enum.Check {
+	var out []enum.Check
+	for _, c := range v.r.Checks {
+		ci, m := methodKey(c.Name)
+		if ci != iface {
+			continue
+		}
+		for _, p := range prefixes {
+			if strings.HasPrefix(m, p) {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// ev renders a check as evidence: "samr.EnumerateUsersInDomain: denied (STATUS_ACCESS_DENIED)".
+func ev(c enum.Check) string {
+	s := c.Name + ": " + c.Result
+	if c.Status != "" {
+		s += " (" + c.Status + ")"
+	} else if c.Detail != "" {
+		s += " (" + c.Detail + ")"
+	}
+	return s
+}
+
+// verdict reduces calls to yes (one succeeded), no (one was denied and none
+// succeeded) or unknown, with the evidence.
+func verdict(cs []enum.Check) (string, []string) {
+	var okE, deniedE, otherE []string
+	for _, c := range cs {
+		switch c.Result {
+		case "ok":
+			okE = append(okE, ev(c))
+		case "denied":
+			deniedE = append(deniedE, ev(c))
+		default:
+			otherE = append(otherE, ev(c))
+		}
+	}
+	switch {
+	case len(okE) > 0:
+		return Yes, okE
+	case len(deniedE) > 0:
+		return No, deniedE
+	}
+	return Unknown, otherE
+}
+
+func (v *view) set(name, value, setting string, because ...string) {
+	v.exp[name] = Exposure{Name: name, Value: value, Because: because, Setting: setting}
+}
+
+func (v *view) get(name string) Exposure {
+	if e, ok := v.exp[name]; ok {
+		return e
+	}
+	return Exposure{Name: name, Value: Unknown}
+}
+
+func (v *view) sessionEvidence(kind string) string {
+	s := v.r.Sessions[kind]
+	if s == nil {
+		return ""
+	}
+	e := fmt.Sprintf("SESSION_SETUP (%s): %s", kind, s.Result)
+	if s.Status != "" {
+		e += " (" + s.Status + ")"
+	}
+	if s.SessionFlags != nil {
+		e += fmt.Sprintf(", SessionFlags 0x%x", *s.SessionFlags)
+	}
+	if s.Form != "" {
+		e += ", " + s.Form
+	}
+	return e
+}
+
+func (v *view) ipcEvidence() string {
+	if v.r.IPC == nil {
+		return ""
+	}
+	e := "TREE_CONNECT IPC$: " + v.r.IPC.Result
+	if v.r.IPC.Status != "" {
+		e += " (" + v.r.IPC.Status + ")"
+	}
+	return e
+}
+
+func (v *view) pipeEvidence(p string) string {
+	if st, ok := v.r.Pipes[p]; ok {
+		return fmt.Sprintf(`CREATE \PIPE\%s: %s`, p, st)
+	}
+	return ""
+}
+
+// rpcExposure decides an exposure reached through a pipe: the call's own
+// verdict, else what stopped the probe before it.
+func (v *view) rpcExposure(name, pipe string, cs []enum.Check, data bool, dataWhy string) {
+	val, why := verdict(cs)
+	switch {
+	case val != Unknown:
+		v.set(name, val, "", why...)
+	case data:
+		v.set(name, Yes, "", dataWhy)
+	case v.get(ExpNullSession).Value == No:
+		v.set(name, No, "", v.sessionEvidence("null"))
+	case v.get(ExpIPC).Value == No:
+		v.set(name, No, "", v.ipcEvidence(), "no IPC$, so no RPC pipe")
+	case v.r.Pipes[pipe] != "" && v.r.Pipes[pipe] != "open" && v.r.Pipes[pipe] != "skipped":
+		st := v.r.Pipes[pipe]
+		if st == "STATUS_ACCESS_DENIED" {
+			v.set(name, No, "", v.pipeEvidence(pipe))
+		} else {
+			v.set(name, Unknown, "", v.pipeEvidence(pipe))
+		}
+	default:
+		v.set(name, Unknown, "", append(why, "no call decided it")...)
+	}
+}
+
+// observe fills v.exp from the Result and the extra probes.
+func (v *view) observe() {
+	r := v.r
+	switch s := r.Sessions["null"]; {
+	case s != nil && (s.Result == "allowed" || s.Result == "guest"):
+		v.set(ExpNullSession, Yes, "", v.sessionEvidence("null"))
+	case s != nil && s.Result == "denied":
+		v.set(ExpNullSession, No, "", v.sessionEvidence("null"))
+	case r.Ports["445"] != "" && r.Ports["445"] != "open" && r.Ports["139"] != "open":
+		v.set(ExpNullSession, No, "", "tcp/445 "+r.Ports["445"]+", tcp/139 "+r.Ports["139"])
+	default:
+		v.set(ExpNullSession, Unknown, "")
+	}
+	switch {
+	case r.IPC != nil && r.IPC.Result == "allowed":
+		v.set(ExpIPC, Yes, "", v.ipcEvidence())
+	case r.IPC != nil && r.IPC.Result == "denied":
+		v.set(ExpIPC, No, "", v.ipcEvidence())
+	case v.get(ExpNullSession).Value == No:
+		v.set(ExpIPC, No, "", v.get(ExpNullSession).Because...)
+	default:
+		v.set(ExpIPC, Unknown, "")
+	}
+	v.rpcExposure(ExpUsers, "samr", v.calls("samr", "enumerateusers", "querydisplayinformation"),
+		len(r.Users) > 0, fmt.Sprintf("%d users read anonymously", len(r.Users)))
+	v.rpcExposure(ExpShares, "srvsvc", v.calls("srvsvc", "shareenum"),
+		len(r.Shares) > 0, fmt.Sprintf("%d shares listed anonymously", len(r.Shares)))
+	v.rpcExposure(ExpPolicy, "samr", v.calls("samr", "queryinformationdomain", "getdomainpasswordinformation"),
+		r.Policy != nil, "password policy read anonymously")
+	lsaData := r.RIDCycling != nil && r.RIDCycling.Path == "lsa"
+	v.rpcExposure(ExpSIDLookup, "lsarpc", v.calls("lsa", "lookupsids", "lookupnames"), lsaData, "RID cycling went through LSA LookupSids")
+
+	switch g := r.Sessions["guest"]; {
+	case g != nil && (g.Result == "guest" || g.Result == "allowed"):
+		v.set(ExpGuest, Yes, "", v.sessionEvidence("guest"))
+	case g != nil && g.Result == "denied":
+		v.set(ExpGuest, No, "", v.sessionEvidence("guest"))
+	default:
+		v.set(ExpGuest, Unknown, "", "no guest probe result")
+	}
+	if r.SMB != nil && len(r.SMB.Dialects) > 0 {
+		on, ok := r.SMB.Dialects["SMB 1.0"]
+		if ok {
+			v.set(ExpSMB1, yesNo(on), "", "NEGOTIATE NT LM 0.12: "+acceptWord(on))
+		}
+		if r.SMB.Dialect != "" {
+			v.set(ExpSigning, yesNo(r.SMB.SigningRequired), "", fmt.Sprintf("NEGOTIATE (%s) SecurityMode: signing enabled %v, required %v", r.SMB.Dialect, r.SMB.SigningEnabled, r.SMB.SigningRequired))
+		}
+	}
+	for _, s := range v.shareProbes() {
+		switch {
+		case s.Connect == "ok":
+			v.set("share:"+s.Name, Yes, "", "TREE_CONNECT "+s.Name+": ok"+listWord(s.List))
+		case s.Connect == "STATUS_BAD_NETWORK_NAME" || s.Connect == "" || s.Connect == "skipped":
+		case strings.Contains(s.Connect, "DENIED") || s.Connect == "STATUS_LOGON_FAILURE" || s.Connect == "STATUS_BAD_IMPERSONATION_LEVEL":
+			v.set("share:"+s.Name, No, "", "TREE_CONNECT "+s.Name+": "+s.Connect)
+		default:
+			v.set("share:"+s.Name, Unknown, "", "TREE_CONNECT "+s.Name+": "+s.Connect)
+		}
+	}
+}
+
+func acceptWord(b bool) string {
+	if b {
+		return "accepted"
+	}
+	return "refused"
+}
+
+func listWord(l string) string {
+	switch l {
+	case "", "skipped":
+		return ""
+	case "ok":
+		return ", root listing ok"
+	}
+	return ", root listing " + l
+}
+
+// ShareProbe is one anonymous tree connect, from enum's share list or
+// from names the user gave (--shares).
+type ShareProbe struct {
+	Name    string `json:"name"`
+	Listed  bool   `json:"listed"`            // came from NetrShareEnum
+	Connect string `json:"connect"`           // ok | NTSTATUS name | skipped
+	List    string `json:"list,omitempty"`    // ok | NTSTATUS name | skipped
+	Entries int    `json:"entries,omitempty"` // names in the root listing
+}
+
+// Probes are audit's own anonymous probes beside enum's.
+type Probes struct {
+	Shares []ShareProbe `json:"shares,omitempty"`
+	// Control is the tree connect to a random share name: a proper
+	// STATUS_BAD_NETWORK_NAME shows the server tells "absent" from "denied".
+	Control *ShareProbe `json:"control,omitempty"`
+	// ControlPipe is the status of opening a random pipe name.
+	ControlPipe string `json:"control_pipe,omitempty"`
+}
+
+// shareProbes merges enum's share results with audit's probes (the probe
+// wins for a name both have).
+func (v *view) shareProbes() []ShareProbe {
+	var out []ShareProbe
+	idx := map[string]int{}
+	for _, s := range v.r.Shares {
+		idx[strings.ToLower(s.Name)] = len(out)
+		out = append(out, ShareProbe{Name: s.Name, Listed: true, Connect: s.Anonymous.Connect, List: s.Anonymous.List, Entries: len(s.Anonymous.Entries)})
+	}
+	if v.probes != nil {
+		for _, p := range v.probes.Shares {
+			if i, ok := idx[strings.ToLower(p.Name)]; ok {
+				p.Listed = p.Listed || out[i].Listed
+				out[i] = p
+				continue
+			}
+			idx[strings.ToLower(p.Name)] = len(out)
+			out = append(out, p)
+		}
+	}
+	return slices.DeleteFunc(out, func(s ShareProbe) bool { return strings.EqualFold(s.Name, "IPC$") })
+}
+
+// exposures returns v.exp in a stable order.
+func (v *view) exposures() []Exposure {
+	var out []Exposure
+	for _, n := range []string{ExpNullSession, ExpIPC, ExpUsers, ExpShares, ExpPolicy, ExpSIDLookup, ExpGuest, ExpSMB1, ExpSigning} {
+		if e, ok := v.exp[n]; ok {
+			out = append(out, e)
+		}
+	}
+	var shares []Exposure
+	for n, e := range v.exp {
+		if strings.HasPrefix(n, "share:") {
+			shares = append(shares, e)
+		}
+	}
+	slices.SortFunc(shares, func(a, b Exposure) int { return strings.Compare(a.Name, b.Name) })
+	return append(out, shares...)
+}
