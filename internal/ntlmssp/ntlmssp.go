@@ -260,7 +260,8 @@ func FileTime(ft uint64) time.Time {
 
 // ToFileTime is the inverse of FileTime.
 func ToFileTime(t time.Time) uint64 {
-	return uint64(t.UnixNano()/100) + 116444736000000000
+	// Seconds first: UnixNano overflows for dates before 1678.
+	return uint64((t.Unix()+11644473600)*1e7 + int64(t.Nanosecond()/100))
 }
 
 func utf16String(b []byte) string {
