@@ -261,6 +261,27 @@ func (r *Reader) VaryingStringZ() string {
 	return r.utf16String(n)
 }
 
+// StringZPtr reads an embedded [string] wchar_t* pointer and, when it is
+// not null, defers reading the string into *dst.
+func (r *Reader) StringZPtr(dst *string) {
+	if r.Pointer() != 0 {
+		r.Defer(func(r *Reader) { *dst = r.StringZ() })
+	}
+}
+
+// SIDPtr reads an embedded PRPC_SID and, when it is not null, defers
+// reading the SID into *dst.
+func (r *Reader) SIDPtr(dst **SID) {
+	if r.Pointer() != 0 {
+		r.Defer(func(r *Reader) {
+			s := r.SID()
+			if r.Err() == nil {
+				*dst = &s
+			}
+		})
+	}
+}
+
 // Pointer reads a unique or embedded ref pointer's referent ID; 0 is null.
 func (r *Reader) Pointer() uint32 { return r.Uint32() }
 

@@ -110,6 +110,15 @@ func (w *Writer) UniqueStringZ(s *string) {
 	}
 }
 
+// StringZPtr writes an embedded [string] wchar_t* pointer and defers the
+// string; nil writes a null pointer.
+func (w *Writer) StringZPtr(s *string) {
+	if w.Pointer(s != nil) != 0 {
+		v := *s
+		w.Defer(func(w *Writer) { w.StringZ(v) })
+	}
+}
+
 // UnicodeString writes the scalars of an RPC_UNICODE_STRING and defers its
 // body (max_count = MaximumLength/2, offset 0, actual = Length/2, no NUL).
 func (w *Writer) UnicodeString(s string) {
