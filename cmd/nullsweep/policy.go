@@ -1,0 +1,48 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nullsweep/nullsweep/internal/audit"
+)
+
+func init() { rootCmd.AddCommand(newPolicyCmd()) }
+
+func newPolicyCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "policy FILE...",
+		Short: "Predict what a null session will see from policy files (INF, .reg, smb.conf)",
+		Long: `policy reads, offline, a security template or 'secedit /export' INF
+(UTF-16LE with a BOM, as Windows writes it, or UTF-8), a regedit .reg export,
+or an smb.conf, and predicts what an anonymous caller will get: the user and
+share lists, SID translation, guest logons, SMB1, signing and each share.
+Later files override earlier ones. 'nullsweep audit HOST --expect FILE...'
+compares the prediction with the live host.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := audit.ReadConfig(args...)
+			if err != nil {
+				return usageErr(err)
+			}
+			p := audit.Predict(cfg)
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				err = enc.Encode(p)
+			} else {
+				err = p.WriteText(out)
+			}
+			if err != nil {
+				return usageErr(fmt.Errorf("write prediction: %w", err))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "write settings[] (state configured) and the predicted exposure as JSON")
+	return cmd
+}
