@@ -59,7 +59,7 @@ func (v *view) inferSettings() []SettingState {
 func (v *view) windowsOnSamba(s Setting) SettingState {
 	why := []string{"target is Samba (" + strings.Join(v.host.FamilyEvidence, "; ") + "): this Windows setting does not exist there"}
 	if s.Equivalent != "" {
-		why = append(why, "the Samba knob for the same effect is smb.conf '"+s.Equivalent+"'")
+		why = append(why, s.Name+": the Samba knob for the same effect is smb.conf '"+s.Equivalent+"'")
 	}
 	if s.Name == PreWindows2000 && v.host.Role == RoleDC {
 		why = append(why, "Samba AD allows anonymous SAMR enumeration although Pre-Windows 2000 Compatible Access holds only Authenticated Users (lab-findings §6.10), so the group's membership cannot be read from what a null session sees")
