@@ -23,9 +23,11 @@ type Options struct {
 	Transport func(ctx context.Context) (net.Conn, error)
 }
 
-// DialSMB1, when set (by the SMB1 adapter), negotiates NT LM 0.12 on a
-// connected stream. Dial uses it when Options.Dialects asks for SMB1 only.
-var DialSMB1 func(ctx context.Context, nc net.Conn, host string) (Conn, error)
+// negotiateSMB1 is set by the SMB1 adapter (internal/smb/smb1.go, in its
+// init): it negotiates NT LM 0.12 on a connected stream and returns the
+// Conn. Dial uses it when Options.Dialects asks for SMB1 only, or lists
+// SMB1 beside SMB2 dialects the server refused.
+var negotiateSMB1 func(ctx context.Context, nc net.Conn, host string) (Conn, error)
 
 // ErrNoSMB1 is returned by Dial when SMB1 is asked for but not built in.
 var ErrNoSMB1 = errors.New("smb: SMB1 client not available")
@@ -50,9 +52,10 @@ func (o Options) connect(ctx context.Context, host string) (net.Conn, error) {
 	return nc, nil
 }
 
-// Dial connects to host and negotiates. With no SMB1 in opt.Dialects (or
-// none given) it speaks SMB2/3, offering those dialects (all by default);
-// with only SMB1 it hands over to DialSMB1.
+// Dial connects to host and negotiates. With SMB2 dialects in
+// opt.Dialects (or none given: all of them) it speaks SMB2/3; with SMB1
+// alone it negotiates NT LM 0.12; with both it tries SMB2 first and falls
+// back to SMB1 on a new connection when the server refuses SMB2.
 func Dial(ctx context.Context, host string, opt Options) (Conn, error) {
 	var offer []uint16
 	smb1 := false
@@ -64,25 +67,34 @@ func Dial(ctx context.Context, host string, opt Options) (Conn, error) {
 		}
 	}
 	if smb1 && len(offer) == 0 {
-		if DialSMB1 == nil {
-			return nil, ErrNoSMB1
-		}
-		nc, err := opt.connect(ctx, host)
-		if err != nil {
-			return nil, err
-		}
-		c, err := DialSMB1(ctx, nc, host)
-		if err != nil {
-			nc.Close()
-			return nil, err
-		}
-		return c, nil
+		return dialSMB1(ctx, host, opt)
 	}
 	nc, err := opt.connect(ctx, host)
 	if err != nil {
 		return nil, err
 	}
 	c, err := newConn2(ctx, nc, host, offer)
+	if err != nil {
+		nc.Close()
+		if smb1 && ctx.Err() == nil {
+			if c1, err1 := dialSMB1(ctx, host, opt); err1 == nil {
+				return c1, nil
+			}
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+func dialSMB1(ctx context.Context, host string, opt Options) (Conn, error) {
+	if negotiateSMB1 == nil {
+		return nil, ErrNoSMB1
+	}
+	nc, err := opt.connect(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	c, err := negotiateSMB1(ctx, nc, host)
 	if err != nil {
 		nc.Close()
 		return nil, err

@@ -48,6 +48,7 @@ var srvsvcBind = []byte{
 }
 
 func TestLiveOpen(t *testing.T) {
+	t.Parallel()
 	host := labtest.Require(t, "open")["open"]
 	ctx := ctxT(t)
 	c := dialT(t, ctx, host)
@@ -122,6 +123,7 @@ func TestLiveOpen(t *testing.T) {
 }
 
 func TestLiveGuest(t *testing.T) {
+	t.Parallel()
 	host := labtest.Require(t, "open")["open"]
 	ctx := ctxT(t)
 	creds, err := GuestCredentials()
@@ -141,6 +143,7 @@ func TestLiveGuest(t *testing.T) {
 }
 
 func TestLiveRestricted(t *testing.T) {
+	t.Parallel()
 	host := labtest.Require(t, "restricted")["restricted"]
 	ctx := ctxT(t)
 	s, _ := nullSession(t, ctx, dialT(t, ctx, host))
@@ -152,6 +155,7 @@ func TestLiveRestricted(t *testing.T) {
 }
 
 func TestLiveDC(t *testing.T) {
+	t.Parallel()
 	host := labtest.Require(t, "dc")["dc"]
 	ctx := ctxT(t)
 	c := dialT(t, ctx, host)
@@ -185,6 +189,7 @@ func TestLiveDC(t *testing.T) {
 }
 
 func TestLiveProbeDialects(t *testing.T) {
+	t.Parallel()
 	addrs := labtest.Require(t, "open", "smb2only", "smb1only")
 	ctx := ctxT(t)
 	all := map[Dialect]bool{SMB1: true, SMB202: true, SMB21: true, SMB30: true, SMB302: true, SMB311: true}
@@ -217,6 +222,7 @@ func TestLiveProbeDialects(t *testing.T) {
 }
 
 func TestLiveTransportOption(t *testing.T) {
+	t.Parallel()
 	host := labtest.Require(t, "open")["open"]
 	ctx := ctxT(t)
 	used := false
@@ -235,6 +241,7 @@ func TestLiveTransportOption(t *testing.T) {
 }
 
 func TestClosedPortFailsFast(t *testing.T) {
+	t.Parallel()
 	ctx := ctxT(t)
 	start := time.Now()
 	if _, err := Dial(ctx, "127.0.0.99", Options{}); err == nil {
@@ -249,6 +256,7 @@ func TestClosedPortFailsFast(t *testing.T) {
 }
 
 func TestSilentListenerBounded(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -344,4 +352,38 @@ func equalNames(es []DirEntry, names []string) bool {
 	}
 	sort.Strings(got)
 	return strings.Join(got, "/") == strings.Join(names, "/")
+}
+
+func TestLiveDialectChoice(t *testing.T) {
+	t.Parallel()
+	host := labtest.Require(t, "open")["open"]
+	ctx := ctxT(t)
+	for _, d := range []Dialect{SMB202, SMB21, SMB30, SMB302} {
+		c, err := Dial(ctx, host, Options{Dialects: []Dialect{d}})
+		if err != nil {
+			t.Fatalf("%v: %v", d, err)
+		}
+		// A null session and a pipe work on every dialect.
+		s, _ := nullSession(t, ctx, c)
+		ipc, err := s.TreeConnect(ctx, "IPC$")
+		if err == nil {
+			var p Pipe
+			if p, err = ipc.OpenPipe(ctx, "lsarpc"); err == nil {
+				p.Close(ctx)
+			}
+		}
+		if got := c.Negotiated().Dialect; got != d || err != nil {
+			t.Errorf("%v: negotiated %v, %v", d, got, err)
+		}
+		c.Close()
+	}
+}
+
+func TestSMB1WithoutAdapter(t *testing.T) {
+	if negotiateSMB1 != nil {
+		t.Skip("SMB1 adapter present")
+	}
+	if _, err := Dial(context.Background(), "127.0.0.99", Options{Dialects: []Dialect{SMB1}}); !errors.Is(err, ErrNoSMB1) {
+		t.Fatalf("got %v", err)
+	}
 }
