@@ -104,56 +104,64 @@ func dialSMB1(ctx context.Context, host string, opt Options) (Conn, error) {
 
 // ProbeDialects opens one connection per SMB2 dialect, each offering only
 // that dialect, and one offering only the SMB1 dialect "NT LM 0.12". A
-// dialect is true when the server picked it. The error is set only when no
-// connection could be made at all.
+// dialect is true when the server picked it, false when it refused
+// (closed the connection, chose another, answered an error). The error is
+// set only when no probe got an answer: every connection failed or timed out.
 func ProbeDialects(ctx context.Context, host string, opt Options) (map[Dialect]bool, error) {
 	var (
-		mu      sync.Mutex
-		wg      sync.WaitGroup
-		out     = map[Dialect]bool{}
-		dialErr error
-		dialed  int
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		out      = map[Dialect]bool{}
+		firstErr error
+		answered int
 	)
 	probe := func(d Dialect) {
 		defer wg.Done()
-		nc, err := opt.connect(ctx, host)
-		if err != nil {
-			mu.Lock()
-			dialErr = err
-			mu.Unlock()
-			return
-		}
-		defer nc.Close()
 		var ok bool
-		if d == SMB1 {
-			ok, err = probeSMB1(ctx, nc)
-		} else {
-			var c *smb2.Conn
-			c = smb2.NewConn(nc)
-			var r *smb2.NegotiateResponse
-			r, err = c.Negotiate(ctx, []uint16{uint16(d)})
-			ok = err == nil && r.Dialect == uint16(d)
+		nc, err := opt.connect(ctx, host)
+		if err == nil {
+			if d == SMB1 {
+				ok, err = probeSMB1(ctx, nc)
+			} else {
+				var r *smb2.NegotiateResponse
+				r, err = smb2.NewConn(nc).Negotiate(ctx, []uint16{uint16(d)})
+				ok = err == nil && r.Dialect == uint16(d)
+				if !ok && err == nil {
+					err = fmt.Errorf("server chose 0x%04x", r.Dialect)
+				}
+			}
+			nc.Close()
+			if err != nil && !isTimeout(ctx, err) {
+				err = nil // a refusal is an answer
+			}
 		}
 		mu.Lock()
-		dialed++
+		defer mu.Unlock()
 		out[d] = ok
-		if err != nil && ctx.Err() != nil {
-			dialErr = fmt.Errorf("smb: probe %v: %w", d, err)
+		if err == nil {
+			answered++
+		} else if firstErr == nil {
+			firstErr = fmt.Errorf("smb: probe %v: %w", d, err)
 		}
-		mu.Unlock()
 	}
 	for _, d := range AllDialects {
 		wg.Add(1)
 		go probe(d)
 	}
 	wg.Wait()
-	if dialed == 0 || ctx.Err() != nil {
-		if dialErr == nil {
-			dialErr = ctx.Err()
-		}
-		return out, dialErr
+	if answered == 0 {
+		return out, firstErr
 	}
 	return out, nil
+}
+
+// isTimeout tells a silent or cancelled peer from one that refused.
+func isTimeout(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // probeSMB1 sends an SMB1 NEGOTIATE offering only "NT LM 0.12" ([MS-CIFS]
