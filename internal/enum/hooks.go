@@ -1,0 +1,44 @@
+package enum
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/nullsweep/nullsweep/internal/netbios"
+	"github.com/nullsweep/nullsweep/internal/smb"
+)
+
+// DialSMB1 connects with NT LM 0.12 only.
+func DialSMB1(ctx context.Context, host string, opt smb.Options) (smb.Conn, error) {
+	opt.Dialects = []smb.Dialect{smb.SMB1}
+	return smb.Dial(ctx, host, opt)
+}
+
+// netbiosTransport reaches SMB over TCP 139 after a NetBIOS session request.
+func netbiosTransport(host string) func(ctx context.Context) (net.Conn, error) {
+	return smb.NetBIOSTransport(host)
+}
+
+// netbios asks for the node status over UDP 137 (enum.exe -N).
+func (h *Host) netbios(ctx context.Context) {
+	start := time.Now()
+	ns, err := netbios.QueryNodeStatus(ctx, h.Target)
+	h.Evidence("nbns.NodeStatus", "reachability", start, err)
+	if err != nil {
+		return
+	}
+	out := &NetBIOS{Names: []NetBIOSName{}}
+	for _, n := range ns.Names {
+		out.Names = append(out.Names, NetBIOSName{Name: n.Printable(), Suffix: fmt.Sprintf("<%02x>", n.Suffix), Type: n.Role(), Group: n.Group})
+	}
+	if len(ns.MAC) > 0 {
+		out.MAC = ns.MAC.String()
+	}
+	h.mu.Lock()
+	h.Result.NetBIOS = out
+	h.mu.Unlock()
+}
+
+func (h *Host) runRPCChecks(ctx context.Context) {}

@@ -1,0 +1,513 @@
+package enum
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/nullsweep/nullsweep/internal/ntstatus"
+	"github.com/nullsweep/nullsweep/internal/smb"
+)
+
+// WellKnownPipes are opened anonymously at layer 5 (DESIGN §2); which of
+// them open is what NullSessionPipes controls on Windows.
+var WellKnownPipes = []string{
+	"lsarpc", "samr", "netlogon", "srvsvc", "wkssvc", "spoolss", "browser",
+	"epmapper", "winreg", "eventlog", "ntsvcs", "atsvc",
+}
+
+// Options select what Run does for one host.
+type Options struct {
+	// Timeout bounds the whole host (default 10s).
+	Timeout time.Duration
+	// Port forces the SMB port (445 or 139); 0 picks 445, or 139 when 445 is closed.
+	Port int
+	// NoGuest turns off the guest probe (a random unknown user, empty password).
+	NoGuest bool
+	// SMB1 forces SMB1 for the session and the checks.
+	SMB1 bool
+	// Checks selects the RPC checks (enum.exe letters); zero means all.
+	Checks Checks
+	// RID cycling settings (-R).
+	RIDs RIDOptions
+	// Logger receives debug logs; nil discards.
+	Logger *slog.Logger
+}
+
+// Checks is a set of enum.exe check letters.
+type Checks uint32
+
+// Check letters, as enum.exe names them.
+const (
+	CheckUsers    Checks = 1 << iota // -U
+	CheckMachines                    // -M
+	CheckShares                      // -S
+	CheckPolicy                      // -P
+	CheckGroups                      // -G
+	CheckLSA                         // -L
+	CheckNetBIOS                     // -N
+	CheckRIDs                        // -R
+	CheckDetailed                    // -d: per-user details
+	CheckAll      = CheckUsers | CheckMachines | CheckShares | CheckPolicy | CheckGroups | CheckLSA | CheckNetBIOS | CheckRIDs
+)
+
+// Has reports whether c includes all of x; the zero set means all.
+func (c Checks) Has(x Checks) bool {
+	if c&CheckAll == 0 {
+		c |= CheckAll
+	}
+	return c&x == x
+}
+
+// RIDOptions tune RID cycling.
+type RIDOptions struct {
+	Ranges   []RIDRange // explicit ranges; nil = 500-550 then 1000+ adaptive
+	Batch    int        // SIDs per LookupSids call (default 1000)
+	Stop     int        // empty batches in a row that end the adaptive scan
+	UnixSIDs bool       // also S-1-22-1 / S-1-22-2 (Samba)
+	Names    []string   // LookupNames for these
+}
+
+// RIDRange is an inclusive range of RIDs.
+type RIDRange struct{ First, Last uint32 }
+
+// Host is the state shared by the checks of one host: one session, reused.
+type Host struct {
+	Target  string
+	Opt     Options
+	Result  *Result
+	Conn    smb.Conn
+	Session smb.Session
+	IPC     smb.Tree
+	log     *slog.Logger
+	mu      sync.Mutex // guards Result.Checks when checks run concurrently
+}
+
+// Record appends one piece of evidence.
+func (h *Host) Record(c Check) {
+	h.mu.Lock()
+	h.Result.Checks = append(h.Result.Checks, c)
+	h.mu.Unlock()
+}
+
+// Evidence records the outcome of a call that took since start.
+func (h *Host) Evidence(name, layer string, start time.Time, err error) {
+	h.Record(CheckOf(name, layer, time.Since(start), err))
+}
+
+// CheckOf turns an error (or nil) into evidence: ok, denied (an access
+// status), or error, with the NTSTATUS/WERROR name when there is one.
+func CheckOf(name, layer string, d time.Duration, err error) Check {
+	c := Check{Name: name, Layer: layer, Result: "ok", MS: d.Milliseconds()}
+	if err == nil {
+		return c
+	}
+	c.Result, c.Status = Classify(err)
+	if c.Status == "" {
+		c.Detail = err.Error()
+	}
+	return c
+}
+
+// statusNamer is any wire status code with a name (NTSTATUS, WERROR, fault).
+type statusNamer interface {
+	error
+	String() string
+}
+
+// deniedNames are the statuses that mean "the server said no".
+var deniedNames = map[string]bool{
+	"STATUS_ACCESS_DENIED":         true,
+	"STATUS_LOGON_FAILURE":         true,
+	"STATUS_NETWORK_ACCESS_DENIED": true,
+	"STATUS_ACCOUNT_DISABLED":      true,
+	"STATUS_ACCOUNT_RESTRICTION":   true,
+	"WERR_ACCESS_DENIED":           true,
+	"nca_s_fault_access_denied":    true,
+	"ERROR_ACCESS_DENIED":          true,
+}
+
+// Classify maps an error to a check result and a status name.
+func Classify(err error) (result, status string) {
+	if err == nil {
+		return "ok", ""
+	}
+	var st ntstatus.Status
+	if errors.As(err, &st) {
+		status = st.String()
+	} else {
+		var sn statusNamer
+		if errors.As(err, &sn) {
+			status = sn.String()
+		}
+	}
+	if deniedNames[status] {
+		return "denied", status
+	}
+	return "error", status
+}
+
+// Run examines one host, layer by layer, and never fails as a whole: what
+// was learned before a failure stays in the Result, and Error/Layer say
+// where it stopped.
+func Run(ctx context.Context, target string, opt Options) *Result {
+	if opt.Timeout <= 0 {
+		opt.Timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
+	defer cancel()
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Host{Target: target, Opt: opt, log: log.With("target", target),
+		Result: &Result{Schema: Schema, Target: target, Ports: map[string]string{},
+			Sessions: map[string]*SessionResult{}, Checks: []Check{}}}
+	defer h.close()
+	h.run(ctx)
+	return h.Result
+}
+
+func (h *Host) fail(layer string, err error) {
+	h.Result.Layer = layer
+	h.Result.Error = err.Error()
+}
+
+func (h *Host) close() {
+	// A short, fresh deadline: the host's own may be spent already.
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if h.IPC != nil {
+		_ = h.IPC.Disconnect(ctx)
+	}
+	if h.Session != nil {
+		_ = h.Session.Logoff(ctx)
+	}
+	if h.Conn != nil {
+		_ = h.Conn.Close()
+	}
+}
+
+func (h *Host) run(ctx context.Context) {
+	r := h.Result
+	// A name that does not resolve is the caller's error, not the host's.
+	if net.ParseIP(h.Target) == nil {
+		start := time.Now()
+		_, err := net.DefaultResolver.LookupHost(ctx, h.Target)
+		h.Evidence("dns.LookupHost", "resolve", start, err)
+		if err != nil {
+			h.fail("resolve", err)
+			return
+		}
+	}
+	// Layer 1: reachability.
+	h.probePorts(ctx)
+	port := h.Opt.Port
+	if port == 0 {
+		port = 445
+		if r.Ports["445"] != "open" && r.Ports["139"] == "open" {
+			port = 139
+		}
+	}
+	if r.Ports[strconv.Itoa(port)] != "open" {
+		h.fail("reachability", fmt.Errorf("tcp/%d %s", port, r.Ports[strconv.Itoa(port)]))
+		return
+	}
+	sopt := smb.Options{Port: port}
+	if port == 139 {
+		sopt.Transport = netbiosTransport(h.Target)
+	}
+
+	// NetBIOS node status runs beside the SMB layers: UDP, independent.
+	var nbDone chan struct{}
+	if h.Opt.Checks.Has(CheckNetBIOS) {
+		nbDone = make(chan struct{})
+		go func() { defer close(nbDone); h.netbios(ctx) }()
+	}
+	defer func() {
+		if nbDone != nil {
+			<-nbDone
+		}
+	}()
+
+	// Layer 2: negotiate. The per-dialect probe (one connection per
+	// dialect) runs beside the connection the checks use: slow servers
+	// (Samba AD forks per connection) would otherwise cost twice.
+	r.SMB = &SMBInfo{Dialects: map[string]bool{}}
+	probed := make(chan map[smb.Dialect]bool, 1)
+	go func() {
+		start := time.Now()
+		d, err := smb.ProbeDialects(ctx, h.Target, sopt)
+		h.Evidence("smb.ProbeDialects", "negotiate", start, err)
+		probed <- d
+	}()
+	var dialects map[smb.Dialect]bool
+	waitProbe := func() map[smb.Dialect]bool {
+		if dialects == nil {
+			dialects = <-probed
+			h.mu.Lock()
+			for _, d := range smb.AllDialects {
+				r.SMB.Dialects[d.String()] = dialects[d]
+			}
+			h.mu.Unlock()
+		}
+		return dialects
+	}
+	defer waitProbe()
+
+	var err error
+	start := time.Now()
+	if h.Opt.SMB1 {
+		h.Conn, err = DialSMB1(ctx, h.Target, sopt)
+	} else {
+		h.Conn, err = smb.Dial(ctx, h.Target, sopt)
+		if err != nil && ctx.Err() == nil {
+			// No SMB2: an NT4/2000/XP/2003-era host, or SMB1-only Samba.
+			if d := waitProbe(); d[smb.SMB1] && !anySMB2(d) {
+				h.Evidence("smb.Negotiate(SMB2)", "negotiate", start, err)
+				start = time.Now()
+				h.Conn, err = DialSMB1(ctx, h.Target, sopt)
+			}
+		}
+	}
+	h.Evidence("smb.Negotiate", "negotiate", start, err)
+	if err != nil {
+		waitProbe()
+		h.fail("negotiate", err)
+		return
+	}
+	// The guest probe gets its own connection, in the same dialect family,
+	// so that it runs beside the null session's checks without sharing state.
+	if !h.Opt.NoGuest {
+		guestDone := make(chan struct{})
+		smb1 := h.Conn.Negotiated().Dialect == smb.SMB1
+		go func() { defer close(guestDone); h.guestProbe(ctx, sopt, smb1) }()
+		defer func() { <-guestDone }()
+	}
+	neg := h.Conn.Negotiated()
+	r.SMB.Dialect = neg.Dialect.String()
+	r.SMB.SigningEnabled = neg.SigningEnabled
+	r.SMB.SigningRequired = neg.SigningRequired
+	r.SMB.Capabilities = neg.Capabilities
+	if neg.ServerGUID != ([16]byte{}) {
+		r.SMB.ServerGUID = formatGUID(neg.ServerGUID)
+	}
+
+	// Layer 3: the null session.
+	start = time.Now()
+	sess, info, err := h.Conn.SessionSetup(ctx, smb.Credentials{})
+	h.Evidence("smb.SessionSetup(null)", "session", start, err)
+	h.noteSessionInfo(info)
+	sr := sessionResult(info, err, neg.Dialect)
+	h.mu.Lock()
+	r.Sessions["null"] = sr
+	h.mu.Unlock()
+	if err != nil {
+		h.fail("session", err)
+		return
+	}
+	h.Session = sess
+
+	// Layer 4: IPC$.
+	start = time.Now()
+	ipc, err := sess.TreeConnect(ctx, "IPC$")
+	h.Evidence("smb.TreeConnect(IPC$)", "ipc", start, err)
+	res, status := Classify(err)
+	if res == "ok" {
+		res, status = "allowed", ntstatus.Success.String()
+	}
+	r.IPC = &Outcome{Result: res, Status: status}
+	if err != nil {
+		if status == "" {
+			r.IPC.Error = err.Error()
+		}
+		r.Pipes = map[string]string{}
+		for _, p := range WellKnownPipes {
+			r.Pipes[p] = "skipped"
+		}
+		if res != "denied" {
+			h.fail("ipc", err)
+		}
+		// Disk shares may still answer a denied IPC$ (restrict anonymous = 2
+		// blocks IPC$ only): the share checks try them if they know names.
+		h.runRPCChecks(ctx)
+		return
+	}
+	h.IPC = ipc
+
+	// Layer 5: which well-known pipes open anonymously.
+	r.Pipes = map[string]string{}
+	for _, p := range WellKnownPipes {
+		start = time.Now()
+		pipe, err := ipc.OpenPipe(ctx, p)
+		h.Evidence("smb.OpenPipe("+p+")", "pipe", start, err)
+		if err != nil {
+			_, st := Classify(err)
+			if st == "" {
+				st = "error: " + err.Error()
+			}
+			r.Pipes[p] = st
+			if ctx.Err() != nil {
+				h.fail("pipe", ctx.Err())
+				return
+			}
+			continue
+		}
+		r.Pipes[p] = "open"
+		_ = pipe.Close(ctx)
+	}
+
+	// Layers 6–7: the RPC checks.
+	h.runRPCChecks(ctx)
+}
+
+func anySMB2(d map[smb.Dialect]bool) bool {
+	for k, v := range d {
+		if v && k != smb.SMB1 {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Host) noteSessionInfo(info smb.SessionInfo) {
+	r := h.Result
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if info.NTLM != nil && r.SMB.NTLM == nil {
+		n := info.NTLM
+		r.SMB.NTLM = &NTLM{NetBIOSComputer: n.NetBIOSComputer, NetBIOSDomain: n.NetBIOSDomain,
+			DNSComputer: n.DNSComputer, DNSDomain: n.DNSDomain, DNSTree: n.DNSTree, OSVersion: n.OSVersion}
+	}
+	if info.NativeOS != "" && r.SMB.NativeOS == "" {
+		r.SMB.NativeOS = info.NativeOS
+	}
+	if info.NativeLanMan != "" && r.SMB.NativeLanMan == "" {
+		r.SMB.NativeLanMan = info.NativeLanMan
+	}
+}
+
+// sessionResult reports a logon as seen: a null logon the server accepted is
+// "allowed" (we sent no user and no password), one it mapped to guest is
+// "guest", whatever we sent.
+func sessionResult(info smb.SessionInfo, err error, d smb.Dialect) *SessionResult {
+	sr := &SessionResult{Dialect: d.String(), Form: info.Form}
+	if err != nil {
+		res, st := Classify(err)
+		if st == "" {
+			sr.Result, sr.Error = "error", err.Error()
+			return sr
+		}
+		sr.Status = st
+		if res == "denied" || info.Status.IsError() {
+			sr.Result = "denied"
+		} else {
+			sr.Result = "error"
+		}
+		return sr
+	}
+	flags := info.Flags
+	sr.SessionFlags = &flags
+	sr.Status = info.Status.String()
+	if info.Guest() {
+		sr.Result = "guest"
+	} else {
+		sr.Result = "allowed"
+	}
+	return sr
+}
+
+// guestProbe logs on with a freshly random user name and an empty password:
+// no credential of anyone's, only a test of the server's guest mapping.
+func (h *Host) guestProbe(ctx context.Context, sopt smb.Options, smb1 bool) {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	user := "nullsweep-" + hex.EncodeToString(b[:])
+	start := time.Now()
+	var conn smb.Conn
+	var err error
+	if smb1 {
+		conn, err = DialSMB1(ctx, h.Target, sopt)
+	} else {
+		conn, err = smb.Dial(ctx, h.Target, sopt)
+	}
+	if err != nil {
+		h.Evidence("smb.Negotiate(guest probe)", "negotiate", start, err)
+		h.mu.Lock()
+		h.Result.Sessions["guest"] = &SessionResult{Result: "error", Error: err.Error()}
+		h.mu.Unlock()
+		return
+	}
+	defer conn.Close()
+	start = time.Now()
+	sess, info, err := conn.SessionSetup(ctx, smb.Credentials{User: user})
+	h.Evidence("smb.SessionSetup(guest probe)", "session", start, err)
+	sr := sessionResult(info, err, conn.Negotiated().Dialect)
+	if sr.Result == "allowed" {
+		// An unknown user that logs on without the guest flag is still not a
+		// null session; say what the server did.
+		sr.Result = "guest"
+	}
+	h.mu.Lock()
+	h.Result.Sessions["guest"] = sr
+	h.mu.Unlock()
+	if sess != nil {
+		_ = sess.Logoff(ctx)
+	}
+}
+
+// probePorts checks TCP 445 and 139 at once.
+func (h *Host) probePorts(ctx context.Context) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, p := range []string{"445", "139"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			state, err := probeTCP(ctx, h.Target, p)
+			mu.Lock()
+			h.Result.Ports[p] = state
+			mu.Unlock()
+			c := Check{Name: "tcp/" + p, Layer: "reachability", Result: "ok", Status: state, MS: time.Since(start).Milliseconds()}
+			if state != "open" {
+				c.Result = "error"
+				if err != nil {
+					c.Detail = err.Error()
+				}
+			}
+			h.Record(c)
+		}()
+	}
+	wg.Wait()
+}
+
+// probeTCP says open, closed (refused) or filtered (no answer in time).
+func probeTCP(ctx context.Context, host, port string) (string, error) {
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(pctx, "tcp", net.JoinHostPort(host, port))
+	if err == nil {
+		c.Close()
+		return "open", nil
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return "closed", err
+	}
+	return "filtered", err
+}
+
+func formatGUID(g [16]byte) string {
+	// Microsoft GUID text form: the first three fields are little-endian.
+	return fmt.Sprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15])
+}

@@ -1,0 +1,195 @@
+// Package report renders results: text in the spirit of enum.exe's output,
+// and JSON.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/nullsweep/nullsweep/internal/enum"
+	"github.com/nullsweep/nullsweep/internal/smb"
+)
+
+// JSON writes r as one indented JSON document.
+func JSON(w io.Writer, r any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// tw accumulates text and remembers the first write error.
+type tw struct {
+	w   io.Writer
+	err error
+}
+
+func (t *tw) f(format string, a ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.w, format, a...)
+	}
+}
+
+// Text writes r the way an auditor reads it: layer by layer, each with what
+// was seen and the status that decided it.
+func Text(w io.Writer, r *enum.Result) error {
+	t := &tw{w: w}
+	t.f("server: %s\n", r.Target)
+	t.f("reachability: tcp/445 %s, tcp/139 %s\n", orDash(r.Ports["445"]), orDash(r.Ports["139"]))
+	if r.NetBIOS != nil {
+		writeNetBIOS(t, r.NetBIOS)
+	}
+	if s := r.SMB; s != nil {
+		var acc []string
+		for _, d := range smb.AllDialects {
+			yes := "no"
+			if s.Dialects[d.String()] {
+				yes = "yes"
+			}
+			acc = append(acc, d.String()+" "+yes)
+		}
+		t.f("dialects: %s\n", strings.Join(acc, ", "))
+		if s.Dialect != "" {
+			req := "not required"
+			if s.SigningRequired {
+				req = "required"
+			}
+			en := "enabled"
+			if !s.SigningEnabled {
+				en = "disabled"
+			}
+			t.f("negotiated: %s; signing %s, %s\n", s.Dialect, en, req)
+		}
+		if s.ServerGUID != "" {
+			t.f("  server guid: %s\n", s.ServerGUID)
+		}
+		if n := s.NTLM; n != nil {
+			t.f("  ntlm challenge: computer %s (dns %s), domain %s (dns %s)", orDash(n.NetBIOSComputer), orDash(n.DNSComputer), orDash(n.NetBIOSDomain), orDash(n.DNSDomain))
+			if n.DNSTree != "" {
+				t.f(", forest %s", n.DNSTree)
+			}
+			if n.OSVersion != "" {
+				t.f(", os version %s", n.OSVersion)
+			}
+			t.f("\n")
+		}
+		if s.NativeOS != "" || s.NativeLanMan != "" {
+			t.f("  native os: %q, native lanman: %q\n", s.NativeOS, s.NativeLanMan)
+		}
+	}
+	if n := r.Sessions["null"]; n != nil {
+		t.f("null session (no user, no password): %s\n", sessionLine(n))
+	}
+	if g := r.Sessions["guest"]; g != nil {
+		t.f("guest probe (random unknown user, empty password): %s\n", sessionLine(g))
+	}
+	if r.IPC != nil {
+		t.f("IPC$ tree connect: %s", r.IPC.Result)
+		if r.IPC.Status != "" && r.IPC.Result != "allowed" {
+			t.f(" (%s)", r.IPC.Status)
+		}
+		if r.IPC.Error != "" {
+			t.f(" (%s)", r.IPC.Error)
+		}
+		t.f("\n")
+	}
+	if len(r.Pipes) > 0 {
+		t.f("named pipes (anonymous open):\n")
+		for _, p := range enum.WellKnownPipes {
+			if st, ok := r.Pipes[p]; ok {
+				t.f("  %-10s %s\n", p, st)
+			}
+		}
+	}
+	for _, s := range sections {
+		s(t, r)
+	}
+	if r.Error != "" {
+		t.f("stopped at %s: %s\n", r.Layer, r.Error)
+	}
+	return t.err
+}
+
+// sections render the RPC checks, in enum.exe's order.
+var sections = []func(*tw, *enum.Result){}
+
+func sessionLine(s *enum.SessionResult) string {
+	var b strings.Builder
+	b.WriteString(s.Result)
+	var parts []string
+	if s.Status != "" {
+		parts = append(parts, s.Status)
+	}
+	if s.SessionFlags != nil {
+		parts = append(parts, fmt.Sprintf("session flags 0x%04x%s", *s.SessionFlags, flagNames(*s.SessionFlags, s.Dialect)))
+	}
+	if s.Dialect != "" {
+		parts = append(parts, s.Dialect)
+	}
+	if s.Form != "" {
+		parts = append(parts, s.Form)
+	}
+	if s.Error != "" {
+		parts = append(parts, s.Error)
+	}
+	if len(parts) > 0 {
+		b.WriteString(" (" + strings.Join(parts, ", ") + ")")
+	}
+	return b.String()
+}
+
+func flagNames(f uint16, dialect string) string {
+	var n []string
+	if dialect == smb.SMB1.String() {
+		if f&1 != 0 {
+			n = append(n, "guest")
+		}
+	} else {
+		if f&1 != 0 {
+			n = append(n, "IS_GUEST")
+		}
+		if f&2 != 0 {
+			n = append(n, "IS_NULL")
+		}
+		if f&4 != 0 {
+			n = append(n, "ENCRYPT_DATA")
+		}
+	}
+	if len(n) == 0 {
+		return ""
+	}
+	return " " + strings.Join(n, "|")
+}
+
+func writeNetBIOS(t *tw, n *enum.NetBIOS) {
+	t.f("netbios names:\n")
+	for _, x := range n.Names {
+		g := "unique"
+		if x.Group {
+			g = "group"
+		}
+		t.f("  %-16s %s %-6s %s\n", x.Name, x.Suffix, g, x.Type)
+	}
+	if n.MAC != "" {
+		t.f("  mac: %s\n", n.MAC)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	k := make([]string, 0, len(m))
+	for x := range m {
+		k = append(k, x)
+	}
+	slices.Sort(k)
+	return k
+}
