@@ -22,7 +22,7 @@ func TestClosedPortIsQuick(t *testing.T) {
 	if r.Layer != "reachability" {
 		t.Errorf("layer = %q, want reachability", r.Layer)
 	}
-	if r.Sessions != nil {
+	if len(r.Sessions) != 0 {
 		t.Errorf("sessions reported for a closed host: %v", r.Sessions)
 	}
 }
