@@ -352,6 +352,7 @@ func (r *Reader) Flush() {
 // MaximumLength, pointer) and defers its body into *dst. The body is a
 // conformant varying wchar array; the first Length/2 code units are kept.
 func (r *Reader) UnicodeString(dst *string) {
+	r.Align(4) // the struct holds a pointer: 4-aligned, whatever precedes it
 	length := r.Uint16()
 	maxLength := r.Uint16()
 	p := r.Pointer()

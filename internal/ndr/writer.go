@@ -123,6 +123,7 @@ func (w *Writer) StringZPtr(s *string) {
 // body (max_count = MaximumLength/2, offset 0, actual = Length/2, no NUL).
 func (w *Writer) UnicodeString(s string) {
 	u := utf16.Encode([]rune(s))
+	w.Align(4) // the struct holds a pointer: 4-aligned
 	w.Uint16(uint16(2 * len(u)))
 	w.Uint16(uint16(2 * len(u)))
 	w.Pointer(true)
