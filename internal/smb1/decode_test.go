@@ -16,7 +16,7 @@ import (
 // (Samba 4.17, SMB1SRV), written by the live tests with -update.
 
 func TestDecodeNegotiateCaptures(t *testing.T) {
-	m, err := ParseMessage(readHex(t, "empty-password_01_72.hex"))
+	m, err := ParseMessage(readHex(t, "empty-password_negotiate.hex"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestDecodeNegotiateCaptures(t *testing.T) {
 		t.Errorf("caps %#x time %v", n.Capabilities, n.SystemTime)
 	}
 
-	m, err = ParseMessage(readHex(t, "ntlmssp-anonymous_01_72.hex"))
+	m, err = ParseMessage(readHex(t, "ntlmssp-anonymous_negotiate.hex"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,9 +51,9 @@ func TestDecodeSessionSetupCaptures(t *testing.T) {
 		blob   bool
 		domain string
 	}{
-		{"empty-password_02_73.hex", ntstatus.Success, false, "LAB"},
-		{"ntlmssp-anonymous_02_73.hex", ntstatus.MoreProcessingRequired, true, "LAB"},
-		{"ntlmssp-anonymous_03_73.hex", ntstatus.Success, false, "LAB"},
+		{"empty-password_session_setup.hex", ntstatus.Success, false, "LAB"},
+		{"ntlmssp-anonymous_session_setup_challenge.hex", ntstatus.MoreProcessingRequired, true, "LAB"},
+		{"ntlmssp-anonymous_session_setup.hex", ntstatus.Success, false, "LAB"},
 	} {
 		m, err := ParseMessage(readHex(t, tc.file))
 		if err != nil {
@@ -76,25 +76,34 @@ func TestDecodeSessionSetupCaptures(t *testing.T) {
 }
 
 func TestDecodeTreeCreateFindCaptures(t *testing.T) {
-	m, _ := ParseMessage(readHex(t, "empty-password_03_75.hex"))
+	m, _ := ParseMessage(readHex(t, "empty-password_tree_connect_ipc.hex"))
 	tc, err := ParseTreeConnect(m)
 	if err != nil || tc.Service != "IPC" || tc.TID == 0 {
 		t.Errorf("tree connect %+v %v", tc, err)
 	}
-	m, _ = ParseMessage(readHex(t, "empty-password_04_a2.hex"))
+	m, _ = ParseMessage(readHex(t, "empty-password_create_srvsvc.hex"))
 	cr, err := ParseCreate(m)
 	if err != nil || cr.FileType != 2 && cr.FileType != 3 {
 		t.Errorf("create %+v %v", cr, err)
 	}
-	m, _ = ParseMessage(readHex(t, "empty-password_14_a2.hex"))
+	m, _ = ParseMessage(readHex(t, "empty-password_create_missing.hex"))
 	if _, err := ParseCreate(m); !errors.Is(err, ntstatus.ObjectNameNotFound) {
 		t.Errorf("create of a missing pipe: %v", err)
 	}
-	m, _ = ParseMessage(readHex(t, "empty-password_05_25.hex"))
+	m, _ = ParseMessage(readHex(t, "empty-password_transact_bind.hex"))
 	var a transAssembler
 	done, err := a.add(m, ComTransaction, 0, 4280)
 	if err != nil || !done || len(a.data) < 24 || a.data[2] != 12 {
 		t.Errorf("TransactNmPipe reply: done=%v err=%v data=%x", done, err, a.data)
+	}
+	m, _ = ParseMessage(readHex(t, "empty-password_transact_overflow.hex"))
+	a = transAssembler{}
+	if done, err := a.add(m, ComTransaction, 0, 16); err != nil || !done || a.status != ntstatus.BufferOverflow || len(a.data) != 16 {
+		t.Errorf("overflowing TransactNmPipe reply: done=%v err=%v status=%v data=%x", done, err, a.status, a.data)
+	}
+	m, _ = ParseMessage(readHex(t, "empty-password_read.hex"))
+	if data, err := ParseRead(m, 4280); err != nil || len(data) < 24 || data[2] != 12 {
+		t.Errorf("read reply: %x %v", data, err)
 	}
 	m, _ = ParseMessage(readHex(t, "find_first2_public.hex"))
 	a = transAssembler{}
@@ -121,7 +130,7 @@ func TestDecodeTruncatedCaptures(t *testing.T) {
 }
 
 func TestTransactionHugeCounts(t *testing.T) {
-	b := readHex(t, "empty-password_05_25.hex")
+	b := readHex(t, "empty-password_transact_bind.hex")
 	m, _ := ParseMessage(b)
 	// Claim 0xffff bytes of data: more than asked for, refused.
 	bad := append([]byte(nil), b...)

@@ -54,21 +54,15 @@ func dialLab(t *testing.T, addr string) *Client {
 	return c
 }
 
-// recorder keeps the server's replies by command for -update captures.
-func recorder(c *Client, into map[string][]byte, prefix string) {
-	n := 0
+// recorder keeps the next server reply under the name *label holds, for
+// -update captures, then clears the label.
+func recorder(c *Client, into map[string][]byte, prefix string, label *string) {
 	c.Recorder = func(sent bool, msg []byte) {
-		if !sent && len(msg) > 4 {
-			n++
-			into[prefix+"_"+itoa(n)+"_"+hex2(msg[4])] = append([]byte(nil), msg...)
+		if !sent && *label != "" {
+			into[prefix+"_"+*label] = append([]byte(nil), msg...)
+			*label = ""
 		}
 	}
-}
-
-func itoa(n int) string { return string(rune('0'+n/10)) + string(rune('0'+n%10)) }
-func hex2(b byte) string {
-	const d = "0123456789abcdef"
-	return string([]byte{d[b>>4], d[b&15]})
 }
 
 func TestLiveNullSessionBothForms(t *testing.T) {
@@ -80,8 +74,10 @@ func TestLiveNullSessionBothForms(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			c := dialLab(t, host)
-			recorder(c, captures, form)
+			var label string
+			recorder(c, captures, form, &label)
 			ext := form == "ntlmssp-anonymous"
+			label = "negotiate"
 			neg, err := c.Negotiate(ctx, ext)
 			if err != nil {
 				t.Fatal(err)
@@ -100,12 +96,15 @@ func TestLiveNullSessionBothForms(t *testing.T) {
 			}
 			var ss *SessionSetupResponse
 			if ext {
+				label = "session_setup_challenge"
 				ss, err = c.SessionSetupBlob(ctx, 0, anonNegotiate())
 				if err != nil || ss.Status != ntstatus.MoreProcessingRequired || len(ss.SecurityBlob) < 32 || string(ss.SecurityBlob[:8]) != "NTLMSSP\x00" {
 					t.Fatalf("first leg: %+v, %v", ss, err)
 				}
+				label = "session_setup"
 				ss, err = c.SessionSetupBlob(ctx, ss.UID, anonAuthenticate())
 			} else {
+				label = "session_setup"
 				ss, err = c.SessionSetupEmpty(ctx, "", "")
 			}
 			if err != nil {
@@ -117,6 +116,7 @@ func TestLiveNullSessionBothForms(t *testing.T) {
 			if ss.Action&ActionGuest != 0 {
 				t.Errorf("anonymous logon reported as guest (Action %#x)", ss.Action)
 			}
+			label = "tree_connect_ipc"
 			tc, err := c.TreeConnect(ctx, ss.UID, `\\`+host+`\IPC$`)
 			if err != nil {
 				t.Fatal(err)
@@ -124,6 +124,7 @@ func TestLiveNullSessionBothForms(t *testing.T) {
 			if tc.Service != "IPC" {
 				t.Errorf("IPC$ service %q", tc.Service)
 			}
+			label = "create_srvsvc"
 			cr, err := c.NTCreate(ctx, ss.UID, tc.TID, `\srvsvc`, AccessPipeReadWrite)
 			if err != nil {
 				t.Fatal(err)
@@ -131,6 +132,7 @@ func TestLiveNullSessionBothForms(t *testing.T) {
 			if cr.FileType != 2 && cr.FileType != 3 {
 				t.Errorf("srvsvc file type %d, want a pipe", cr.FileType)
 			}
+			label = "transact_bind"
 			ack, err := c.TransactNmPipe(ctx, ss.UID, tc.TID, cr.FID, srvsvcBind(), 4280)
 			if err != nil {
 				t.Fatal(err)
@@ -146,6 +148,7 @@ func TestLiveNullSessionBothForms(t *testing.T) {
 			if n, err := c.Write(ctx, ss.UID, tc.TID, cr2.FID, srvsvcBind()); err != nil || n != 72 {
 				t.Fatalf("write: %d, %v", n, err)
 			}
+			label = "read"
 			got, err := c.Read(ctx, ss.UID, tc.TID, cr2.FID, 4280)
 			if err != nil || len(got) < 24 || got[2] != 12 {
 				t.Fatalf("read: %x, %v", got, err)
@@ -162,11 +165,27 @@ func TestLiveNullSessionBothForms(t *testing.T) {
 			if fragLen := int(binary.LittleEndian.Uint16(part[8:])); err != nil || 10+len(rest) != fragLen {
 				t.Errorf("rest of a %d-byte PDU: %x, %v", fragLen, rest, err)
 			}
-			for _, fid := range []uint16{cr.FID, cr2.FID} {
+			// A transact reply longer than asked for: the first part and
+			// STATUS_BUFFER_OVERFLOW, then the rest by Read.
+			cr3, err := c.NTCreate(ctx, ss.UID, tc.TID, `\srvsvc`, AccessPipeReadWrite)
+			if err != nil {
+				t.Fatal(err)
+			}
+			label = "transact_overflow"
+			head, err := c.TransactNmPipe(ctx, ss.UID, tc.TID, cr3.FID, srvsvcBind(), 16)
+			if !errors.Is(err, ErrMoreData) || len(head) != 16 || head[2] != 12 {
+				t.Fatalf("short transact: %x, %v", head, err)
+			}
+			tail, err := c.Read(ctx, ss.UID, tc.TID, cr3.FID, 4280)
+			if fragLen := int(binary.LittleEndian.Uint16(head[8:])); err != nil || 16+len(tail) != fragLen {
+				t.Errorf("rest of a %d-byte bind_ack: %d bytes, %v", fragLen, len(tail), err)
+			}
+			for _, fid := range []uint16{cr.FID, cr2.FID, cr3.FID} {
 				if err := c.CloseFile(ctx, ss.UID, tc.TID, fid); err != nil {
 					t.Error(err)
 				}
 			}
+			label = "create_missing"
 			if _, err := c.NTCreate(ctx, ss.UID, tc.TID, `\nosuchpipe`, AccessPipeReadWrite); !errors.Is(err, ntstatus.ObjectNameNotFound) {
 				t.Errorf("missing pipe: %v", err)
 			}
