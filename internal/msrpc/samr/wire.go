@@ -34,10 +34,11 @@ const (
 	opConnect5                     = 64
 )
 
-// Sentinel errors for replies that decode but make no sense.
+// Sentinel errors for replies that do not decode. They reach callers
+// wrapped as "samr: <call>: malformed reply: …", hence no prefix here.
 var (
-	ErrShortReply = errors.New("samr: reply shorter than its status")
-	ErrBadReply   = errors.New("samr: malformed reply")
+	ErrShortReply = errors.New("reply shorter than its status")
+	ErrBadReply   = errors.New("malformed reply")
 )
 
 // MaxLookup is the most RIDs or names one LookupIdsInDomain or
