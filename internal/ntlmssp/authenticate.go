@@ -41,17 +41,17 @@ func (a *Authenticate) Marshal() []byte {
 	b := make([]byte, authHeaderLen, authHeaderLen+len(a.LMResponse)+len(a.NTResponse)+64)
 	copy(b, signature)
 	binary.LittleEndian.PutUint32(b[8:], typeAuthenticate)
-	off := authHeaderLen
+	binary.LittleEndian.PutUint32(b[60:], a.Flags)
+	copy(b[64:], clientVersion[:])
 	for i, p := range payloads {
+		// [MS-NLMP] 2.2.1.3: Unicode strings start on an even offset.
+		if i >= 2 && a.Flags&NegotiateUnicode != 0 && len(b)%2 == 1 {
+			b = append(b, 0)
+		}
 		h := b[12+8*i:]
 		binary.LittleEndian.PutUint16(h, uint16(len(p)))
 		binary.LittleEndian.PutUint16(h[2:], uint16(len(p)))
-		binary.LittleEndian.PutUint32(h[4:], uint32(off))
-		off += len(p)
-	}
-	binary.LittleEndian.PutUint32(b[60:], a.Flags)
-	copy(b[64:], clientVersion[:])
-	for _, p := range payloads {
+		binary.LittleEndian.PutUint32(h[4:], uint32(len(b)))
 		b = append(b, p...)
 	}
 	return b
