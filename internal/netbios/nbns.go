@@ -214,3 +214,25 @@ func QueryNodeStatus(ctx context.Context, host string) (*NodeStatus, error) {
 		}
 	}
 }
+
+// FileServer returns the unique name registered with the <20> suffix (the
+// name to call in an NBSS session request), or "".
+func (st *NodeStatus) FileServer() string {
+	for _, n := range st.Names {
+		if n.Suffix == SuffixFileServer && !n.Group {
+			return n.Name
+		}
+	}
+	return ""
+}
+
+// Workgroup returns the group name with the <00> suffix (the workgroup or
+// domain the node belongs to), or "".
+func (st *NodeStatus) Workgroup() string {
+	for _, n := range st.Names {
+		if n.Suffix == SuffixWorkstation && n.Group {
+			return n.Name
+		}
+	}
+	return ""
+}

@@ -230,6 +230,9 @@ func TestParseNodeStatusCapture(t *testing.T) {
 	if st.MAC.String() != "00:00:00:00:00:00" {
 		t.Errorf("MAC %v", st.MAC)
 	}
+	if st.FileServer() != "OPENSRV" || st.Workgroup() != "LAB" {
+		t.Errorf("file server %q workgroup %q", st.FileServer(), st.Workgroup())
+	}
 	if r := st.Names[5].Role(); r != "master browser" {
 		t.Errorf("LAB<1d> role %q", r)
 	}
