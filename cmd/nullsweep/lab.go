@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -37,7 +38,7 @@ State lives in $NULLSWEEP_LAB_DIR (default ` + lab.DefaultDir() + `). Needs root
 			if err := l.Up(ctx, args...); err != nil {
 				return err
 			}
-			return printStatus(ctx, cmd, l)
+			return printStatus(ctx, cmd, l, args...)
 		},
 	}, &cobra.Command{
 		Use:   "down [POSTURE...]",
@@ -49,11 +50,13 @@ State lives in $NULLSWEEP_LAB_DIR (default ` + lab.DefaultDir() + `). Needs root
 			return lab.New(dir).Down(cmd.Context(), args...)
 		},
 	}, &cobra.Command{
-		Use:   "status",
-		Short: "Show each posture, its address, state and pids",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return printStatus(cmd.Context(), cmd, lab.New(dir))
+		Use:   "status [POSTURE...]",
+		Short: "Show each posture (default: all), its address, state and pids",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkPostures(args); err != nil {
+				return err
+			}
+			return printStatus(cmd.Context(), cmd, lab.New(dir), args...)
 		},
 	})
 	rootCmd.AddCommand(labCmd)
@@ -76,10 +79,15 @@ func postureTable() string {
 	return b.String()
 }
 
-func printStatus(ctx context.Context, cmd *cobra.Command, l *lab.Lab) error {
+// printStatus prints the named postures (all when none). States: up (ours,
+// answering), starting, down, foreign (answering, not started by this lab dir).
+func printStatus(ctx context.Context, cmd *cobra.Command, l *lab.Lab, names ...string) error {
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "POSTURE\tADDRESS\tSTATE\tPIDS")
 	for _, s := range l.Status(ctx) {
+		if len(names) > 0 && !slices.Contains(names, s.Name) {
+			continue
+		}
 		var pids []string
 		for _, d := range s.Daemons {
 			pids = append(pids, fmt.Sprintf("%s=%d", d.Name, d.PID))

@@ -33,12 +33,28 @@ db.add_remove_group_members("LabAdmins", ["alice"], add_members_operation=True)
 // earlier on PATH may be a pyenv shim without them).
 const debianPython = "/usr/bin/python3"
 
-func (l *Lab) dcTemplate() string { return filepath.Join(l.Dir, ".dc-template") }
+// dcTemplate is where the provisioned DC template lives: in the lab dir, or
+// in $NULLSWEEP_LAB_DC_TEMPLATE so that several lab dirs (tests in private
+// namespaces) share one provisioning.
+func (l *Lab) dcTemplate() string {
+	if d := os.Getenv("NULLSWEEP_LAB_DC_TEMPLATE"); d != "" {
+		return d
+	}
+	return filepath.Join(l.Dir, ".dc-template")
+}
 
 // provisionDCTemplate runs samba-tool domain provision once (6-11 s) into a
 // template directory; each fresh DC is a copy of it.
 func (l *Lab) provisionDCTemplate(ctx context.Context, p Posture) error {
 	t := l.dcTemplate()
+	if err := os.MkdirAll(filepath.Dir(t), 0o755); err != nil {
+		return err
+	}
+	unlock, err := flock(ctx, t+".lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if _, err := os.Stat(filepath.Join(t, ".provisioned")); err == nil {
 		return nil
 	}

@@ -31,7 +31,12 @@ func (l *Lab) lock(ctx context.Context) (unlock func(), err error) {
 	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(l.Dir, "lab.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	return flock(ctx, filepath.Join(l.Dir, "lab.lock"))
+}
+
+// flock takes an exclusive lock on path, waiting until ctx is done.
+func flock(ctx context.Context, path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644) // O_CLOEXEC: daemons never inherit it
 	if err != nil {
 		return nil, fmt.Errorf("lab: lock: %w", err)
 	}
@@ -46,7 +51,7 @@ func (l *Lab) lock(ctx context.Context) (unlock func(), err error) {
 	case <-ctx.Done():
 		// Closing the file drops the lock if the goroutine gets it later.
 		go func() { <-done; f.Close() }()
-		return nil, fmt.Errorf("lab: waiting for lock: %w", ctx.Err())
+		return nil, fmt.Errorf("lab: waiting for lock %s: %w", path, ctx.Err())
 	}
 	return func() { f.Close() }, nil
 }

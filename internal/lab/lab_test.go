@@ -157,7 +157,13 @@ func runInNamespace(t *testing.T) {
 	defer os.RemoveAll(dir)
 	cmd := exec.Command("unshare", "--net", "--mount", "--propagation", "private",
 		os.Args[0], "-test.run=^TestLifecycle$", "-test.v")
-	cmd.Env = append(os.Environ(), nsEnv+"=test", "NULLSWEEP_LAB_DIR="+dir)
+	// Share the DC template with the default lab dir: provisioning (6-11 s,
+	// far more on a busy 2-core box) then happens once per machine.
+	tmpl := os.Getenv("NULLSWEEP_LAB_DC_TEMPLATE")
+	if tmpl == "" {
+		tmpl = filepath.Join(DefaultDir(), ".dc-template")
+	}
+	cmd.Env = append(os.Environ(), nsEnv+"=test", "NULLSWEEP_LAB_DIR="+dir, "NULLSWEEP_LAB_DC_TEMPLATE="+tmpl)
 	out, err := cmd.CombinedOutput()
 	t.Logf("in namespace:\n%s", out)
 	if err != nil {
