@@ -40,5 +40,3 @@ func (h *Host) netbios(ctx context.Context) {
 	h.Result.NetBIOS = out
 	h.mu.Unlock()
 }
-
-func (h *Host) runRPCChecks(ctx context.Context) {}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nullsweep/nullsweep/internal/dcerpc"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
 	"github.com/nullsweep/nullsweep/internal/smb"
 )
@@ -141,8 +142,11 @@ func Classify(err error) (result, status string) {
 		return "ok", ""
 	}
 	var st ntstatus.Status
+	var fault *dcerpc.Fault
 	if errors.As(err, &st) {
 		status = st.String()
+	} else if errors.As(err, &fault) {
+		status = fault.Name()
 	} else {
 		var sn statusNamer
 		if errors.As(err, &sn) {
@@ -338,6 +342,7 @@ func (h *Host) run(ctx context.Context) {
 		}
 		// Disk shares may still answer a denied IPC$ (restrict anonymous = 2
 		// blocks IPC$ only): the share checks try them if they know names.
+		waitProbe()
 		h.runRPCChecks(ctx)
 		return
 	}
@@ -365,7 +370,9 @@ func (h *Host) run(ctx context.Context) {
 		_ = pipe.Close(ctx)
 	}
 
-	// Layers 6–7: the RPC checks.
+	// Layers 6–7: the RPC checks. The browse check needs to know whether
+	// SMB1 is offered, so the dialect probe is collected first.
+	waitProbe()
 	h.runRPCChecks(ctx)
 }
 
