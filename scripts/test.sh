@@ -32,14 +32,27 @@ CI=${CI:-} go test ./... 2>&1 | tee "$log"
 [ "${PIPESTATUS[0]}" = 0 ] || failed+=("go test")
 
 step "fuzz (${FUZZTIME} each)"
+# Go 1.26's fuzz coordinator can fail a target with a bare "context deadline
+# exceeded" at the -fuzztime boundary on a busy machine, writing no failing
+# input (golang/go#75804, fixed in 1.27). Such a run is retried once and, if
+# it recurs, reported as a flake; a run that writes a failing input, or fails
+# any other way, fails the build.
+fuzz_once() { # PKG NAME -> 0 pass, 1 fail, 2 toolchain flake
+  if go test -run '^$' -fuzz "^$2\$" -fuzztime "$FUZZTIME" "$1" </dev/null >"$log.fuzz" 2>&1; then return 0; fi
+  if grep -q 'context deadline exceeded' "$log.fuzz" && ! grep -q 'Failing input written' "$log.fuzz" &&
+    [ "$(grep -c -- '--- FAIL' "$log.fuzz")" = 1 ]; then return 2; fi
+  return 1
+}
 # every `func FuzzXxx(f *testing.F)` in the tree, run in its own package
 while IFS=: read -r file name; do
   pkg=./$(dirname "$file")
-  if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" >"$log.fuzz" 2>&1; then
-    echo "ok    $pkg $name"
-  else
-    echo "FAIL  $pkg $name"; tail -n 30 "$log.fuzz"; failed+=("fuzz $pkg $name")
-  fi
+  fuzz_once "$pkg" "$name"; rc=$?
+  [ $rc = 2 ] && { fuzz_once "$pkg" "$name"; rc=$?; }
+  case $rc in
+    0) echo "ok    $pkg $name" ;;
+    2) echo "flake $pkg $name (context deadline exceeded twice, no failing input: golang/go#75804)" ;;
+    *) echo "FAIL  $pkg $name"; tail -n 30 "$log.fuzz"; failed+=("fuzz $pkg $name") ;;
+  esac
 done < <(git ls-files -co --exclude-standard '*_test.go' | xargs -r grep -oE '^func Fuzz[A-Za-z0-9_]*\(' /dev/null |
   sed -E 's/:func (Fuzz[A-Za-z0-9_]*)\(/:\1/' | sort -u)
 rm -f "$log.fuzz"
