@@ -251,7 +251,37 @@ func TestLiveDCChallenge(t *testing.T) {
 	if *update {
 		writeHex(t, filepath.Join("..", "ntlmssp", "testdata", "challenge_dc.hex"), tok.Token)
 	}
-	_ = rec
+	ch, err := ntlmssp.ParseChallenge(tok.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, _, err := c.SessionSetup(ctx, m.SessionID, ntlmssp.WrapResp(ntlmssp.Anonymous(ch)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// From here on, watch every request: none may claim a signature.
+	signed := 0
+	c.Trace = func(fromServer bool, msg []byte) {
+		rec.trace(fromServer, msg)
+		if h, err := ParseHeader(msg); err == nil && !fromServer && (h.Flags&FlagSigned != 0 || h.Signature != [16]byte{}) {
+			signed++
+		}
+	}
+	s := &Session{Conn: c, ID: m2.SessionID}
+	ipc, err := s.TreeConnect(ctx, `\\`+addr+`\IPC$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr, err := ipc.Create(ctx, &CreateRequest{DesiredAccess: FileReadData | FileWriteData | Synchronize, ShareAccess: 3, CreateDisposition: FileOpen, Name: "srvsvc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ipc.Transceive(ctx, cr.FileID, srvsvcBind, 4280); err != nil {
+		t.Fatal(err)
+	}
+	if signed != 0 {
+		t.Errorf("%d signed requests", signed)
+	}
 }
 
 func mustChallengeToken(t *testing.T, name string) []byte {
