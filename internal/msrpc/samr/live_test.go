@@ -442,3 +442,95 @@ func BenchmarkEnumerateBulk(b *testing.B) {
 		}
 	}
 }
+
+var reLookupRID = regexp.MustCompile(`(?m)^rid 0x([0-9a-f]+): (.*) \((\d+)\)$`)
+
+// TestLookupMatchesRpcclient: RID and name translation through SAMR agrees
+// with rpcclient's samlookuprids / samlookupnames, in the account domain
+// and Builtin, across a batch boundary.
+func TestLookupMatchesRpcclient(t *testing.T) {
+	addrs := labtest.Require(t, "open", "dc")
+	for _, posture := range []string{"open", "dc"} {
+		t.Run(posture, func(t *testing.T) {
+			host := addrs[posture]
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c := dialSAMR(t, ctx, host)
+			for _, dom := range []struct{ arg, rpc string }{{"", "domain"}, {"S-1-5-32", "builtin"}} {
+				var rids []uint32
+				for r := uint32(500); r <= 560; r++ {
+					rids = append(rids, r)
+				}
+				for r := uint32(1000); r < 2100; r++ { // crosses the 1,000 batch limit
+					rids = append(rids, r)
+				}
+				d, err := c.OpenLookup(ctx, dom.arg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := d.IDs(ctx, rids)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d.Close(ctx)
+				// rpcclient, 500 RIDs per command (its argument limit).
+				var cmds []string
+				var chunks [][]uint32
+				for i := 0; i < len(rids); i += 500 {
+					chunks = append(chunks, rids[i:min(i+500, len(rids))])
+					var b strings.Builder
+					b.WriteString("samlookuprids " + dom.rpc)
+					for _, r := range rids[i:min(i+500, len(rids))] {
+						fmt.Fprintf(&b, " %d", r)
+					}
+					cmds = append(cmds, b.String())
+				}
+				want := map[uint32]Lookup{}
+				for i, out := range rpcclientEach(t, host, cmds) {
+					if strings.Contains(out, "NT_STATUS_NONE_MAPPED") { // rpcclient then prints no RIDs
+						for _, r := range chunks[i] {
+							want[r] = Lookup{RID: r, Use: UseUnknown}
+						}
+					}
+					for _, m := range reLookupRID.FindAllStringSubmatch(out, -1) {
+						rid := hex32(t, m[1])
+						use, _ := strconv.Atoi(m[3])
+						name := m[2]
+						if name == "(null)" {
+							name = ""
+						}
+						want[rid] = Lookup{RID: rid, Name: name, Use: SIDUse(use)}
+					}
+				}
+				if len(want) != len(rids) {
+					t.Fatalf("rpcclient answered %d of %d RIDs", len(want), len(rids))
+				}
+				mapped := 0
+				for _, g := range got {
+					if g != want[g.RID] {
+						t.Errorf("%s rid %d: %+v, rpcclient %+v", dom.rpc, g.RID, g, want[g.RID])
+					}
+					if g.Name != "" {
+						mapped++
+					}
+				}
+				if mapped == 0 {
+					t.Errorf("%s: nothing mapped", dom.rpc)
+				}
+			}
+			d, err := c.OpenLookup(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close(ctx)
+			got, err := d.Names(ctx, []string{"alice", "nosuchuser"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := regexp.MustCompile(`(?m)^name alice: 0x([0-9a-f]+) \(1\)$`).FindStringSubmatch(rpcclient(t, host, "samlookupnames domain alice"))
+			if m == nil || got[0].RID != hex32(t, m[1]) || got[0].Use != UseUser || got[1].Use != UseUnknown {
+				t.Errorf("names %+v, rpcclient %v", got, m)
+			}
+		})
+	}
+}
