@@ -270,10 +270,21 @@ func (h *Host) samrChecks(ctx context.Context, st *rpcState) {
 		}
 	}
 	if e.Users != nil {
-		r.Users = make([]User, 0, len(e.Users))
+		users := make([]User, 0, len(e.Users))
 		for _, u := range e.Users {
-			r.Users = append(r.Users, User{RID: u.RID, Name: u.Name, FullName: u.FullName, Description: u.Description,
+			users = append(users, User{RID: u.RID, Name: u.Name, FullName: u.FullName, Description: u.Description,
 				ACB: u.ACB, Flags: nonNil(samr.ACBNames(u.ACB))})
+		}
+		if o.Has(CheckUsers) {
+			r.Users = users
+		}
+		if o.Has(CheckMachines) {
+			r.Machines = []User{}
+			for _, u := range users {
+				if isMachine(u) {
+					r.Machines = append(r.Machines, u)
+				}
+			}
 		}
 	}
 	if e.Groups != nil {
@@ -296,6 +307,13 @@ func (h *Host) samrChecks(ctx context.Context, st *rpcState) {
 	if e.Policy != nil {
 		r.Policy = policyOf(e.Policy)
 	}
+}
+
+// isMachine: workstation or server trust accounts. Samba AD's display
+// information carries no ACB (lab-findings §6.12), so the trailing "$" of
+// a machine account's name counts too.
+func isMachine(u User) bool {
+	return u.ACB&(0x80|0x100) != 0 || strings.HasSuffix(u.Name, "$")
 }
 
 func nonNil(s []string) []string {

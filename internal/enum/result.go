@@ -27,6 +27,7 @@ type Result struct {
 	Domain        *Domain        `json:"domain,omitempty"`
 	PrimaryDomain *PrimaryDomain `json:"primary_domain,omitempty"`
 	Users         []User         `json:"users,omitzero"`
+	Machines      []User         `json:"machines,omitzero"` // machine and trust accounts (-M)
 	Groups        []Group        `json:"groups,omitzero"`
 	Shares        []Share        `json:"shares,omitzero"`
 	Policy        *Policy        `json:"policy,omitempty"`
@@ -230,7 +231,10 @@ type Browse struct {
 
 // BrowseServer is one browse list entry.
 type BrowseServer struct {
-	Name      string `json:"name"`
+	Name string `json:"name"`
+	// Domain is the domain the server list was asked for ("" = none, as
+	// smbclient -L asks); empty for entries of the domain list.
+	Domain    string `json:"domain,omitempty"`
 	TypeFlags uint32 `json:"type_flags"`
 	Comment   string `json:"comment"`
 }

@@ -126,11 +126,27 @@ func (h *Host) browse(ctx context.Context) {
 	if err == nil {
 		b.Domains = browseList(doms)
 	}
-	start = time.Now()
-	srv, err := rap.NetServerEnum2(ctx, tree, rap.SVTypeAll, "")
-	h.Evidence("rap.NetServerEnum2(servers)", "call", start, err)
-	if err == nil {
-		b.Servers = browseList(srv)
+	// Servers are asked with no domain (what smbclient -L shows) and then
+	// per browsed domain, as `net view /domain:NAME` does: Samba answers
+	// the empty domain with no servers and the named one with its list.
+	names := []string{""}
+	for _, d := range b.Domains {
+		names = append(names, d.Name)
+	}
+	for _, dom := range names {
+		start = time.Now()
+		srv, err := rap.NetServerEnum2(ctx, tree, rap.SVTypeAll, dom)
+		h.Evidence("rap.NetServerEnum2(servers "+dom+")", "call", start, err)
+		if err != nil {
+			continue
+		}
+		if b.Servers == nil {
+			b.Servers = []BrowseServer{}
+		}
+		for _, x := range browseList(srv) {
+			x.Domain = dom
+			b.Servers = append(b.Servers, x)
+		}
 	}
 	if b.Domains != nil || b.Servers != nil {
 		r.Browse = b
@@ -184,4 +200,3 @@ func (h *Host) lanman(ctx context.Context) (lanmanTree, func(), string) {
 	}
 	return lt, func() { _ = conn.Close() }, ""
 }
-

@@ -9,7 +9,7 @@ import (
 
 func init() {
 	sections = append(sections, serverInfoSection, domainSection, policySection, usersSection,
-		groupsSection, sharesSection, trustsSection, ridsSection, browseSection, denialsSection)
+		machinesSection, groupsSection, sharesSection, trustsSection, ridsSection, browseSection, denialsSection)
 }
 
 func serverInfoSection(t *tw, r *enum.Result) {
@@ -117,6 +117,16 @@ func usersSection(t *tw, r *enum.Result) {
 	}
 }
 
+func machinesSection(t *tw, r *enum.Result) {
+	if r.Machines == nil {
+		return
+	}
+	t.f("machine accounts (%d):\n", len(r.Machines))
+	for _, u := range r.Machines {
+		t.f("  %-20s rid %-6d [%s]\n", u.Name, u.RID, strings.Join(u.Flags, ","))
+	}
+}
+
 func groupsSection(t *tw, r *enum.Result) {
 	if r.Groups == nil {
 		return
@@ -211,7 +221,7 @@ func browseSection(t *tw, r *enum.Result) {
 		t.f("  servers: none\n")
 	}
 	for _, s := range b.Servers {
-		t.f("  server %-16s type 0x%08x %s\n", s.Name, s.TypeFlags, s.Comment)
+		t.f("  server %-16s type 0x%08x %-20s (asked for domain %q)\n", s.Name, s.TypeFlags, s.Comment, s.Domain)
 	}
 }
 
