@@ -24,9 +24,6 @@ const MaxPayload = 65536
 // creditTarget is how many credits we try to hold.
 const creditTarget = 64
 
-// maxHeld bounds responses kept for requests other than the one awaited.
-const maxHeld = 64
-
 // Errors from the transport.
 var (
 	ErrNoCredits = errors.New("smb2: no credits granted by server")
@@ -60,7 +57,8 @@ type Conn struct {
 	dialect     uint16
 	multiCredit bool
 	held        map[uint64]*Message
-	err         error // sticky: once the stream is broken, every call fails
+	pending     map[uint64]bool // sent, no final response yet; true once an interim came
+	err         error           // sticky: once the stream is broken, every call fails
 
 	// Trace, when set, sees every message sent and received (tests capture
 	// lab replies with it).
@@ -69,7 +67,7 @@ type Conn struct {
 
 // NewConn wraps an established stream (TCP 445, or a NetBIOS session on 139).
 func NewConn(nc net.Conn) *Conn {
-	return &Conn{nc: nc, balance: 1, held: map[uint64]*Message{}}
+	return &Conn{nc: nc, balance: 1, held: map[uint64]*Message{}, pending: map[uint64]bool{}}
 }
 
 // Close closes the stream.
@@ -155,6 +153,7 @@ func (c *Conn) send(ctx context.Context, r *Request) (uint64, error) {
 	id := c.nextID
 	c.nextID += uint64(charge)
 	c.balance -= charge
+	c.pending[id] = false
 	return id, nil
 }
 
@@ -179,12 +178,13 @@ func (c *Conn) Recv(ctx context.Context, id uint64) (*Message, error) {
 }
 
 func (c *Conn) recv(ctx context.Context, id uint64) (*Message, error) {
-	interim := false
 	for {
 		if m, ok := c.held[id]; ok {
 			delete(c.held, id)
-			m.Interim = interim
 			return m, nil
+		}
+		if _, ok := c.pending[id]; !ok {
+			return nil, fmt.Errorf("smb2: recv: message id %d was not sent", id)
 		}
 		frame, err := c.readFrame()
 		if err != nil {
@@ -222,17 +222,18 @@ func (c *Conn) recv(ctx context.Context, id uint64) (*Message, error) {
 			if h.MessageID == ^uint64(0) {
 				continue // oplock or lease break notification
 			}
-			if h.Flags&FlagAsyncCommand != 0 && ntstatus.Status(h.Status) == ntstatus.Pending {
-				if h.MessageID == id {
-					interim = true
-				}
+			interim, sent := c.pending[h.MessageID]
+			if !sent {
+				// Not ours (or answered twice): drop it rather than keep
+				// what a hostile server could send without end.
 				continue
 			}
-			if len(c.held) >= maxHeld {
-				c.err = fmt.Errorf("smb2: %d unawaited responses: %w", len(c.held), ErrFrame)
-				return nil, c.err
+			if h.Flags&FlagAsyncCommand != 0 && ntstatus.Status(h.Status) == ntstatus.Pending {
+				c.pending[h.MessageID] = true
+				continue
 			}
-			c.held[h.MessageID] = &Message{Header: h, Raw: msg}
+			delete(c.pending, h.MessageID)
+			c.held[h.MessageID] = &Message{Header: h, Raw: msg, Interim: interim}
 		}
 	}
 }
