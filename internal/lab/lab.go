@@ -141,7 +141,19 @@ func (l *Lab) Down(ctx context.Context, names ...string) error {
 	var errs []error
 	for _, p := range ps {
 		d := l.pdir(p)
-		if err := stopProcesses(ourProcesses(d, l.conf(p)), 10*time.Second); err != nil {
+		// A second pass catches a helper (samba-dcerpcd) smbd spawned on
+		// demand while the first pass was stopping it.
+		var err error
+		for range 3 {
+			roots := ourProcesses(d, l.conf(p))
+			if len(roots) == 0 {
+				break
+			}
+			if err = stopProcesses(roots, 10*time.Second); err != nil {
+				break
+			}
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("lab: %s: %w", p.Name, err))
 			continue
 		}

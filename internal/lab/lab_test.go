@@ -233,21 +233,30 @@ func lifecycle(t *testing.T) {
 		out, _ := exec.Command("rpcclient", "-U", "", "-N", addr, "-c", cmd).CombinedOutput()
 		return string(out)
 	}
-	if out := rpc("127.0.0.2", "enumdomusers"); !strings.Contains(out, "user:[alice] rid:[0x3e8]") ||
-		!strings.Contains(out, "user:[svc_backup] rid:[0x3ea]") {
-		t.Errorf("open enumdomusers:\n%s", out)
-	}
-	if out := rpc("127.0.0.2", "querydominfo 12"); !strings.Contains(out, "Bad Password Attempts") && !strings.Contains(out, "lockout") {
-		t.Logf("open querydominfo 12:\n%s", out)
+	// Accounts, groups and policy as lab-findings.md describes them.
+	for _, tc := range []struct{ addr, cmd, want string }{
+		{"127.0.0.2", "enumdomusers", "user:[alice] rid:[0x3e8]"},
+		{"127.0.0.2", "enumdomusers", "user:[bob] rid:[0x3e9]"},
+		{"127.0.0.2", "enumdomusers", "user:[svc_backup] rid:[0x3ea]"},
+		{"127.0.0.2", "enumdomgroups", "group:[LabAdmins] rid:[0x3eb]"},
+		{"127.0.0.2", "enumalsgroups domain", "group:[LabOps] rid:[0x3ec]"},
+		{"127.0.0.2", "querygroupmem 0x3eb", "rid:[0x3e8]"},
+		{"127.0.0.2", "querydominfo 12", "Lockout after bad attempts:                  5"},
+		{"127.0.0.2", "getdompwinfo", "min_password_length: 8"},
+		{"127.0.0.7", "enumdomusers", "user:[bulkuser00001] rid:[0x3ee]"},
+		{"127.0.0.7", "enumdomusers", "user:[bulkuser02000] rid:[0x138c]"},
+		{"127.0.0.10", "enumdomusers", "user:[svc_backup] rid:[0x451]"},
+		{"127.0.0.10", "enumdomgroups", "group:[LabAdmins] rid:[0x452]"},
+		{"127.0.0.10", "querygroupmem 0x452", "rid:[0x44f]"}, // alice
+		{"127.0.0.10", "querydominfo 12", "Lockout after bad attempts:                  5"},
+		{"127.0.0.10", "querydispinfo", "pw: Passw0rd!"}, // svc_backup's description
+	} {
+		if out := rpc(tc.addr, tc.cmd); !strings.Contains(out, tc.want) {
+			t.Errorf("rpcclient %s -c %q: no %q in:\n%s", tc.addr, tc.cmd, tc.want, out)
+		}
 	}
 	if out := rpc("127.0.0.7", "enumdomusers"); strings.Count(out, "user:[bulkuser") != bulkUsers {
 		t.Errorf("bulk: %d bulk users, want %d", strings.Count(out, "user:[bulkuser"), bulkUsers)
-	}
-	if out := rpc("127.0.0.10", "enumdomusers"); !strings.Contains(out, "user:[svc_backup]") {
-		t.Errorf("dc enumdomusers:\n%s", out)
-	}
-	if out := rpc("127.0.0.10", "querydispinfo"); !strings.Contains(out, "pw: Passw0rd!") {
-		t.Errorf("dc: svc_backup description lacks its password:\n%s", out)
 	}
 	if out, _ := exec.Command("smbclient", "-U", "%", "//127.0.0.2/public", "-c", "ls").CombinedOutput(); !bytes.Contains(out, []byte("readme.txt")) {
 		t.Errorf("open public share has no readme.txt:\n%s", out)
