@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -84,4 +85,22 @@ func itoa(v int) string {
 		b = append([]byte{byte('0' + v%10)}, b...)
 	}
 	return string(b)
+}
+
+// Rpcclient runs Samba's rpcclient anonymously (-U "" -N) against host with
+// the given commands and returns its output: the oracle of the live
+// differential tests. The test is skipped when rpcclient is not installed.
+func Rpcclient(t testing.TB, host, commands string) string {
+	t.Helper()
+	path, err := exec.LookPath("rpcclient")
+	if err != nil {
+		t.Skip("dcerpctest: rpcclient not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, path, "-U", "", "-N", host, "-c", commands).CombinedOutput()
+	if err != nil && len(out) == 0 {
+		t.Fatalf("dcerpctest: rpcclient %s %q: %v", host, commands, err)
+	}
+	return string(out)
 }
