@@ -34,6 +34,10 @@ type Options struct {
 	// display information carries 0 for every user; this gives the real
 	// bits.
 	AccountFlags bool
+	// Details reads each user's SAMPR_USER_ALL_INFORMATION (class 21:
+	// home, profile, logon times and counts, the real account bits),
+	// falling back to class 16 for the bits when class 21 is refused.
+	Details bool
 	// DomainSID, when set, names the account domain (from LSA); otherwise
 	// it is the one domain whose SID is not S-1-5-32.
 	DomainSID string
@@ -54,8 +58,11 @@ type User struct {
 	Description string
 	ACB         uint32
 	// ACBSource says where ACB came from: "display", "user_info" (class
-	// 16), or "" when neither call gave it.
+	// 16 or 21), or "" when neither call gave it.
 	ACBSource string
+	// Details is class 21, when Options.Details asked for it and the
+	// server answered.
+	Details *UserDetails
 }
 
 // Group is a domain group (Kind "domain"), an alias of the account domain
@@ -137,7 +144,7 @@ func (c *Client) Enumerate(ctx context.Context, opt Options) (*Enumeration, erro
 	defer dom.close(context.WithoutCancel(ctx))
 
 	if opt.Users {
-		if err := c.readUsers(ctx, dom, e, opt.AccountFlags); err != nil {
+		if err := c.readUsers(ctx, dom, e, opt); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -282,7 +289,7 @@ func (d *domainHandles) close(ctx context.Context) {
 // readUsers merges QueryDisplayInformation (name, full name, description,
 // ACB) with EnumerateUsersInDomain (name, RID) by RID. Either may be
 // refused or partial; the union is kept.
-func (c *Client) readUsers(ctx context.Context, dom *domainHandles, e *Enumeration, acbDetail bool) error {
+func (c *Client) readUsers(ctx context.Context, dom *domainHandles, e *Enumeration, opt Options) error {
 	h, err := dom.get(ctx, accessList)
 	if err != nil {
 		return err
@@ -319,20 +326,53 @@ func (c *Client) readUsers(ctx context.Context, dom *domainHandles, e *Enumerati
 	for _, rid := range order {
 		e.Users = append(e.Users, *byRID[rid])
 	}
-	if acbDetail {
+	if opt.Details {
 		for i := range e.Users {
-			u := &e.Users[i]
-			uh, err := c.OpenUser(ctx, h, UserReadAccount, u.RID)
-			if err != nil {
-				continue
-			}
-			if acb, err := c.QueryUserControl(ctx, uh); err == nil {
-				u.ACB, u.ACBSource = acb, "user_info"
-			}
-			c.Close(ctx, uh)
+			c.readUserDetails(ctx, h, &e.Users[i], opt.AccountFlags)
+		}
+	} else if opt.AccountFlags {
+		for i := range e.Users {
+			c.readUserControl(ctx, h, &e.Users[i])
 		}
 	}
 	return nil
+}
+
+// readUserDetails reads class 21 for one user; when the open or the query
+// is refused and flags were asked, it tries class 16 alone.
+func (c *Client) readUserDetails(ctx context.Context, domain Handle, u *User, flags bool) {
+	uh, err := c.OpenUser(ctx, domain, UserReadDetails, u.RID)
+	if err == nil {
+		var d UserDetails
+		d, err = c.QueryUserDetails(ctx, uh)
+		c.Close(ctx, uh)
+		if err == nil {
+			u.Details = &d
+			u.ACB, u.ACBSource = d.ACB, "user_info"
+			if u.FullName == "" {
+				u.FullName = d.FullName
+			}
+			if u.Description == "" {
+				u.Description = d.Description
+			}
+			return
+		}
+	}
+	if flags && ctx.Err() == nil {
+		c.readUserControl(ctx, domain, u)
+	}
+}
+
+// readUserControl reads class 16 (account bits) for one user.
+func (c *Client) readUserControl(ctx context.Context, domain Handle, u *User) {
+	uh, err := c.OpenUser(ctx, domain, UserReadAccount, u.RID)
+	if err != nil {
+		return
+	}
+	if acb, err := c.QueryUserControl(ctx, uh); err == nil {
+		u.ACB, u.ACBSource = acb, "user_info"
+	}
+	c.Close(ctx, uh)
 }
 
 // readGroups lists domain groups, account-domain aliases and Builtin

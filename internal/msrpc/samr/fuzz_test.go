@@ -42,6 +42,7 @@ var decoders = []struct {
 		return err
 	}},
 	{"usercontrol", "*-QueryInformationUser-*-16", func(b []byte) error { _, _, err := decQueryUserControl(b); return err }},
+	{"userall", "*-QueryInformationUser-*-21", func(b []byte) error { _, _, err := decQueryUserAll(b); return err }},
 }
 
 func seed(f *testing.F, glob string) {
@@ -81,6 +82,7 @@ func FuzzDecodeDomPwInfo(f *testing.F)    { fuzzDecoder(f, "dompwinfo") }
 func FuzzDecodeLookupIds(f *testing.F)    { fuzzDecoder(f, "lookupids") }
 func FuzzDecodeLookupNames(f *testing.F)  { fuzzDecoder(f, "lookupnames") }
 func FuzzDecodeUserControl(f *testing.F)  { fuzzDecoder(f, "usercontrol") }
+func FuzzDecodeUserAll(f *testing.F)      { fuzzDecoder(f, "userall") }
 
 // le builds a little-endian stub from uint32 words.
 func le(words ...uint32) []byte {
@@ -113,6 +115,10 @@ func TestHostileCountsAllocateLittle(t *testing.T) {
 		{"lookup domain SID", decoders[3].fn, le(0x20000, huge, 0x01ff0501, 0, 0)},
 		{"lookup ids names", decoders[9].fn, le(huge, 0x20000, huge, 0)},
 		{"lookup names rids", decoders[10].fn, le(huge, 0x20000, huge, 0)},
+		// class 21 whose security descriptor claims 4 GiB: ptr, tag 21,
+		// 6 times, 10 strings and 2 blobs and a string of 8 bytes each
+		// (null pointers), SD length and pointer, then its max_count.
+		{"user all SD", decoders[12].fn, append(append(le(0x20000, 21), make([]byte, 48+13*8)...), le(huge, 0x20004, 1, 2, 3, 4, 168, 0, 0, 0, 0, huge, 0)...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

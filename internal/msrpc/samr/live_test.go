@@ -534,3 +534,48 @@ func TestLookupMatchesRpcclient(t *testing.T) {
 		})
 	}
 }
+
+// TestUserDetailsMatchRpcclient: class 21 per user agrees with rpcclient's
+// queryuser (which reads the same class).
+func TestUserDetailsMatchRpcclient(t *testing.T) {
+	addrs := labtest.Require(t, "open", "dc")
+	for _, posture := range []string{"open", "dc"} {
+		t.Run(posture, func(t *testing.T) {
+			host := addrs[posture]
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			e, err := dialSAMR(t, ctx, host).Enumerate(ctx, Options{Users: true, Details: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cmds []string
+			for _, u := range e.Users {
+				cmds = append(cmds, fmt.Sprintf("queryuser 0x%x", u.RID))
+			}
+			outs := rpcclientEach(t, host, cmds)
+			line := func(out, label string) string {
+				m := regexp.MustCompile(`(?m)^\t` + regexp.QuoteMeta(label) + `\s*:\t(.*)$`).FindStringSubmatch(out)
+				if m == nil {
+					t.Fatalf("queryuser output lacks %q:\n%s", label, out)
+				}
+				return m[1]
+			}
+			for i, u := range e.Users {
+				d := u.Details
+				if d == nil || u.ACBSource != "user_info" {
+					t.Fatalf("%s: no details", u.Name)
+				}
+				out := outs[i]
+				got := []string{d.Name, d.FullName, d.HomeDirectory, d.ProfilePath, d.Description,
+					fmt.Sprintf("0x%x", d.RID), fmt.Sprintf("0x%x", d.PrimaryGroupID), fmt.Sprintf("0x%08x", d.ACB),
+					fmt.Sprintf("0x%08x", d.BadPasswordCount), fmt.Sprintf("0x%08x", d.LogonCount)}
+				want := []string{line(out, "User Name"), line(out, "Full Name"), line(out, "Home Drive"), line(out, "Profile Path"),
+					line(out, "Description"), line(out, "user_rid"), line(out, "group_rid"), line(out, "acb_info"),
+					line(out, "bad_password_count"), line(out, "logon_count")}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("rid 0x%x (-rpcclient +ours):\n%s", u.RID, diff)
+				}
+			}
+		})
+	}
+}

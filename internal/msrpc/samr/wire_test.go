@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
@@ -286,5 +287,29 @@ func TestDecodeTruncated(t *testing.T) {
 				d.fn(stub[:n])
 			}
 		}
+	}
+}
+
+func TestDecodeUserAll(t *testing.T) {
+	u, st, err := decQueryUserAll(capture(t, "open-QueryInformationUser-1000-21"))
+	if err != nil || st != ntstatus.Success {
+		t.Fatal(st, err)
+	}
+	// As rpcclient's queryuser 0x3e8 prints it.
+	if u.Name != "alice" || u.FullName != "lab user alice" || u.HomeDirectory != `\\OPENSRV\alice` ||
+		u.ProfilePath != `\\OPENSRV\alice\profile` || u.RID != 1000 || u.PrimaryGroupID != 0x201 ||
+		u.ACB != ACBNormal || u.UnitsPerWeek != 168 || len(u.LogonHours) != 21 {
+		t.Errorf("alice: %+v", u)
+	}
+	if pw, ok := FileTime(u.PasswordLastSet); !ok || pw.Format(time.RFC3339) != "2026-11-25T18:14:44Z" {
+		t.Errorf("password last set %v %v", pw, ok)
+	}
+	if _, ok := FileTime(u.PasswordMustChange); ok {
+		t.Error("0x7fff… must change time read as a date")
+	}
+	u, _, err = decQueryUserAll(capture(t, "dc-QueryInformationUser-501-21"))
+	if err != nil || u.Name != "Guest" || u.ACB != 0x215 || u.PrimaryGroupID != 514 ||
+		u.Description != "Built-in account for guest access to the computer/domain" {
+		t.Errorf("dc Guest: %+v %v", u, err)
 	}
 }
