@@ -2,6 +2,7 @@ package dcerpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -43,8 +44,17 @@ func (t *TCP) withDeadline(ctx context.Context, op func() error) error {
 	}
 	stop := context.AfterFunc(ctx, func() { t.conn.SetDeadline(time.Unix(1, 0)) })
 	err := op()
-	if !stop() && ctx.Err() != nil {
-		return ctx.Err()
+	stop()
+	if err != nil {
+		// The connection deadline and the context's timer race; report
+		// the context's reason either way.
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() && !dl.IsZero() && !time.Now().Before(dl) {
+			return context.DeadlineExceeded
+		}
 	}
 	return err
 }
