@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -100,8 +101,15 @@ func (l *Lab) Up(ctx context.Context, names ...string) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for _, p := range ps {
 		g.Go(func() error {
-			if err := l.upOne(gctx, p); err != nil {
+			t0 := time.Now()
+			started, err := l.upOne(gctx, p)
+			if err != nil {
 				return fmt.Errorf("lab: %s: %w", p.Name, err)
+			}
+			if started {
+				slog.Info("lab: posture up", "posture", p.Name, "addr", p.Addr, "took", time.Since(t0).Round(time.Millisecond))
+			} else {
+				slog.Debug("lab: posture already answering", "posture", p.Name, "addr", p.Addr)
 			}
 			return nil
 		})
@@ -109,21 +117,24 @@ func (l *Lab) Up(ctx context.Context, names ...string) error {
 	return g.Wait()
 }
 
-func (l *Lab) upOne(ctx context.Context, p Posture) error {
+// upOne brings p up; started says whether anything had to be started.
+func (l *Lab) upOne(ctx context.Context, p Posture) (started bool, err error) {
 	if Answers(ctx, p) {
 		// Ours, but nmbd may have died: restart just that.
 		if p.NMBD && len(l.daemons(p)) > 0 {
-			return l.upStandalone(ctx, p)
+			if _, ok := runningDaemon(l.pdir(p), "nmbd"); !ok {
+				return true, l.upStandalone(ctx, p)
+			}
 		}
-		return nil
+		return false, nil
 	}
 	if os.Geteuid() != 0 {
-		return ErrNotRoot
+		return false, ErrNotRoot
 	}
 	if p.DC {
-		return l.upDC(ctx, p)
+		return true, l.upDC(ctx, p)
 	}
-	return l.upStandalone(ctx, p)
+	return true, l.upStandalone(ctx, p)
 }
 
 // Down stops the named postures (all when none): only processes this lab
