@@ -66,6 +66,8 @@ func labOpen() *enum.Result {
 	}
 	r.RIDs = []enum.RID{{RID: 501, Name: "nobody", Type: "user"}, {RID: 1000, Name: "alice", Type: "user"}}
 	r.RIDCycling = &enum.RIDCycling{Path: "lsa", Guest: "nobody"}
+	r.Browse = &enum.Browse{Domains: []enum.BrowseServer{{Name: "LAB", TypeFlags: 0x80001000}}, Servers: []enum.BrowseServer{}}
+	r.Checks = append(r.Checks, ok("rap.NetServerEnum2(domains)"))
 	return r
 }
 
@@ -184,7 +186,7 @@ func TestAssess(t *testing.T) {
 				SMBPorts:               {StateObserved, "445 open, 139 open"},
 			},
 			findings: []string{"lockout-dos", "users-enumerable", "sid-translation", "shares-enumerable", "share-anonymous:public",
-				"guest-logon", "smb1-enabled", "policy-readable", "groups-enumerable", "null-session", "smb-ports-open", "signing-not-required"},
+				"guest-logon", "smb1-enabled", "policy-readable", "groups-enumerable", "null-session", "smb-ports-open", "signing-not-required", "browse-list"},
 			absent: []string{"unlimited-guessing", "rid500-visible", "pipe-winreg", "share-anonymous:data"},
 			worst:  High,
 		},

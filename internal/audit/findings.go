@@ -217,8 +217,19 @@ func (v *view) findings() []Finding {
 			"Knowing the lockout threshold and window tells an attacker exactly how fast to guess without tripping it.", p.Because...))
 	}
 	if len(r.Groups) > 0 {
+		_, why := verdict(v.calls("samr", "enumerategroups", "enumeratealiases", "getmembers"))
 		add(v.newFinding("groups-enumerable", Low, v.usersSetting(), fmt.Sprintf("%d groups readable anonymously", len(r.Groups)),
-			"Group names and members show who the administrators are.", fmt.Sprintf("groups: %s", sample(groupNames(r), 8))))
+			"Group names and members show who the administrators are.", append(why, fmt.Sprintf("groups: %s", sample(groupNames(r), 8)))...))
+	}
+	if b := r.Browse; b != nil && b.Unavailable == "" && len(b.Servers)+len(b.Domains) > 0 {
+		_, why := verdict(v.calls("rap", "netserverenum2"))
+		var names []string
+		for _, s := range append(append([]enum.BrowseServer{}, b.Domains...), b.Servers...) {
+			names = append(names, s.Name)
+		}
+		add(v.newFinding("browse-list", Low, v.settingFor(SMB1, SambaServerMinProtocol), "Browse list readable anonymously (RAP over SMB1)",
+			"The seed's 'net view /domain' works whatever else is restricted: anyone gets the list of domains and machines. RAP runs only over SMB1.",
+			append(why, "browse entries: "+sample(names, 8))...))
 	}
 	if s := v.get(ExpShares); s.Value == Yes {
 		add(v.newFinding("shares-enumerable", Low, v.settingFor(RestrictAnonymous, SambaRestrictAnonymous), "Share list readable anonymously",
