@@ -289,3 +289,38 @@ func firstDiff(a, b []string) int {
 	}
 	return min(len(a), len(b))
 }
+
+// TestLiveNoneMapped: STATUS_NONE_MAPPED is a result, not a failure; every
+// entry comes back unmapped. rpcclient agrees (unknown lines for SIDs,
+// NT_STATUS_NONE_MAPPED for names).
+func TestLiveNoneMapped(t *testing.T) {
+	addrs := labtest.Require(t, "open")
+	host := addrs["open"]
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := liveClient(t, host, "open_none")
+	pol, err := c.OpenPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := c.AccountDomain(ctx, pol.Handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sids := []ndr.SID{acct.SID.Append(90000), acct.SID.Append(90001)}
+	tr, status, err := c.LookupSids(ctx, pol.Handle, sids)
+	if err != nil || status != ntstatus.NoneMapped || len(tr) != 2 || tr[0].Mapped() || tr[1].Mapped() {
+		t.Fatalf("lookup sids: %v %v %+v", status, err, tr)
+	}
+	oracle := dcerpctest.Rpcclient(t, host, "lookupsids "+sids[0].String()+" "+sids[1].String())
+	if strings.Count(oracle, "*unknown*\\*unknown* (8)") != 2 {
+		t.Fatalf("rpcclient: %s", oracle)
+	}
+	tn, status, err := c.LookupNames(ctx, pol.Handle, []string{"nosuch1", "nosuch2"})
+	if err != nil || status != ntstatus.NoneMapped || len(tn) != 2 || tn[0].Mapped() {
+		t.Fatalf("lookup names: %v %v %+v", status, err, tn)
+	}
+	if oracle := dcerpctest.Rpcclient(t, host, "lookupnames nosuch1 nosuch2"); !strings.Contains(oracle, "NT_STATUS_NONE_MAPPED") {
+		t.Fatalf("rpcclient: %s", oracle)
+	}
+}

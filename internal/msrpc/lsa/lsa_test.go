@@ -133,6 +133,16 @@ func TestDecodeCapturedLookups(t *testing.T) {
 		t.Fatal("names/SIDs count mismatch accepted")
 	}
 
+	none := []ndr.SID{ndr.MustParseSID(openSID).Append(90000), ndr.MustParseSID(openSID).Append(90001)}
+	res, err = DecodeLookupSids(stub(t, "lookup_sids_none_mapped_open.hex"), none)
+	if err != nil || res.Status != ntstatus.NoneMapped || len(res.Translations) != 2 || res.Translations[1].Mapped() || !res.Translations[1].SID.Equal(none[1]) {
+		t.Fatalf("none mapped sids: %+v %v", res, err)
+	}
+	res, err = DecodeLookupNames(stub(t, "lookup_names_none_mapped_open.hex"), []string{"nosuch1", "nosuch2"})
+	if err != nil || res.Status != ntstatus.NoneMapped || len(res.Translations) != 2 || res.Translations[0].Mapped() || res.Translations[1].Name != "nosuch2" {
+		t.Fatalf("none mapped names: %+v %v", res, err)
+	}
+
 	res, err = DecodeLookupNames(stub(t, "lookup_names_open.hex"), capturedNames)
 	if err != nil || res.Status != ntstatus.SomeNotMapped {
 		t.Fatalf("%+v %v", res, err)
