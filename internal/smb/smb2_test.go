@@ -250,7 +250,7 @@ func TestClosedPortFailsFast(t *testing.T) {
 	if _, err := ProbeDialects(ctx, "127.0.0.99", Options{}); err == nil {
 		t.Fatal("probe of a closed port reported no error")
 	}
-	if d := time.Since(start); d > time.Second {
+	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("took %v", d)
 	}
 }
@@ -284,7 +284,7 @@ func TestSilentListenerBounded(t *testing.T) {
 	if _, err := ProbeDialects(ctx2, "127.0.0.1", Options{Port: port}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("probe: %v", err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > 4*time.Second {
 		t.Errorf("took %v", d)
 	}
 }
