@@ -1,0 +1,70 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nullsweep/nullsweep/internal/enum"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden reports under testdata/")
+
+// Real `nullsweep enum --json` runs against the lab, kept as testdata,
+// must give the verdicts the lab's configuration calls for, and the text
+// report is pinned as a golden file.
+func TestGoldenEnumRuns(t *testing.T) {
+	tests := []struct {
+		file     string
+		settings map[string]settingWant
+	}{
+		{"enum-open.json", map[string]settingWant{
+			SambaRestrictAnonymous: {StateObserved, "0"},
+			SambaMapToGuest:        {StateConsistent, "Bad User or Bad Password"},
+			SambaGuestOK:           {StateObserved, "yes on public"},
+		}},
+		{"enum-restricted.json", map[string]settingWant{
+			SambaRestrictAnonymous: {StateObserved, "2"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("testdata", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r enum.Result
+			if err := json.Unmarshal(b, &r); err != nil {
+				t.Fatal(err)
+			}
+			rep := Assess(&r, Options{})
+			for name, want := range tt.settings {
+				s := setting(rep, name)
+				if s.State != want.state || s.Value != want.value {
+					t.Errorf("%s = %s %q, want %s %q", name, s.State, s.Value, want.state, want.value)
+				}
+			}
+			var got bytes.Buffer
+			if err := rep.WriteText(&got); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", strings.TrimSuffix(tt.file, ".json")+".audit.golden")
+			if *update {
+				if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update)", err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Errorf("text report differs from %s (run with -update and review the diff):\n%s", golden, got.String())
+			}
+		})
+	}
+}
