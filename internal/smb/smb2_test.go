@@ -387,3 +387,14 @@ func TestSMB1WithoutAdapter(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestGuestCredentials(t *testing.T) {
+	a, err := GuestCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := GuestCredentials()
+	if a.User == "" || a.Password != "" || a.Domain != "" || a.Anonymous() || a.User == b.User {
+		t.Errorf("%+v %+v", a, b)
+	}
+}

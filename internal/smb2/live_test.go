@@ -130,10 +130,35 @@ func TestLiveOpen(t *testing.T) {
 		t.Errorf("3.1.1 contexts: hash %d signing %v/%d (%d contexts)", neg.PreauthHash, neg.HasSigning, neg.SigningAlg, len(neg.Contexts))
 	}
 
+	var sent [][]byte
+	c.Trace = func(fromServer bool, msg []byte) {
+		rec.trace(fromServer, msg)
+		if h, _ := ParseHeader(msg); !fromServer && h.Command == CmdSessionSetup {
+			sent = append(sent, append([]byte(nil), msg...))
+		}
+	}
 	s, ch, flags := anonymous(t, ctx, c, rec, true)
 	if flags != 0 {
 		t.Errorf("null session flags = %#x, Samba sends 0", flags)
 	}
+	// What went on the wire in the second leg: no user, no domain, no
+	// responses beyond LM's Z(1), the ANONYMOUS flag.
+	if len(sent) != 2 {
+		t.Fatalf("%d session setup requests", len(sent))
+	}
+	b := sent[1][HeaderSize:]
+	tok, err := ntlmssp.ParseResp(sent[1][le.Uint16(b[12:]) : int(le.Uint16(b[12:]))+int(le.Uint16(b[14:]))])
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := ntlmssp.ParseAuthenticate(tok.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.User != "" || a.Domain != "" || a.Workstation != "" || len(a.NTResponse) != 0 || len(a.LMResponse) > 1 || a.Flags&ntlmssp.NegotiateAnonymous == 0 {
+		t.Errorf("anonymous AUTHENTICATE on the wire: %+v", a)
+	}
+	c.Trace = rec.trace
 	if *update {
 		writeHex(t, filepath.Join("..", "ntlmssp", "testdata", "challenge_open.hex"), mustChallengeToken(t, "session_setup_challenge.hex"))
 		r, _ := ParseSessionSetupResponse(readHex(t, "session_setup_challenge.hex"))
