@@ -9,6 +9,8 @@ import (
 	"github.com/nullsweep/nullsweep/internal/dcerpc"
 	"github.com/nullsweep/nullsweep/internal/dcerpc/dcerpctest"
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
+	"github.com/nullsweep/nullsweep/internal/ntstatus"
+	"github.com/nullsweep/nullsweep/internal/smb"
 )
 
 // TestLiveSMBPipe runs the client over a real SMB2 named pipe (null
@@ -47,5 +49,44 @@ func TestLiveSMBPipe(t *testing.T) {
 				t.Fatalf("close reply %x", out)
 			}
 		})
+	}
+}
+
+// TestLiveOpenPipeErrors: a pipe the server lacks fails at "open" with its
+// NTSTATUS; an interface the pipe does not serve fails at "bind".
+func TestLiveOpenPipeErrors(t *testing.T) {
+	addrs := labtest.Require(t, "open")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := smb.Dial(ctx, addrs["open"], smb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sess, _, err := conn.SessionSetup(ctx, smb.Credentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := sess.TreeConnect(ctx, "IPC$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pe *dcerpc.PipeError
+	// The lab notes netlogon is absent on standalone servers.
+	_, _, err = dcerpc.OpenPipe(ctx, tree, "netlogon", dcerpc.NETLOGON)
+	if !errors.As(err, &pe) || pe.Step != "open" || !errors.Is(err, ntstatus.ObjectNameNotFound) {
+		t.Fatalf("netlogon: %v", err)
+	}
+	_, _, err = dcerpc.OpenPipe(ctx, tree, "srvsvc", dcerpc.SAMR)
+	if !errors.As(err, &pe) || pe.Step != "bind" || !errors.Is(err, dcerpc.ErrBindRefused) {
+		t.Fatalf("samr on srvsvc: %v", err)
+	}
+	c, p, err := dcerpc.OpenPipe(ctx, tree, "srvsvc", dcerpc.SRVSVC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	if c.Abstract() != dcerpc.SRVSVC {
+		t.Fatalf("bound to %s", c.Abstract())
 	}
 }

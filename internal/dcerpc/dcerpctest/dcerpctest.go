@@ -35,19 +35,15 @@ func Pipe(t testing.TB, host, pipe string, abstract dcerpc.SyntaxID) *dcerpc.Cli
 	if err != nil {
 		t.Fatalf("dcerpctest: %s IPC$: %v", host, err)
 	}
-	p, err := tree.OpenPipe(ctx, pipe)
+	c, p, err := dcerpc.OpenPipe(ctx, tree, pipe, abstract)
 	if err != nil {
-		t.Fatalf("dcerpctest: %s open %s: %v", host, pipe, err)
+		t.Fatalf("dcerpctest: %s: %v", host, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		p.Close(ctx)
 	})
-	c, err := dcerpc.Bind(ctx, p, abstract)
-	if err != nil {
-		t.Fatalf("dcerpctest: %s bind %s: %v", host, pipe, err)
-	}
 	return c
 }
 
