@@ -276,7 +276,14 @@ func (h *Host) samrChecks(ctx context.Context, st *rpcState) {
 				ACB: u.ACB, Flags: nonNil(samr.ACBNames(u.ACB))})
 		}
 		if o.Has(CheckUsers) {
-			r.Users = users
+			// Machine and trust accounts are not users: they go to
+			// Machines (-M), as rpcclient's enumdomusers leaves them out.
+			r.Users = []User{}
+			for _, u := range users {
+				if !isMachine(u) {
+					r.Users = append(r.Users, u)
+				}
+			}
 		}
 		if o.Has(CheckMachines) {
 			r.Machines = []User{}
