@@ -240,10 +240,10 @@ func TestLivePolicyTimes(t *testing.T) {
 		return strconv.FormatInt(*p, 10)
 	}
 	for _, tc := range []struct {
-		posture                              string
+		posture                             string
 		maxAge, minAge, dur, window, logoff string
-		threshold                            uint16
-		rawMaxAge                            string
+		threshold                           uint16
+		rawMaxAge                           string
 	}{
 		{"open", "null", "null", "1800", "1800", "null", 5, "0xff6769800098967f"},
 		{"dc", "3628800", "86400", "1800", "1800", "null", 5, "0xffffdeff0aa68000"},
