@@ -231,3 +231,27 @@ func TestStrayResponsesDropped(t *testing.T) {
 		t.Error("Recv of an id never sent succeeded")
 	}
 }
+
+// TestReadOverflow plays Windows: a pipe READ smaller than the message
+// gets STATUS_BUFFER_OVERFLOW with the first bytes (Samba answers success).
+func TestReadOverflow(t *testing.T) {
+	c := fake(t, func(h Header) [][]byte {
+		body := make([]byte, 16, 16+4)
+		le.PutUint16(body, 17)
+		body[2] = HeaderSize + 16
+		le.PutUint32(body[4:], 4)
+		body = append(body, 1, 2, 3, 4)
+		return [][]byte{frame(resp(h, ntstatus.BufferOverflow, 1, 0, body))}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	tree := &Tree{Session: &Session{Conn: c, ID: 1}, ID: 1}
+	b, err := tree.Read(ctx, FileID{}, 0, 4)
+	if !errors.Is(err, ErrOverflow) || len(b) != 4 || b[3] != 4 {
+		t.Fatalf("% x %v", b, err)
+	}
+	// A server returning more than asked is refused.
+	if _, err := tree.Read(ctx, FileID{}, 0, 2); !errors.Is(err, ErrBounds) {
+		t.Fatalf("oversized read: %v", err)
+	}
+}
