@@ -15,12 +15,16 @@ import (
 // fakeRPC answers each opnum from a function; it stands in for servers
 // that lie (a real one will not loop forever or fault on demand).
 type fakeRPC struct {
-	calls  []uint16
-	answer func(opnum uint16, n int) ([]byte, error)
+	calls     []uint16
+	answer    func(opnum uint16, n int) ([]byte, error)
+	answerReq func(opnum uint16, req []byte) ([]byte, error)
 }
 
 func (f *fakeRPC) Call(ctx context.Context, opnum uint16, stub []byte) ([]byte, error) {
 	f.calls = append(f.calls, opnum)
+	if f.answerReq != nil {
+		return f.answerReq(opnum, stub)
+	}
 	return f.answer(opnum, len(f.calls))
 }
 
