@@ -64,7 +64,8 @@ type Call struct {
 	Detail   string // what was asked, e.g. "class 12" or "rid 0x3eb"
 }
 
-// Client issues SAMR calls over a bound connection.
+// Client issues SAMR calls over a bound connection. It is not safe for
+// concurrent use (neither is one DCE/RPC association over a pipe).
 type Client struct {
 	rpc Caller
 	// OnCall, when set, receives the record of every call made.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nullsweep/nullsweep/internal/dcerpc"
 	"github.com/nullsweep/nullsweep/internal/ndr"
@@ -133,7 +134,11 @@ func (c *Client) Enumerate(ctx context.Context, opt Options) (*Enumeration, erro
 		return e, err
 	}
 	e.Connect = which
-	defer c.Close(context.WithoutCancel(ctx), server)
+	defer func() {
+		cctx, cancel := cleanupContext(ctx)
+		defer cancel()
+		c.Close(cctx, server)
+	}()
 
 	if err := c.findDomains(ctx, server, e, opt.DomainSID); err != nil {
 		return e, err
@@ -141,7 +146,11 @@ func (c *Client) Enumerate(ctx context.Context, opt Options) (*Enumeration, erro
 
 	var errs []error
 	dom := &domainHandles{c: c, server: server, sid: e.Account.SID}
-	defer dom.close(context.WithoutCancel(ctx))
+	defer func() {
+		cctx, cancel := cleanupContext(ctx)
+		defer cancel()
+		dom.close(cctx)
+	}()
 
 	if opt.Users {
 		if err := c.readUsers(ctx, dom, e, opt); err != nil {
@@ -159,6 +168,13 @@ func (c *Client) Enumerate(ctx context.Context, opt Options) (*Enumeration, erro
 		}
 	}
 	return e, errors.Join(errs...)
+}
+
+// cleanupContext gives handle closing a few seconds of its own, even when
+// ctx is already done: an unclosed handle costs the server, not us, but a
+// polite client closes what it opened.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 }
 
 // findDomains lists the server's domains and looks each up; the account

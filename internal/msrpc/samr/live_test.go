@@ -21,10 +21,15 @@ import (
 // dialSAMR opens a null session to host, IPC$, the samr pipe, and binds.
 func dialSAMR(t testing.TB, ctx context.Context, host string) *Client {
 	t.Helper()
+	return dialSAMROpt(t, ctx, host, smb.Options{})
+}
+
+func dialSAMROpt(t testing.TB, ctx context.Context, host string, opt smb.Options) *Client {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("live lab test; -short")
 	}
-	conn, err := smb.Dial(ctx, host, smb.Options{})
+	conn, err := smb.Dial(ctx, host, opt)
 	if err != nil {
 		t.Fatalf("dial %s: %v", host, err)
 	}
@@ -578,6 +583,42 @@ func TestUserDetailsMatchRpcclient(t *testing.T) {
 					line(out, "bad_password_count"), line(out, "logon_count")}
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("rid 0x%x (-rpcclient +ours):\n%s", u.RID, diff)
+				}
+			}
+		})
+	}
+}
+
+// TestOverEachTransport: the same enumeration over an SMB1 pipe
+// (smb1only), SMB2+ (smb2only) and port 139 (open) finds the lab's three
+// standalone users and LabAdmins' member.
+func TestOverEachTransport(t *testing.T) {
+	addrs := labtest.Require(t, "smb1only", "smb2only", "open")
+	for _, tc := range []struct {
+		name, posture string
+		opt           smb.Options
+	}{
+		{"smb1", "smb1only", smb.Options{Dialects: []smb.Dialect{smb.SMB1}}},
+		{"smb2", "smb2only", smb.Options{}},
+		{"port139", "open", smb.Options{Port: 139}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			e, err := dialSAMROpt(t, ctx, addrs[tc.posture], tc.opt).Enumerate(ctx, Options{Users: true, Groups: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, u := range e.Users {
+				names = append(names, u.Name)
+			}
+			if d := cmp.Diff([]string{"alice", "bob", "svc_backup"}, names); d != "" {
+				t.Errorf("users (-want +got):\n%s", d)
+			}
+			for _, g := range e.Groups {
+				if g.Name == "LabAdmins" && (len(g.Members) != 1 || g.Members[0].Name != "alice") {
+					t.Errorf("LabAdmins members %+v", g.Members)
 				}
 			}
 		})
