@@ -27,6 +27,10 @@ func TestGoldenEnumRuns(t *testing.T) {
 			SambaMapToGuest:        {StateConsistent, "Bad User or Bad Password"},
 			SambaGuestOK:           {StateObserved, "yes on public"},
 		}},
+		{"enum-restricted1.json", map[string]settingWant{
+			SambaRestrictAnonymous: {StateObserved, "1"},
+			SambaMapToGuest:        {StateConsistent, "Bad User or Bad Password"},
+		}},
 		{"enum-restricted.json", map[string]settingWant{
 			SambaRestrictAnonymous: {StateObserved, "2"},
 		}},

@@ -397,15 +397,22 @@ func inferSambaRestrictAnonymous(v *view) SettingState {
 	users, shares, sid := v.get(ExpUsers), v.get(ExpShares), v.get(ExpSIDLookup)
 	switch {
 	case users.Value == Yes || shares.Value == Yes:
-		return observed("0", append(ipc.Because, append(users.Because, shares.Because...)...)...)
+		return observed("0", decided(Yes, ipc, users, shares)...)
 	case users.Value == No || shares.Value == No:
-		why := append(ipc.Because, append(users.Because, shares.Because...)...)
-		if sid.Value == Yes {
-			why = append(why, sid.Because...)
-		}
-		return observed("1", why...)
+		return observed("1", append(decided(No, users, shares), decided(Yes, ipc, sid)...)...)
 	}
 	return consistent("0 or 1", append(ipc.Because, "IPC$ open; no SAMR/SRVSVC call decided between 0 and 1")...)
+}
+
+// decided gathers the reasons of the exposures that have the value want.
+func decided(want string, es ...Exposure) []string {
+	var out []string
+	for _, e := range es {
+		if e.Value == want {
+			out = append(out, e.Because...)
+		}
+	}
+	return out
 }
 
 func inferSambaMapToGuest(v *view) SettingState {

@@ -141,11 +141,17 @@ func (v *view) pipeEvidence(p string) string {
 // verdict, else what stopped the probe before it.
 func (v *view) rpcExposure(name, pipe string, cs []enum.Check, data bool, dataWhy string) {
 	val, why := verdict(cs)
+	var gate []string
+	if g, gwhy := verdict(v.gateCalls(pipe)); g == No {
+		gate = gwhy
+	}
 	switch {
 	case val != Unknown:
 		v.set(name, val, "", why...)
 	case data:
 		v.set(name, Yes, "", dataWhy)
+	case len(gate) > 0:
+		v.set(name, No, "", append(gate, "denied before the call itself")...)
 	case v.get(ExpNullSession).Value == No:
 		v.set(name, No, "", v.sessionEvidence("null"))
 	case v.get(ExpIPC).Value == No:
@@ -160,6 +166,18 @@ func (v *view) rpcExposure(name, pipe string, cs []enum.Check, data bool, dataWh
 	default:
 		v.set(name, Unknown, "", append(why, "no call decided it")...)
 	}
+}
+
+// gateCalls are the handle-opening calls in front of a pipe's queries: a
+// denial there decides every query behind it.
+func (v *view) gateCalls(pipe string) []enum.Check {
+	switch pipe {
+	case "samr":
+		return v.calls("samr", "connect", "opendomain")
+	case "lsarpc":
+		return v.calls("lsa", "openpolicy")
+	}
+	return nil
 }
 
 // observe fills v.exp from the Result and the extra probes.
