@@ -180,9 +180,24 @@ func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // findDomains lists the server's domains and looks each up; the account
 // domain is chosen by SID, never by position.
 func (c *Client) findDomains(ctx context.Context, server Handle, e *Enumeration, hint string) error {
+	var want *ndr.SID
+	if hint != "" {
+		s, err := ndr.ParseSID(hint)
+		if err != nil {
+			return fmt.Errorf("samr: domain SID hint: %w", err)
+		}
+		want = &s
+	}
 	list, err := c.EnumerateDomains(ctx, server)
 	if err != nil {
-		return err
+		if want == nil {
+			return err
+		}
+		// The domain list is refused but the caller knows the SID (from
+		// LSA): open by SID, names unknown. The refusal stays in Calls.
+		e.Domains = []DomainRef{{SID: *want}, {SID: BuiltinSID}}
+		e.Account, e.Builtin = &e.Domains[0], &e.Domains[1]
+		return nil
 	}
 	e.Domains = []DomainRef{}
 	for _, d := range list {
@@ -191,14 +206,6 @@ func (c *Client) findDomains(ctx context.Context, server Handle, e *Enumeration,
 			continue // recorded; a domain we cannot look up is not the one we need
 		}
 		e.Domains = append(e.Domains, DomainRef{Name: d.Name, SID: sid})
-	}
-	var want *ndr.SID
-	if hint != "" {
-		s, err := ndr.ParseSID(hint)
-		if err != nil {
-			return fmt.Errorf("samr: domain SID hint: %w", err)
-		}
-		want = &s
 	}
 	var candidates []int
 	for i, d := range e.Domains {

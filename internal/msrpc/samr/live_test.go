@@ -18,6 +18,15 @@ import (
 	"github.com/nullsweep/nullsweep/internal/smb"
 )
 
+// live skips under -short, then gets the lab postures.
+func live(t testing.TB, postures ...string) map[string]string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("live lab test; -short")
+	}
+	return labtest.Require(t, postures...)
+}
+
 // dialSAMR opens a null session to host, IPC$, the samr pipe, and binds.
 func dialSAMR(t testing.TB, ctx context.Context, host string) *Client {
 	t.Helper()
@@ -235,7 +244,7 @@ func readOracle(t testing.TB, host, domain string) oracle {
 // lab and compares users, groups with members and the policy with
 // rpcclient (and the raw times with impacket).
 func TestEnumerateMatchesRpcclient(t *testing.T) {
-	addrs := labtest.Require(t, "open", "bulk", "dc")
+	addrs := live(t, "open", "bulk", "dc")
 	for _, posture := range []string{"open", "bulk", "dc"} {
 		t.Run(posture, func(t *testing.T) {
 			host := addrs[posture]
@@ -357,7 +366,7 @@ func TestEnumerateMatchesRpcclient(t *testing.T) {
 // TestPolicySeconds checks the seconds the lab's raw policy values turn
 // into (lab-findings §6.13).
 func TestPolicySeconds(t *testing.T) {
-	addrs := labtest.Require(t, "open", "dc")
+	addrs := live(t, "open", "dc")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	secs := func(raw int64) string {
@@ -387,7 +396,7 @@ func TestPolicySeconds(t *testing.T) {
 // TestAccountFlagsOnDC: Samba AD's display information says 0 for every
 // user; class 16 gives the bits rpcclient's queryuser shows.
 func TestAccountFlagsOnDC(t *testing.T) {
-	addrs := labtest.Require(t, "dc")
+	addrs := live(t, "dc")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	e, err := dialSAMR(t, ctx, addrs["dc"]).Enumerate(ctx, Options{Users: true, AccountFlags: true})
@@ -414,7 +423,7 @@ func TestAccountFlagsOnDC(t *testing.T) {
 // TestRestrictedDenied: restrict anonymous = 1 refuses the connect; the
 // real status comes back and both connect forms are in the evidence.
 func TestRestrictedDenied(t *testing.T) {
-	addrs := labtest.Require(t, "restricted1")
+	addrs := live(t, "restricted1")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	e, err := dialSAMR(t, ctx, addrs["restricted1"]).Enumerate(ctx, Options{Users: true, Groups: true, Policy: true})
@@ -441,7 +450,7 @@ func TestRestrictedDenied(t *testing.T) {
 // BenchmarkEnumerateBulk times the full SAMR enumeration (users, groups,
 // policy) of the bulk posture (2,003 users) on one bound connection.
 func BenchmarkEnumerateBulk(b *testing.B) {
-	addrs := labtest.Require(b, "bulk")
+	addrs := live(b, "bulk")
 	ctx := context.Background()
 	c := dialSAMR(b, ctx, addrs["bulk"])
 	for b.Loop() {
@@ -458,7 +467,7 @@ var reLookupRID = regexp.MustCompile(`(?m)^rid 0x([0-9a-f]+): (.*) \((\d+)\)$`)
 // with rpcclient's samlookuprids / samlookupnames, in the account domain
 // and Builtin, across a batch boundary.
 func TestLookupMatchesRpcclient(t *testing.T) {
-	addrs := labtest.Require(t, "open", "dc")
+	addrs := live(t, "open", "dc")
 	for _, posture := range []string{"open", "dc"} {
 		t.Run(posture, func(t *testing.T) {
 			host := addrs[posture]
@@ -547,7 +556,7 @@ func TestLookupMatchesRpcclient(t *testing.T) {
 // TestUserDetailsMatchRpcclient: class 21 per user agrees with rpcclient's
 // queryuser (which reads the same class).
 func TestUserDetailsMatchRpcclient(t *testing.T) {
-	addrs := labtest.Require(t, "open", "dc")
+	addrs := live(t, "open", "dc")
 	for _, posture := range []string{"open", "dc"} {
 		t.Run(posture, func(t *testing.T) {
 			host := addrs[posture]
@@ -593,7 +602,7 @@ func TestUserDetailsMatchRpcclient(t *testing.T) {
 // (smb1only), SMB2+ (smb2only) and port 139 (open) finds the lab's three
 // standalone users and LabAdmins' member.
 func TestOverEachTransport(t *testing.T) {
-	addrs := labtest.Require(t, "smb1only", "smb2only", "open")
+	addrs := live(t, "smb1only", "smb2only", "open")
 	for _, tc := range []struct {
 		name, posture string
 		opt           smb.Options

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"strings"
 	"testing"
 
@@ -106,5 +107,22 @@ func TestAccountDomainBySID(t *testing.T) {
 	_, err = New(replayOpen(t, nil)).Enumerate(context.Background(), Options{DomainSID: "S-1-5-21-1-2-3"})
 	if err == nil || !strings.Contains(err.Error(), "no account domain") {
 		t.Errorf("wrong hint: %v", err)
+	}
+}
+
+// With the domain list refused, a known SID still opens the domain.
+func TestDomainsRefusedButSIDKnown(t *testing.T) {
+	f := replayOpen(t, map[uint16]func([]byte) ([]byte, error){
+		opEnumerateDomainsInSamServer: func([]byte) ([]byte, error) { return le(0, 0, 0, uint32(ntstatus.AccessDenied)), nil },
+	})
+	e, err := New(f).Enumerate(context.Background(), Options{Policy: true, DomainSID: openSID})
+	if err != nil || e.Account == nil || e.Account.SID.String() != openSID || e.Policy == nil || e.Policy.Password.MinLength != 8 {
+		t.Fatalf("%+v %v", e, err)
+	}
+	if got := callNames(e.Calls)[1]; got != "EnumerateDomainsInSamServer resume 0 = STATUS_ACCESS_DENIED" {
+		t.Errorf("evidence %q", got)
+	}
+	if _, err := New(f).Enumerate(context.Background(), Options{Policy: true}); !errors.Is(err, ntstatus.AccessDenied) {
+		t.Errorf("no hint: %v", err)
 	}
 }
