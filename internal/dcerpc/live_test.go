@@ -15,6 +15,9 @@ import (
 // opnum EPM does not have, and a rejected presentation context for an
 // interface port 135 does not serve.
 func TestLiveTCPEndpointMapper(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: live lab test")
+	}
 	addrs := labtest.Require(t, "dc")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -19,6 +19,9 @@ import (
 // still works afterwards. Multi-fragment traffic over the pipe is covered
 // by lsa.TestLiveLookupSidsBulk.
 func TestLiveSMBPipe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: live lab test")
+	}
 	addrs := labtest.Require(t, "open", "dc")
 	for _, posture := range []string{"open", "dc"} {
 		t.Run(posture, func(t *testing.T) {
@@ -55,6 +58,9 @@ func TestLiveSMBPipe(t *testing.T) {
 // TestLiveOpenPipeErrors: a pipe the server lacks fails at "open" with its
 // NTSTATUS; an interface the pipe does not serve fails at "bind".
 func TestLiveOpenPipeErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: live lab test")
+	}
 	addrs := labtest.Require(t, "open")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

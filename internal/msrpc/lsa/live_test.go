@@ -43,6 +43,9 @@ func sidString(s *ndr.SID) string {
 // domain on the DC) agree with rpcclient's lsaquery on open, dc and
 // restricted1; trusts agree with enumtrust (none in the lab).
 func TestLiveQueryAgainstRpcclient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: live lab test")
+	}
 	addrs := labtest.Require(t, "open", "dc", "restricted1")
 	for _, posture := range []string{"open", "dc", "restricted1"} {
 		t.Run(posture, func(t *testing.T) {
@@ -120,6 +123,9 @@ func TestLiveQueryAgainstRpcclient(t *testing.T) {
 // account domain and names, and compares each line with rpcclient's
 // lookupsids / lookupnames (impacket on the DC, see below).
 func TestLiveLookupAgainstRpcclient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: live lab test")
+	}
 	addrs := labtest.Require(t, "open", "restricted1", "dc")
 	for _, posture := range []string{"open", "restricted1", "dc"} {
 		t.Run(posture, func(t *testing.T) {
@@ -243,6 +249,9 @@ func impacketLookupSids(t *testing.T, ctx context.Context, host string, mask uin
 // request (~75 KB) and the reply both span many fragments. The names must
 // match rpcclient's lookupsids of the same SIDs, 1,000 a call.
 func TestLiveLookupSidsBulk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: live lab test")
+	}
 	addrs := labtest.Require(t, "bulk")
 	host := addrs["bulk"]
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -298,6 +307,9 @@ func firstDiff(a, b []string) int {
 // entry comes back unmapped. rpcclient agrees (unknown lines for SIDs,
 // NT_STATUS_NONE_MAPPED for names).
 func TestLiveNoneMapped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: live lab test")
+	}
 	addrs := labtest.Require(t, "open")
 	host := addrs["open"]
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -33,6 +33,9 @@ func liveClient(t *testing.T, host, prefix string) *Client {
 // TestLiveAgainstRpcclient compares shares and server info with
 // rpcclient's netshareenumall and srvinfo on the open server and the DC.
 func TestLiveAgainstRpcclient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: live lab test")
+	}
 	addrs := labtest.Require(t, "open", "dc")
 	for _, posture := range []string{"open", "dc"} {
 		t.Run(posture, func(t *testing.T) {
@@ -89,6 +92,9 @@ func TestLiveAgainstRpcclient(t *testing.T) {
 // and binds, and both calls come back ERROR_ACCESS_DENIED (rpcclient says
 // WERR_ACCESS_DENIED), not a transport error.
 func TestLiveRestrictAnonymous1(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: live lab test")
+	}
 	addrs := labtest.Require(t, "restricted1")
 	host := addrs["restricted1"]
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

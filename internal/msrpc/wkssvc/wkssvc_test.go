@@ -41,6 +41,9 @@ func stub(t testing.TB, name string) []byte {
 // hNetrWkstaGetInfo (rpcclient prints nothing for this call) on open, dc
 // and restricted1 (which allows it).
 func TestLiveAgainstImpacket(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: live lab test")
+	}
 	addrs := labtest.Require(t, "open", "dc", "restricted1")
 	if _, err := os.Stat("/usr/bin/python3"); err != nil {
 		t.Skip("no /usr/bin/python3 for the impacket oracle")
