@@ -710,6 +710,9 @@ func decLookupNames(stub []byte, names []string) ([]Lookup, ntstatus.Status, err
 	out := make([]Lookup, len(names))
 	for i, n := range names {
 		out[i] = Lookup{RID: rids[i], Name: n, Use: SIDUse(uses[i])}
+		if out[i].Use == UseUnknown {
+			out[i].RID = 0 // Samba standalone sends 0xffffffff, Windows and Samba AD 0
+		}
 	}
 	return out, st, nil
 }

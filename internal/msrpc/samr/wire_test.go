@@ -243,6 +243,11 @@ func TestDecodeLookups(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("names (-want +got):\n%s", d)
 	}
+	got, _, err = decLookupNames(capture(t, "open-LookupNamesInDomain"), names)
+	want = []Lookup{{1000, "alice", UseUser}, {0, "Administrator", UseUnknown}, {0, "nosuchuser", UseUnknown}}
+	if d := cmp.Diff(want, got); d != "" || err != nil {
+		t.Errorf("open names (-want +got):\n%s %v", d, err)
+	}
 }
 
 func TestDecodeHandlesAndUserInfo(t *testing.T) {
