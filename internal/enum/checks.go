@@ -39,8 +39,14 @@ func (h *Host) bind(ctx context.Context, st *rpcState, pipe string, iface dcerpc
 	}
 	start := time.Now()
 	p, err := h.IPC.OpenPipe(ctx, pipe)
-	if err != nil {
+	if _, probed := h.Result.Pipes[pipe]; !probed {
+		// Without the layer-5 probe, the pipes the checks open are its result.
 		h.Evidence("smb.OpenPipe("+pipe+")", "pipe", start, err)
+		h.Result.Pipes[pipe] = pipeState(err)
+	} else if err != nil {
+		h.Evidence("smb.OpenPipe("+pipe+")", "pipe", start, err)
+	}
+	if err != nil {
 		return nil, err
 	}
 	st.pipes = append(st.pipes, p)

@@ -1,5 +1,1131 @@
 package enum
 
-import "context"
+// RID cycling (-R): SIDs to names by counting RIDs upward in every domain
+// the server names. Two paths, chosen by what the server allows: LSA
+// LookupSids (any SID, any domain, up to 20,480 a call) and, where
+// anonymous LSA translation is denied (Samba AD denies POLICY_LOOKUP_NAMES
+// to S-1-5-7, lab-findings §6.10), SAMR LookupIdsInDomain (one domain, at
+// most 1,000 RIDs a call). Where SAMR enumeration is denied but LSA
+// translation is not (restrict anonymous = 1), this is the only way to
+// the users.
+//
+// Speed: the server's time per batch dominates (about 50 ms per 1,000
+// SIDs on Samba here), so batches run on several pipes at once ("lanes").
+// One SMB connection carries every lane and serializes round trips, so a
+// lane does not wait for its reply while holding the connection: in a
+// round, each lane writes its request, all wait until every lane has
+// written, and only then do they read. The server works on all of them
+// at the same time, one rpcd worker per pipe.
 
-func (h *Host) ridCycle(ctx context.Context, st *rpcState) {}
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nullsweep/nullsweep/internal/dcerpc"
+	"github.com/nullsweep/nullsweep/internal/msrpc/lsa"
+	"github.com/nullsweep/nullsweep/internal/msrpc/samr"
+	"github.com/nullsweep/nullsweep/internal/ndr"
+	"github.com/nullsweep/nullsweep/internal/ntstatus"
+	"github.com/nullsweep/nullsweep/internal/smb"
+)
+
+// RID cycling defaults.
+const (
+	DefaultRIDBatch = 1000 // SIDs per LookupSids call
+	DefaultRIDStop  = 2    // empty batches in a row that end an open-ended scan
+	// ridAdaptiveStart is where the open-ended scan of an account domain
+	// begins: Windows and Samba number accounts from 1000 (Samba AD: 1100+).
+	ridAdaptiveStart = 1000
+)
+
+// ridLanes is how many pipes RID cycling keeps in flight (measured on the
+// lab, see scripts/bench.sh); tests change it.
+var ridLanes = 4
+
+// Fixed ranges: the well-known account RIDs of a domain (500 Administrator,
+// 501 Guest, 502 krbtgt, 512-527 the well-known groups, ...) and the
+// Builtin aliases (544 Administrators .. 582).
+var (
+	defaultFixedRIDs = []RIDRange{{500, 550}}
+	builtinRIDs      = []RIDRange{{544, 582}}
+	// unixFixedRIDs: nobody/nogroup, far above the scanned uid range.
+	unixFixedRIDs = []RIDRange{{65534, 65534}}
+)
+
+// wellKnownSIDs are translated once on the LSA path ([MS-DTYP] 2.4.2.4).
+var wellKnownSIDs = []string{
+	"S-1-1-0",  // Everyone
+	"S-1-2-0",  // Local
+	"S-1-3-0",  // Creator Owner
+	"S-1-3-1",  // Creator Group
+	"S-1-5-1",  // Dialup
+	"S-1-5-2",  // Network
+	"S-1-5-3",  // Batch
+	"S-1-5-4",  // Interactive
+	"S-1-5-6",  // Service
+	"S-1-5-7",  // Anonymous Logon
+	"S-1-5-9",  // Enterprise Domain Controllers
+	"S-1-5-10", // Self
+	"S-1-5-11", // Authenticated Users
+	"S-1-5-18", // Local System
+	"S-1-5-19", // Local Service
+	"S-1-5-20", // Network Service
+}
+
+// Domain kinds, in the order results are listed.
+const (
+	kindAccount = iota
+	kindOther   // another domain SID a source named (a member's primary domain)
+	kindBuiltin
+	kindWellKnown
+	kindUnixUsers
+	kindUnixGroups
+)
+
+var (
+	unixUsersSID  = ndr.SID{Revision: 1, Authority: 22, SubAuthority: []uint32{1}}
+	unixGroupsSID = ndr.SID{Revision: 1, Authority: 22, SubAuthority: []uint32{2}}
+)
+
+// cycleDomain is one domain being cycled and its open-ended scan state.
+type cycleDomain struct {
+	sid   ndr.SID
+	name  string
+	kind  int
+	fixed []RIDRange
+	// Open-ended scan: batches [next, next+batch) are issued in order;
+	// it ends when the stop batches after the last one with a hit all
+	// came back empty.
+	adaptive bool
+	next     uint64
+	issued   int // batches issued
+	lastHit  int // index of the last batch with a mapped RID, -1 for none
+	finished bool
+}
+
+// ridJob is one lookup call's worth of SIDs.
+type ridJob struct {
+	dom   *cycleDomain // set for one-domain jobs (all SAMR jobs, open-ended LSA jobs)
+	idx   int          // open-ended batch index, -1 for fixed jobs
+	sids  []ndr.SID
+	rids  []uint32
+	label string
+	// filled by the lane
+	found []RID
+	err   error
+}
+
+// cycler is the state of one RID-cycling run on one host.
+type cycler struct {
+	h       *Host
+	st      *rpcState
+	batch   int
+	stop    int
+	lanes   []ridLane
+	doms    []*cycleDomain
+	queue   []*ridJob
+	found   map[string]RID
+	order   map[string]int // SID → kind, for sorting
+	sources map[string]string
+	denied  []string
+	// lastRound is the last round run; translated is set once any
+	// lookup call of the path succeeded.
+	lastRound  []*ridJob
+	translated bool
+	mu         sync.Mutex // guards batch and found (lanes run concurrently)
+}
+
+func (h *Host) ridCycle(ctx context.Context, st *rpcState) {
+	o := h.Opt.RIDs
+	c := &cycler{h: h, st: st, batch: o.Batch, stop: o.Stop,
+		found: map[string]RID{}, order: map[string]int{}, sources: map[string]string{}}
+	if c.batch <= 0 {
+		c.batch = DefaultRIDBatch
+	}
+	c.batch = min(c.batch, lsa.MaxLookupSids)
+	if c.stop <= 0 {
+		c.stop = DefaultRIDStop
+	}
+	rc := &RIDCycling{Path: "none"}
+	defer func() {
+		for _, l := range c.lanes {
+			l.close(context.WithoutCancel(ctx))
+		}
+		if len(c.sources) > 0 {
+			rc.DomainSIDs = c.sources
+		}
+		rc.Denied = c.denied
+		h.mu.Lock()
+		h.Result.RIDCycling = rc
+		h.mu.Unlock()
+	}()
+
+	c.sourcesFromLSAQueries()
+	// LSA first: it translates every domain in one call and is what
+	// Windows serves to anonymous callers when anything is served.
+	lane0, lsaErr := c.openLSALane(ctx, 0)
+	if lane0 != nil {
+		c.lanes = append(c.lanes, lane0)
+		c.discoverLSA(ctx, lane0)
+	}
+	c.discoverSAMR(ctx)
+	if lane0 != nil {
+		c.plan(true)
+		c.run(ctx, false, func(i int) (ridLane, error) {
+			if l, err := c.openLSALane(ctx, i); l != nil {
+				return l, nil
+			} else {
+				return nil, err
+			}
+		})
+		if c.translated {
+			rc.Path = "lsa"
+		} else if denied := c.deniedJobs(); denied != "" {
+			c.denied = append(c.denied, "lsa.LookupSids: "+denied)
+		}
+	} else if lsaErr != nil {
+		c.denied = append(c.denied, lsaErr.Error())
+	}
+	if rc.Path == "none" && ctx.Err() == nil {
+		for _, l := range c.lanes {
+			l.close(ctx)
+		}
+		c.lanes = nil
+		if c.samrPath(ctx) {
+			rc.Path = "samr"
+		}
+	}
+	if rc.Path == "none" {
+		return
+	}
+	h.Result.RIDs = c.results()
+	for _, r := range h.Result.RIDs {
+		if c.order[r.SID] != kindAccount {
+			continue
+		}
+		switch r.RID {
+		case 500:
+			rc.Administrator = r.Name
+		case 501:
+			rc.Guest = r.Name
+		}
+	}
+}
+
+// --- domain SIDs from every source ----------------------------------------
+
+func (c *cycler) addSource(source string, sid ndr.SID) {
+	c.sources[source] = sid.String()
+}
+
+// sourcesFromLSAQueries takes what the LSA checks read (they ran before).
+func (c *cycler) sourcesFromLSAQueries() {
+	r := c.h.Result
+	if r.Domain != nil && r.Domain.SID != "" && c.checkOK("lsa.QueryInformationPolicy(5 account domain)") {
+		if sid, err := ndr.ParseSID(r.Domain.SID); err == nil {
+			c.addSource("lsa.QueryInformationPolicy(5 account domain)", sid)
+		}
+	}
+	if r.PrimaryDomain != nil && r.PrimaryDomain.SID != nil {
+		if sid, err := ndr.ParseSID(*r.PrimaryDomain.SID); err == nil {
+			c.addSource("lsa.QueryInformationPolicy(3 primary domain)", sid)
+		}
+	}
+}
+
+func (c *cycler) checkOK(name string) bool {
+	c.h.mu.Lock()
+	defer c.h.mu.Unlock()
+	for _, ch := range c.h.Result.Checks {
+		if ch.Name == name && ch.Result == "ok" {
+			return true
+		}
+	}
+	return false
+}
+
+// candidateNames are the names worth translating to find domain SIDs:
+// what the NTLM challenge, LSA and WKSSVC named, and the two accounts
+// every Windows domain has.
+func (c *cycler) candidateNames() []string {
+	r := c.h.Result
+	var names []string
+	add := func(n string) {
+		n = strings.TrimSpace(n)
+		if n == "" || slices.ContainsFunc(names, func(x string) bool { return strings.EqualFold(x, n) }) {
+			return
+		}
+		names = append(names, n)
+	}
+	if r.SMB != nil && r.SMB.NTLM != nil {
+		add(r.SMB.NTLM.NetBIOSDomain)
+		add(r.SMB.NTLM.NetBIOSComputer)
+		add(r.SMB.NTLM.DNSDomain)
+	}
+	if r.Domain != nil {
+		add(r.Domain.Name)
+		add(r.Domain.DNSDomain)
+	}
+	if r.PrimaryDomain != nil {
+		add(r.PrimaryDomain.Name)
+	}
+	if r.ServerInfo != nil && r.ServerInfo.Workstation != nil {
+		add(r.ServerInfo.Workstation.ComputerName)
+		add(r.ServerInfo.Workstation.LanGroup)
+	}
+	add("Administrator")
+	add("Guest")
+	return names
+}
+
+// discoverLSA translates the candidate names and the names the user gave
+// (--names): each domain or account that maps names a domain SID.
+func (c *cycler) discoverLSA(ctx context.Context, l *lsaLane) {
+	names := c.candidateNames()
+	for _, n := range c.h.Opt.RIDs.Names {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	for len(names) > 0 {
+		n := min(len(names), lsa.MaxLookupNames)
+		batch := names[:n]
+		names = names[n:]
+		start := time.Now()
+		tr, st, err := l.c.LookupNames(ctx, l.pol, batch)
+		ch := CheckOf("lsa.LookupNames", "call", time.Since(start), err)
+		if err == nil {
+			ch.Status = st.String()
+			ch.Detail = fmt.Sprintf("%d names, %d mapped", n, countMapped(tr))
+		}
+		c.h.Record(ch)
+		if err != nil {
+			return
+		}
+		for _, t := range tr {
+			if !t.Mapped() {
+				continue
+			}
+			if t.Use == lsa.SidTypeDomain {
+				c.addSource("lsa.LookupNames("+t.Name+")", t.SID)
+				continue
+			}
+			if t.DomainSID != nil {
+				c.addSource("lsa.LookupNames("+t.Name+")", *t.DomainSID)
+			}
+			// Accounts found by name are results too.
+			c.addFound(translationRID(t), kindFor(t.SID))
+		}
+	}
+}
+
+func countMapped(tr []lsa.Translation) int {
+	n := 0
+	for _, t := range tr {
+		if t.Mapped() {
+			n++
+		}
+	}
+	return n
+}
+
+// discoverSAMR asks the SAM which domains it holds and the SIDs of the
+// candidate names (SamrLookupDomainInSamServer).
+func (c *cycler) discoverSAMR(ctx context.Context) {
+	cl := c.st.samr
+	if cl == nil {
+		rpc, err := c.h.bind(ctx, c.st, "samr", dcerpc.SAMR)
+		if err != nil {
+			return
+		}
+		cl = samr.New(rpc)
+		c.st.samr = cl
+	}
+	prev := cl.OnCall
+	cl.OnCall = c.recordSAMR
+	defer func() { cl.OnCall = prev }()
+	server, _, err := cl.Connect(ctx, samr.ServerConnect|samr.ServerEnumerateDomains|samr.ServerLookupDomain)
+	if err != nil {
+		return
+	}
+	defer cl.Close(ctx, server)
+	var names []string
+	if list, err := cl.EnumerateDomains(ctx, server); err == nil {
+		for _, d := range list {
+			names = append(names, d.Name)
+		}
+	}
+	for _, n := range c.candidateNames() {
+		if n == "Administrator" || n == "Guest" || strings.Contains(n, ".") ||
+			slices.ContainsFunc(names, func(x string) bool { return strings.EqualFold(x, n) }) {
+			continue
+		}
+		names = append(names, n)
+	}
+	for _, n := range names {
+		if sid, err := cl.LookupDomain(ctx, server, n); err == nil {
+			c.addSource("samr.LookupDomainInSamServer("+n+")", sid)
+		}
+	}
+}
+
+func (c *cycler) recordSAMR(call samr.Call) {
+	ch := CheckOf(call.Name, "call", call.Duration, call.Err)
+	if call.Err == nil {
+		ch.Status = call.Status
+	}
+	if call.Detail != "" {
+		ch.Detail = strings.TrimSpace(call.Detail + " " + ch.Detail)
+	}
+	c.h.Record(ch)
+}
+
+// isDomainSID: S-1-5-21-a-b-c, a machine or domain SID.
+func isDomainSID(s ndr.SID) bool {
+	return s.Authority == 5 && len(s.SubAuthority) == 4 && s.SubAuthority[0] == 21
+}
+
+func kindFor(sid ndr.SID) int {
+	switch {
+	case sid.Authority == 5 && len(sid.SubAuthority) >= 1 && sid.SubAuthority[0] == 32:
+		return kindBuiltin
+	case sid.Authority == 22 && len(sid.SubAuthority) >= 1 && sid.SubAuthority[0] == 1:
+		return kindUnixUsers
+	case sid.Authority == 22 && len(sid.SubAuthority) >= 1 && sid.SubAuthority[0] == 2:
+		return kindUnixGroups
+	case len(sid.SubAuthority) >= 1 && isDomainSID(ndr.SID{Revision: sid.Revision, Authority: sid.Authority, SubAuthority: sid.SubAuthority[:min(4, len(sid.SubAuthority))]}):
+		return kindAccount
+	}
+	return kindWellKnown
+}
+
+// --- planning -------------------------------------------------------------
+
+// plan lists the domains to cycle: each distinct machine/domain SID the
+// sources named (the account domain first), Builtin, and on request the
+// Unix SIDs. withLSA adds the well-known SIDs (SAMR cannot translate them).
+func (c *cycler) plan(withLSA bool) {
+	c.doms, c.queue = nil, nil
+	ranges := c.h.Opt.RIDs.Ranges
+	seen := map[string]bool{}
+	addDom := func(sid ndr.SID, kind int) {
+		if seen[sid.String()] {
+			return
+		}
+		seen[sid.String()] = true
+		d := &cycleDomain{sid: sid, kind: kind, lastHit: -1}
+		switch {
+		case kind == kindBuiltin:
+			d.fixed = builtinRIDs
+		case kind == kindUnixUsers || kind == kindUnixGroups:
+			if ranges != nil {
+				d.fixed = ranges
+			} else {
+				d.fixed, d.adaptive, d.next = unixFixedRIDs, true, 0
+			}
+		case ranges != nil:
+			d.fixed = ranges
+		default:
+			d.fixed, d.adaptive, d.next = defaultFixedRIDs, true, ridAdaptiveStart
+		}
+		c.doms = append(c.doms, d)
+	}
+	if c.st.account != nil {
+		addDom(*c.st.account, kindAccount)
+	}
+	// Sorted sources, so the plan does not depend on map order.
+	keys := make([]string, 0, len(c.sources))
+	for k := range c.sources {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if sid, err := ndr.ParseSID(c.sources[k]); err == nil && isDomainSID(sid) {
+			kind := kindOther
+			if len(c.doms) == 0 {
+				kind = kindAccount
+			}
+			addDom(sid, kind)
+		}
+	}
+	addDom(samr.BuiltinSID, kindBuiltin)
+	if c.h.Opt.RIDs.UnixSIDs && withLSA {
+		addDom(unixUsersSID, kindUnixUsers)
+		addDom(unixGroupsSID, kindUnixGroups)
+	}
+	for _, d := range c.doms {
+		d.name = c.domainName(d)
+	}
+	c.queue = c.fixedJobs(withLSA)
+}
+
+func (c *cycler) domainName(d *cycleDomain) string {
+	r := c.h.Result
+	switch d.kind {
+	case kindBuiltin:
+		return "BUILTIN"
+	case kindUnixUsers:
+		return "Unix User"
+	case kindUnixGroups:
+		return "Unix Group"
+	}
+	if r.Domain != nil && r.Domain.SID == d.sid.String() {
+		return r.Domain.Name
+	}
+	if r.PrimaryDomain != nil && r.PrimaryDomain.SID != nil && *r.PrimaryDomain.SID == d.sid.String() {
+		return r.PrimaryDomain.Name
+	}
+	for src, s := range c.sources {
+		if s == d.sid.String() {
+			if i := strings.IndexByte(src, '('); i >= 0 && strings.HasSuffix(src, ")") {
+				return src[i+1 : len(src)-1]
+			}
+		}
+	}
+	return ""
+}
+
+// fixedJobs chunks the fixed ranges into jobs. On the LSA path every
+// domain's fixed SIDs and the well-known SIDs share calls, chunked evenly
+// over the lanes; on SAMR each domain has its own calls.
+func (c *cycler) fixedJobs(withLSA bool) []*ridJob {
+	var jobs []*ridJob
+	if withLSA {
+		var sids []ndr.SID
+		for _, d := range c.doms {
+			forRanges(d.fixed, func(rid uint32) { sids = append(sids, d.sid.Append(rid)) })
+		}
+		for _, s := range wellKnownSIDs {
+			sids = append(sids, ndr.MustParseSID(s))
+		}
+		for _, part := range evenChunks(len(sids), c.batch, ridLanes) {
+			jobs = append(jobs, &ridJob{idx: -1, sids: sids[part[0]:part[1]],
+				label: fmt.Sprintf("%d SIDs (fixed ranges, well-known)", part[1]-part[0])})
+		}
+		return jobs
+	}
+	for _, d := range c.doms {
+		var rids []uint32
+		forRanges(d.fixed, func(rid uint32) { rids = append(rids, rid) })
+		for _, part := range evenChunks(len(rids), min(c.batch, samr.MaxLookup), ridLanes) {
+			jobs = append(jobs, &ridJob{dom: d, idx: -1, rids: rids[part[0]:part[1]],
+				label: fmt.Sprintf("%s RIDs %d-%d", d.sid, rids[part[0]], rids[part[1]-1])})
+		}
+	}
+	return jobs
+}
+
+func forRanges(rs []RIDRange, f func(uint32)) {
+	for _, r := range rs {
+		for rid := uint64(r.First); rid <= uint64(r.Last); rid++ {
+			f(uint32(rid))
+		}
+	}
+}
+
+// evenChunks splits n items into calls of at most max, as evenly as the
+// lanes allow: 4,657 SIDs over 4 lanes at 1,000 a call make 8 calls of
+// 583 (two full rounds) rather than 4 of 1,000 and one of 657.
+func evenChunks(n, max, lanes int) [][2]int {
+	if n == 0 {
+		return nil
+	}
+	lanes = maxInt(lanes, 1)
+	calls := (n + max - 1) / max
+	rounds := (calls + lanes - 1) / lanes
+	calls = maxInt(calls, min(rounds*lanes, n))
+	size := (n + calls - 1) / calls
+	var out [][2]int
+	for lo := 0; lo < n; lo += size {
+		out = append(out, [2]int{lo, min(lo+size, n)})
+	}
+	return out
+}
+
+func maxInt(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// nextAdaptive issues the next open-ended batch of d, or nil when d is
+// done or far enough ahead of its last hit (lookahead batches).
+func (c *cycler) nextAdaptive(d *cycleDomain, lookahead int, samrPath bool) *ridJob {
+	if !d.adaptive || d.finished || d.next > 0xffffffff || d.issued > d.lastHit+lookahead {
+		return nil
+	}
+	size := c.batchSize(samrPath)
+	lo := d.next
+	hi := min(lo+uint64(size), 1<<32)
+	d.next = hi
+	j := &ridJob{dom: d, idx: d.issued, label: fmt.Sprintf("%s RIDs %d-%d", d.sid, lo, hi-1)}
+	d.issued++
+	for rid := lo; rid < hi; rid++ {
+		if samrPath {
+			j.rids = append(j.rids, uint32(rid))
+		} else {
+			j.sids = append(j.sids, d.sid.Append(uint32(rid)))
+		}
+	}
+	return j
+}
+
+func (c *cycler) batchSize(samrPath bool) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if samrPath {
+		return min(c.batch, samr.MaxLookup)
+	}
+	return c.batch
+}
+
+// shrink lowers the batch size after a call that faulted on size.
+func (c *cycler) shrink(n int) {
+	c.mu.Lock()
+	if n < c.batch {
+		c.batch = maxInt(n, 1)
+	}
+	c.mu.Unlock()
+}
+
+// --- running --------------------------------------------------------------
+
+// run executes the queued jobs and the open-ended scans in rounds of up to
+// ridLanes jobs, opening lanes as the rounds need them.
+func (c *cycler) run(ctx context.Context, samrPath bool, open func(i int) (ridLane, error)) {
+	lookahead := maxInt(c.stop, ridLanes)
+	for ctx.Err() == nil {
+		var jobs []*ridJob
+		want := maxInt(ridLanes, 1)
+		for len(jobs) < want && len(c.queue) > 0 {
+			jobs = append(jobs, c.queue[0])
+			c.queue = c.queue[1:]
+		}
+		for len(jobs) < want {
+			added := false
+			for _, d := range c.doms {
+				if len(jobs) < want {
+					if j := c.nextAdaptive(d, lookahead, samrPath); j != nil {
+						jobs = append(jobs, j)
+						added = true
+					}
+				}
+			}
+			if !added {
+				break
+			}
+		}
+		if len(jobs) == 0 {
+			return
+		}
+		for len(c.lanes) < len(jobs) {
+			l, err := open(len(c.lanes))
+			if err != nil || l == nil {
+				break
+			}
+			c.lanes = append(c.lanes, l)
+		}
+		if len(c.lanes) == 0 {
+			return
+		}
+		c.round(ctx, jobs)
+		allDenied := true
+		for _, j := range jobs {
+			if j.err == nil || !isDenied(j.err) {
+				allDenied = false
+			}
+			if j.err == nil {
+				c.translated = true
+			}
+			for _, r := range j.found {
+				c.addFound(r, c.kindOf(j, r))
+			}
+			if j.dom != nil && j.idx >= 0 && len(j.found) > 0 {
+				j.dom.lastHit = maxInt(j.dom.lastHit, j.idx)
+			}
+		}
+		c.lastRound = jobs
+		if allDenied {
+			return // the path is closed; the caller decides what next
+		}
+		for _, d := range c.doms {
+			if d.adaptive && !d.finished && d.issued > d.lastHit+c.stop {
+				d.finished = true
+			}
+		}
+	}
+}
+
+func (c *cycler) kindOf(j *ridJob, r RID) int {
+	if j.dom != nil {
+		return j.dom.kind
+	}
+	sid, err := ndr.ParseSID(r.SID)
+	if err != nil {
+		return kindWellKnown
+	}
+	for _, d := range c.doms {
+		if len(sid.SubAuthority) == len(d.sid.SubAuthority)+1 && sid.Authority == d.sid.Authority &&
+			slices.Equal(sid.SubAuthority[:len(d.sid.SubAuthority)], d.sid.SubAuthority) {
+			return d.kind
+		}
+	}
+	return kindWellKnown
+}
+
+// round runs one job per lane at once (see the package comment on lanes).
+func (c *cycler) round(ctx context.Context, jobs []*ridJob) {
+	n := min(len(jobs), len(c.lanes))
+	var b *barrier
+	if n > 1 {
+		b = newBarrier(n)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		l, j := c.lanes[i], jobs[i]
+		l.gate().arm(b)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			j.found, j.err = l.lookup(ctx, c, j)
+			l.gate().pass()
+		}()
+	}
+	wg.Wait()
+	// Jobs beyond the lanes we could open go back to the queue.
+	c.queue = append(jobs[n:len(jobs):len(jobs)], c.queue...)
+}
+
+func isDenied(err error) bool {
+	res, _ := Classify(err)
+	return res == "denied"
+}
+
+// deniedJobs names the status of the last round when all its calls were
+// denied, "" otherwise.
+func (c *cycler) deniedJobs() string {
+	if len(c.lastRound) == 0 {
+		return ""
+	}
+	for _, j := range c.lastRound {
+		if j.err == nil || !isDenied(j.err) {
+			return ""
+		}
+	}
+	_, st := Classify(c.lastRound[0].err)
+	return st
+}
+
+func (c *cycler) addFound(r RID, kind int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.found[r.SID]; !ok {
+		c.found[r.SID] = r
+		c.order[r.SID] = kind
+	}
+}
+
+// results lists what was found: the account domain first, then other
+// domains, Builtin, well-known SIDs, Unix users and groups; by RID within.
+func (c *cycler) results() []RID {
+	out := make([]RID, 0, len(c.found))
+	for _, r := range c.found {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b RID) int {
+		if ka, kb := c.order[a.SID], c.order[b.SID]; ka != kb {
+			return ka - kb
+		}
+		if pa, pb := sidPrefix(a.SID), sidPrefix(b.SID); pa != pb {
+			return strings.Compare(pa, pb)
+		}
+		switch {
+		case a.RID < b.RID:
+			return -1
+		case a.RID > b.RID:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+func sidPrefix(s string) string {
+	if i := strings.LastIndexByte(s, '-'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// ridType is the JSON type: SID_NAME_USE in lower case, with accounts
+// whose names end in "$" (machine accounts, which Samba calls users)
+// reported as computers.
+func ridType(use string, name string) string {
+	if use == "user" && strings.HasSuffix(name, "$") {
+		return "computer"
+	}
+	return use
+}
+
+func translationRID(t lsa.Translation) RID {
+	return RID{RID: t.SID.RID(), SID: t.SID.String(), Name: t.Name, Domain: t.Domain, Type: ridType(t.Use.String(), t.Name)}
+}
+
+// samrPath cycles with SamrLookupIdsInDomain; false when it was denied or
+// could not be tried.
+func (c *cycler) samrPath(ctx context.Context) bool {
+	c.plan(false)
+	c.run(ctx, true, func(i int) (ridLane, error) {
+		if l, err := c.openSAMRLane(ctx, i); l != nil {
+			return l, nil
+		} else {
+			return nil, err
+		}
+	})
+	if !c.translated {
+		if st := c.deniedJobs(); st != "" {
+			c.denied = append(c.denied, "samr: "+st)
+		}
+		return false
+	}
+	// --names on the SAMR path: SamrLookupNamesInDomain in the account domain.
+	if names := c.h.Opt.RIDs.Names; len(names) > 0 && len(c.lanes) > 0 && len(c.doms) > 0 {
+		l := c.lanes[0].(*samrLane)
+		d := c.doms[0]
+		if h, err := l.domain(ctx, d); err == nil {
+			if res, err := l.c.LookupNames(ctx, h, names); err == nil {
+				for _, x := range res {
+					if x.Use != samr.UseUnknown && x.Use != 0 {
+						c.addFound(RID{RID: x.RID, SID: d.sid.Append(x.RID).String(), Name: x.Name, Domain: d.name,
+							Type: ridType(x.Use.String(), x.Name)}, d.kind)
+					}
+				}
+			}
+		}
+	}
+	return true
+}
+
+// --- lanes ----------------------------------------------------------------
+
+// ridLane is one pipe with its own bind, translating one job at a time.
+type ridLane interface {
+	lookup(ctx context.Context, c *cycler, j *ridJob) ([]RID, error)
+	gate() *gatedPipe
+	close(ctx context.Context)
+}
+
+// openPipe opens and binds one lane's pipe, recording both steps.
+func (c *cycler) openPipe(ctx context.Context, name string, iface dcerpc.SyntaxID, lane int) (*gatedPipe, *dcerpc.Client, error) {
+	if c.h.IPC == nil {
+		return nil, nil, fmt.Errorf("%s: IPC$ not connected", name)
+	}
+	detail := fmt.Sprintf("rid cycling lane %d", lane)
+	start := time.Now()
+	p, err := c.h.IPC.OpenPipe(ctx, name)
+	ch := CheckOf("smb.OpenPipe("+name+")", "pipe", time.Since(start), err)
+	ch.Detail = strings.TrimSpace(detail + " " + ch.Detail)
+	c.h.Record(ch)
+	if err != nil {
+		return nil, nil, err
+	}
+	g := &gatedPipe{Pipe: p}
+	start = time.Now()
+	rpc, err := dcerpc.Bind(ctx, g, iface)
+	ch = CheckOf("dcerpc.Bind("+name+")", "bind", time.Since(start), err)
+	ch.Detail = strings.TrimSpace(detail + " " + ch.Detail)
+	c.h.Record(ch)
+	if err != nil {
+		_ = p.Close(ctx)
+		return nil, nil, err
+	}
+	return g, rpc, nil
+}
+
+// lsaLane translates with LsarLookupSids on its own policy handle.
+type lsaLane struct {
+	g   *gatedPipe
+	c   *lsa.Client
+	pol ndr.Handle
+}
+
+// openLSALane opens a pipe, binds LSA and opens a policy handle with
+// POLICY_LOOKUP_NAMES only, the right LookupSids needs. Its error, when
+// the server denies the handle, is what the report shows as denied.
+func (c *cycler) openLSALane(ctx context.Context, i int) (*lsaLane, error) {
+	g, rpc, err := c.openPipe(ctx, "lsarpc", dcerpc.LSARPC, i)
+	if err != nil {
+		return nil, nil // not a denial of translation; nothing to report beyond the check
+	}
+	cl := lsa.New(rpc)
+	start := time.Now()
+	pol, err := cl.OpenPolicy(ctx, lsa.PolicyLookupNames)
+	name := "lsa.OpenPolicy2"
+	if pol != nil && pol.Opnum == lsa.OpOpenPolicy {
+		name = "lsa.OpenPolicy"
+	}
+	ch := CheckOf(name, "call", time.Since(start), err)
+	ch.Detail = strings.TrimSpace(fmt.Sprintf("access 0x%08x (lookup names), rid cycling lane %d %s", lsa.PolicyLookupNames, i, ch.Detail))
+	c.h.Record(ch)
+	if err != nil {
+		_ = g.Close(ctx)
+		if _, st := Classify(err); st != "" && i == 0 {
+			return nil, fmt.Errorf("%s(lookup names): %s", name, st)
+		}
+		return nil, nil
+	}
+	return &lsaLane{g: g, c: cl, pol: pol.Handle}, nil
+}
+
+func (l *lsaLane) gate() *gatedPipe { return l.g }
+
+func (l *lsaLane) close(ctx context.Context) {
+	if l.g == nil {
+		return
+	}
+	_ = l.c.Close(ctx, l.pol)
+	_ = l.g.Close(ctx)
+	l.g = nil
+}
+
+// lookup translates the job's SIDs, halving the batch on faults that say
+// it was too large (and remembering the smaller size for later jobs).
+func (l *lsaLane) lookup(ctx context.Context, c *cycler, j *ridJob) ([]RID, error) {
+	return l.lookupSids(ctx, c, j.sids, j.label)
+}
+
+func (l *lsaLane) lookupSids(ctx context.Context, c *cycler, sids []ndr.SID, label string) ([]RID, error) {
+	start := time.Now()
+	tr, st, err := l.c.LookupSids(ctx, l.pol, sids)
+	ch := CheckOf("lsa.LookupSids", "call", time.Since(start), err)
+	if err == nil {
+		ch.Status = st.String()
+		ch.Detail = fmt.Sprintf("%s: %d mapped", label, countMapped(tr))
+	} else {
+		ch.Detail = strings.TrimSpace(label + " " + ch.Detail)
+	}
+	if err != nil && len(sids) > 1 && shrinkable(err) {
+		half := (len(sids) + 1) / 2
+		ch.Detail += fmt.Sprintf("; retrying as calls of %d", half)
+		c.h.Record(ch)
+		c.shrink(half)
+		a, errA := l.lookupSids(ctx, c, sids[:half], label+" (first half)")
+		b, errB := l.lookupSids(ctx, c, sids[half:], label+" (second half)")
+		return append(a, b...), errors.Join(errA, errB)
+	}
+	c.h.Record(ch)
+	if err != nil {
+		return nil, err
+	}
+	var out []RID
+	for _, t := range tr {
+		if t.Mapped() {
+			out = append(out, translationRID(t))
+		}
+	}
+	return out, nil
+}
+
+// shrinkable: the call failed in a way a smaller batch may fix — an RPC
+// fault other than access denied, a reply over our size cap, or a status
+// servers give for requests too large.
+func shrinkable(err error) bool {
+	if isDenied(err) {
+		return false
+	}
+	var f *dcerpc.Fault
+	if errors.As(err, &f) || errors.Is(err, dcerpc.ErrTooLarge) {
+		return true
+	}
+	for _, s := range []ntstatus.Status{ntstatus.Status(0xC0000017) /* NO_MEMORY */, ntstatus.Status(0xC000009A), /* INSUFFICIENT_RESOURCES */
+		ntstatus.Status(0xC000000D) /* INVALID_PARAMETER */, ntstatus.Status(0xC002002A) /* RPC_NT_BAD_STUB_DATA */, ntstatus.Status(0xC0020019) /* RPC_NT_INVALID_BOUND */} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// samrLane translates with SamrLookupIdsInDomain on its own binding: one
+// server handle, each domain opened once with DOMAIN_LOOKUP only.
+type samrLane struct {
+	g       *gatedPipe
+	c       *samr.Client
+	server  *samr.Handle
+	domains map[string]samr.Handle
+	fails   map[string]error
+}
+
+func (c *cycler) openSAMRLane(ctx context.Context, i int) (*samrLane, error) {
+	g, rpc, err := c.openPipe(ctx, "samr", dcerpc.SAMR, i)
+	if err != nil {
+		return nil, err
+	}
+	cl := samr.New(rpc)
+	cl.OnCall = c.recordSAMR
+	return &samrLane{g: g, c: cl, domains: map[string]samr.Handle{}, fails: map[string]error{}}, nil
+}
+
+func (l *samrLane) gate() *gatedPipe { return l.g }
+
+func (l *samrLane) close(ctx context.Context) {
+	if l.g == nil {
+		return
+	}
+	for _, h := range l.domains {
+		_ = l.c.Close(ctx, h)
+	}
+	if l.server != nil {
+		_ = l.c.Close(ctx, *l.server)
+	}
+	_ = l.g.Close(ctx)
+	l.g = nil
+}
+
+// domain returns the lane's handle on d, connecting on first use.
+func (l *samrLane) domain(ctx context.Context, d *cycleDomain) (samr.Handle, error) {
+	key := d.sid.String()
+	if h, ok := l.domains[key]; ok {
+		return h, nil
+	}
+	if err, ok := l.fails[key]; ok {
+		return samr.Handle{}, err
+	}
+	if l.server == nil {
+		h, _, err := l.c.Connect(ctx, samr.ServerConnect|samr.ServerLookupDomain)
+		if err != nil {
+			l.fails[key] = err
+			return samr.Handle{}, err
+		}
+		l.server = &h
+	}
+	h, err := l.c.OpenDomain(ctx, *l.server, samr.DomainLookup, d.sid)
+	if err != nil {
+		l.fails[key] = err
+		return samr.Handle{}, err
+	}
+	l.domains[key] = h
+	return h, nil
+}
+
+func (l *samrLane) lookup(ctx context.Context, c *cycler, j *ridJob) ([]RID, error) {
+	h, err := l.domain(ctx, j.dom)
+	if err != nil {
+		return nil, err
+	}
+	return l.lookupIDs(ctx, c, h, j.dom, j.rids)
+}
+
+func (l *samrLane) lookupIDs(ctx context.Context, c *cycler, h samr.Handle, d *cycleDomain, rids []uint32) ([]RID, error) {
+	res, err := l.c.LookupIDs(ctx, h, rids)
+	if err != nil && len(rids) > 1 && shrinkable(err) {
+		half := (len(rids) + 1) / 2
+		c.shrink(half)
+		a, errA := l.lookupIDs(ctx, c, h, d, rids[:half])
+		b, errB := l.lookupIDs(ctx, c, h, d, rids[half:])
+		return append(a, b...), errors.Join(errA, errB)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []RID
+	for _, x := range res {
+		if x.Use == samr.UseUnknown || x.Use == samr.UseInvalid || x.Use == 0 {
+			continue
+		}
+		out = append(out, RID{RID: x.RID, SID: d.sid.Append(x.RID).String(), Name: x.Name, Domain: d.name,
+			Type: ridType(x.Use.String(), x.Name)})
+	}
+	return out, nil
+}
+
+// --- pipelining -----------------------------------------------------------
+
+// gatedPipe is the transport of one lane. When armed for a round, the
+// transaction that ends a request is split: the request is written, the
+// lane waits until every lane in the round has written its own, and only
+// then reads the reply. A read on a named pipe holds the SMB connection
+// until the server answers, so without the gate the lanes would take
+// turns and the server would never work on two batches at once.
+type gatedPipe struct {
+	smb.Pipe
+	mu sync.Mutex
+	b  *barrier
+}
+
+func (g *gatedPipe) arm(b *barrier) {
+	g.mu.Lock()
+	g.b = b
+	g.mu.Unlock()
+}
+
+// take disarms the gate and returns the barrier it held, if any.
+func (g *gatedPipe) take() *barrier {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b := g.b
+	g.b = nil
+	return b
+}
+
+// pass arrives at the barrier for a lane that finished without using it.
+func (g *gatedPipe) pass() {
+	if b := g.take(); b != nil {
+		b.arrive()
+	}
+}
+
+// Transact implements dcerpc.Transport.
+func (g *gatedPipe) Transact(ctx context.Context, in []byte, maxOut int) ([]byte, error) {
+	b := g.take()
+	if b == nil {
+		return g.Pipe.Transact(ctx, in, maxOut)
+	}
+	n, err := g.Pipe.Write(ctx, in)
+	b.arrive()
+	if err == nil && n != len(in) {
+		err = fmt.Errorf("enum: short pipe write: %d of %d bytes", n, len(in))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := b.wait(ctx); err != nil {
+		return nil, err
+	}
+	return g.Pipe.Read(ctx, maxOut)
+}
+
+// barrier is a countdown every lane of a round arrives at once.
+type barrier struct {
+	mu   sync.Mutex
+	left int
+	done chan struct{}
+}
+
+func newBarrier(n int) *barrier { return &barrier{left: n, done: make(chan struct{})} }
+
+func (b *barrier) arrive() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.left--; b.left == 0 {
+		close(b.done)
+	}
+}
+
+func (b *barrier) wait(ctx context.Context) error {
+	select {
+	case <-b.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -57,7 +57,11 @@ const (
 	CheckNetBIOS                     // -N
 	CheckRIDs                        // -R
 	CheckDetailed                    // -d: per-user details
-	CheckAll      = CheckUsers | CheckMachines | CheckShares | CheckPolicy | CheckGroups | CheckLSA | CheckNetBIOS | CheckRIDs
+	// CheckPipes opens every well-known pipe (layer 5). -A and the default
+	// include it; a selection of letters opens only the pipes its checks use,
+	// since a pipe the server lacks can cost Samba a second to refuse.
+	CheckPipes
+	CheckAll = CheckUsers | CheckMachines | CheckShares | CheckPolicy | CheckGroups | CheckLSA | CheckNetBIOS | CheckRIDs | CheckPipes
 )
 
 // Has reports whether c includes all of x; the zero set means all.
@@ -351,22 +355,20 @@ func (h *Host) run(ctx context.Context) {
 	// Layer 5: which well-known pipes open anonymously.
 	r.Pipes = map[string]string{}
 	for _, p := range WellKnownPipes {
+		if !h.Opt.Checks.Has(CheckPipes) {
+			break
+		}
 		start = time.Now()
 		pipe, err := ipc.OpenPipe(ctx, p)
 		h.Evidence("smb.OpenPipe("+p+")", "pipe", start, err)
+		r.Pipes[p] = pipeState(err)
 		if err != nil {
-			_, st := Classify(err)
-			if st == "" {
-				st = "error: " + err.Error()
-			}
-			r.Pipes[p] = st
 			if ctx.Err() != nil {
 				h.fail("pipe", ctx.Err())
 				return
 			}
 			continue
 		}
-		r.Pipes[p] = "open"
 		_ = pipe.Close(ctx)
 	}
 
@@ -374,6 +376,17 @@ func (h *Host) run(ctx context.Context) {
 	// SMB1 is offered, so the dialect probe is collected first.
 	waitProbe()
 	h.runRPCChecks(ctx)
+}
+
+// pipeState is "open", the NTSTATUS name, or the error.
+func pipeState(err error) string {
+	if err == nil {
+		return "open"
+	}
+	if _, st := Classify(err); st != "" {
+		return st
+	}
+	return "error: " + err.Error()
 }
 
 func anySMB2(d map[smb.Dialect]bool) bool {
