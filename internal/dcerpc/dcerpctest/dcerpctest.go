@@ -20,9 +20,15 @@ import (
 // binds abstract. Everything is closed when the test ends.
 func Pipe(t testing.TB, host, pipe string, abstract dcerpc.SyntaxID) *dcerpc.Client {
 	t.Helper()
+	return PipeOpt(t, host, smb.Options{}, pipe, abstract)
+}
+
+// PipeOpt is Pipe with SMB options (SMB1 only, port 139, ...).
+func PipeOpt(t testing.TB, host string, opt smb.Options, pipe string, abstract dcerpc.SyntaxID) *dcerpc.Client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	conn, err := smb.Dial(ctx, host, smb.Options{})
+	conn, err := smb.Dial(ctx, host, opt)
 	if err != nil {
 		t.Fatalf("dcerpctest: dial %s: %v", host, err)
 	}
@@ -86,7 +92,7 @@ func itoa(v int) string {
 // Rpcclient runs Samba's rpcclient anonymously (-U "" -N) against host with
 // the given commands and returns its output: the oracle of the live
 // differential tests. The test is skipped when rpcclient is not installed.
-func Rpcclient(t testing.TB, host, commands string) string {
+func Rpcclient(t testing.TB, host, commands string, extraArgs ...string) string {
 	t.Helper()
 	path, err := exec.LookPath("rpcclient")
 	if err != nil {
@@ -94,7 +100,7 @@ func Rpcclient(t testing.TB, host, commands string) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, path, "-U", "", "-N", host, "-c", commands).CombinedOutput()
+	out, err := exec.CommandContext(ctx, path, append(append([]string{"-U", "", "-N"}, extraArgs...), host, "-c", commands)...).CombinedOutput()
 	if err != nil && len(out) == 0 {
 		t.Fatalf("dcerpctest: rpcclient %s %q: %v", host, commands, err)
 	}

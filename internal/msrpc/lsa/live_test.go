@@ -18,6 +18,7 @@ import (
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
 	"github.com/nullsweep/nullsweep/internal/ndr"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
+	"github.com/nullsweep/nullsweep/internal/smb"
 )
 
 // -update records response stubs into testdata/ as <posture>_opnum<N>_<i>.hex;
@@ -338,5 +339,57 @@ func TestLiveNoneMapped(t *testing.T) {
 	}
 	if oracle := dcerpctest.Rpcclient(t, host, "lookupnames nosuch1 nosuch2"); !strings.Contains(oracle, "NT_STATUS_NONE_MAPPED") {
 		t.Fatalf("rpcclient: %s", oracle)
+	}
+}
+
+// TestLiveOverSMB1 runs LSA over an SMB1 named pipe (TransactNmPipe,
+// WriteAndX, ReadAndX) on the SMB1-only server: a 2,000-SID lookup whose
+// request and reply span many fragments must agree with rpcclient forced to
+// NT1.
+func TestLiveOverSMB1(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: live lab test")
+	}
+	addrs := labtest.Require(t, "smb1only")
+	host := addrs["smb1only"]
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := New(dcerpctest.PipeOpt(t, host, smb.Options{Dialects: []smb.Dialect{smb.SMB1}}, "lsarpc", dcerpc.LSARPC))
+	pol, err := c.OpenPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx, pol.Handle)
+	acct, err := c.AccountDomain(ctx, pol.Handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sids []ndr.SID
+	var args []string
+	for rid := uint32(500); rid < 2500; rid++ {
+		sids = append(sids, acct.SID.Append(rid))
+		args = append(args, acct.SID.Append(rid).String())
+	}
+	tr, status, err := c.LookupSids(ctx, pol.Handle, sids)
+	if err != nil || status != ntstatus.SomeNotMapped || len(tr) != len(sids) {
+		t.Fatalf("lookup: %v %v (%d back)", status, err, len(tr))
+	}
+	var got, want []string
+	for _, x := range tr {
+		if x.Mapped() {
+			got = append(got, fmt.Sprintf("%s %s\\%s (%d)", x.SID, x.Domain, x.Name, x.Use))
+		}
+	}
+	nt1 := []string{"-m", "NT1", "--option=client min protocol=NT1"}
+	for i := 0; i < len(args); i += 1000 {
+		out := dcerpctest.Rpcclient(t, host, "lookupsids "+strings.Join(args[i:min(i+1000, len(args))], " "), nt1...)
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if !strings.Contains(line, "*unknown*") {
+				want = append(want, line)
+			}
+		}
+	}
+	if len(got) < 3 || !slices.Equal(got, want) {
+		t.Fatalf("got %q\nwant %q (rpcclient -m NT1)", got, want)
 	}
 }
