@@ -266,3 +266,27 @@ func TestHugeCountAllocation(t *testing.T) {
 		t.Fatalf("allocated %d bytes", d)
 	}
 }
+
+// TestUnicodeStringAlignment: an RPC_UNICODE_STRING after a uint16 (a
+// union discriminant, SID_NAME_USE) starts on a 4-byte boundary. Reading it
+// at offset 2 once lost every such name in LSA replies.
+func TestUnicodeStringAlignment(t *testing.T) {
+	var w Writer
+	w.Uint16(8) // e.g. SID_NAME_USE
+	w.UnicodeString("x")
+	w.Flush()
+	want := "0800" + "0000" + "0200" + "0200" + "00000200" + "01000000" + "00000000" + "01000000" + "7800"
+	if got := hex.EncodeToString(w.Bytes()); got != want {
+		t.Fatalf("encoding\n got %s\nwant %s", got, want)
+	}
+	r := NewReader(w.Bytes())
+	var s string
+	if r.Uint16() != 8 {
+		t.Fatal("use")
+	}
+	r.UnicodeString(&s)
+	r.Flush()
+	if r.Err() != nil || s != "x" {
+		t.Fatalf("%q %v", s, r.Err())
+	}
+}
