@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nullsweep/nullsweep/internal/dcerpc"
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
 	"github.com/nullsweep/nullsweep/internal/smb"
@@ -631,5 +632,48 @@ func TestOverEachTransport(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOverTCPOnDC: SAMR on the DC's dynamic TCP port (ncacn_ip_tcp, found
+// with impacket's endpoint-mapper client, the oracle here) answers an
+// anonymous, unauthenticated bind as the pipe does.
+func TestOverTCPOnDC(t *testing.T) {
+	addrs := live(t, "dc")
+	out, err := exec.Command("/usr/bin/python3", "-c", `
+import sys
+from impacket.dcerpc.v5 import epm, samr
+print(epm.hept_map(sys.argv[1], samr.MSRPC_UUID_SAMR, protocol='ncacn_ip_tcp'))`, addrs["dc"]).Output()
+	if err != nil {
+		t.Skipf("impacket endpoint mapper unavailable: %v", err)
+	}
+	m := regexp.MustCompile(`ncacn_ip_tcp:([0-9.]+)\[(\d+)\]`).FindStringSubmatch(string(out))
+	if m == nil || m[1] != addrs["dc"] {
+		t.Fatalf("endpoint %q", out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tcp, err := dcerpc.DialTCP(ctx, m[1]+":"+m[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	c, err := Bind(ctx, tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := c.Enumerate(ctx, Options{Users: true, Policy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaPipe, err := dialSAMR(t, ctx, addrs["dc"]).Enumerate(ctx, Options{Users: true, Policy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(viaPipe.Users, e.Users); d != "" || len(e.Users) == 0 {
+		t.Errorf("users over TCP differ from the pipe (-pipe +tcp):\n%s", d)
+	}
+	if d := cmp.Diff(viaPipe.Policy, e.Policy); d != "" {
+		t.Errorf("policy over TCP differs (-pipe +tcp):\n%s", d)
 	}
 }
