@@ -189,7 +189,7 @@ func (v *view) findings() []Finding {
 			if d := strings.ToLower(u.Description); strings.Contains(d, "pw") || strings.Contains(d, "pass") {
 				add(v.newFinding("password-in-description", High, setting,
 					"Account description readable anonymously looks like it holds a password: "+u.Name,
-					"Descriptions are returned with the user list; a password written there is handed to anyone who asks.",
+					"Descriptions are returned with the user list; a password written there is handed to anyone who asks. Change that password and clear the description first; the setting below then hides the list.",
 					fmt.Sprintf("user %s (RID %d) description %q", u.Name, u.RID, u.Description)))
 			}
 		}

@@ -31,6 +31,12 @@ func TestGoldenEnumRuns(t *testing.T) {
 			SambaRestrictAnonymous: {StateObserved, "1"},
 			SambaMapToGuest:        {StateConsistent, "Bad User or Bad Password"},
 		}},
+		{"enum-dc.json", map[string]settingWant{
+			SambaRestrictAnonymous: {StateObserved, "0"},
+			PreWindows2000:         {StateNotObservable, ""},
+			SambaServerMinProtocol: {StateObserved, "SMB2_02"},
+			SambaServerSigning:     {StateConsistent, "mandatory, or default (mandatory on an AD DC)"},
+		}},
 		{"enum-restricted.json", map[string]settingWant{
 			SambaRestrictAnonymous: {StateObserved, "2"},
 		}},

@@ -140,6 +140,10 @@ func TestLivePostures(t *testing.T) {
 			default:
 				t.Errorf("restrict anonymous %s: %v", ra.State, ra.Evidence)
 			}
+			// Once enum's SRVSVC/SAMR calls ran, 0 and 1 are told apart.
+			if len((&view{r: r}).calls("srvsvc", "shareenum")) > 0 && ra.State != StateObserved {
+				t.Errorf("restrict anonymous only %s %q although srvsvc.NetrShareEnum ran", ra.State, ra.Value)
+			}
 			if posture == "restricted" && (ra.State != StateObserved || ra.Value != "2") {
 				t.Errorf("restricted: restrict anonymous %s %q, want observed 2", ra.State, ra.Value)
 			}
