@@ -454,12 +454,15 @@ func BenchmarkEnumerateBulk(b *testing.B) {
 	addrs := live(b, "bulk")
 	ctx := context.Background()
 	c := dialSAMR(b, ctx, addrs["bulk"])
+	calls := 0
 	for b.Loop() {
 		e, err := c.Enumerate(ctx, Options{Users: true, Groups: true, Policy: true})
 		if err != nil || len(e.Users) < 2000 {
 			b.Fatalf("%v, %d users", err, len(e.Users))
 		}
+		calls = len(e.Calls)
 	}
+	b.ReportMetric(float64(calls), "calls/op")
 }
 
 var reLookupRID = regexp.MustCompile(`(?m)^rid 0x([0-9a-f]+): (.*) \((\d+)\)$`)
