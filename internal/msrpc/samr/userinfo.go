@@ -15,7 +15,7 @@ const UserAllInformation uint16 = 21
 
 // Rights QueryUserDetails needs: general, preferences, logon and account
 // information ([MS-SAMR] 3.1.5.5.6).
-const UserReadDetails = 0x00000001 | 0x00000002 | 0x00000008 | UserReadAccount
+const UserReadDetails uint32 = 0x00000001 | 0x00000002 | 0x00000008 | UserReadAccount
 
 // UserDetails is the readable part of SAMPR_USER_ALL_INFORMATION
 // ([MS-SAMR] 2.2.7.6). Times are raw FILETIMEs (100 ns since 1601); see
