@@ -47,6 +47,11 @@ const (
 // lab, see scripts/bench.sh); tests change it.
 var ridLanes = 4
 
+// ridMaxFound bounds the names one host may hand us: a server that maps
+// every RID would otherwise keep the open-ended scan going until the
+// host's deadline, growing the result all the while.
+var ridMaxFound = 1 << 20
+
 // Fixed ranges: the well-known account RIDs of a domain (500 Administrator,
 // 501 Guest, 502 krbtgt, 512-527 the well-known groups, ...) and the
 // Builtin aliases (544 Administrators .. 582).
@@ -654,6 +659,11 @@ func (c *cycler) run(ctx context.Context, samrPath bool, open func(i int) (ridLa
 		if allDenied {
 			return // the path is closed; the caller decides what next
 		}
+		if n := c.foundCount(); n >= ridMaxFound {
+			c.h.Record(Check{Name: "rid cycling", Layer: "call", Result: "error",
+				Detail: fmt.Sprintf("stopped after %d names (the most one host may give)", n)})
+			return
+		}
 		for _, d := range c.doms {
 			if d.adaptive && !d.finished && d.issued > d.lastHit+c.stop {
 				d.finished = true
@@ -720,6 +730,12 @@ func (c *cycler) deniedJobs() string {
 	}
 	_, st := Classify(c.lastRound[0].err)
 	return st
+}
+
+func (c *cycler) foundCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.found)
 }
 
 func (c *cycler) addFound(r RID, kind int) {
@@ -897,10 +913,14 @@ func (l *lsaLane) close(ctx context.Context) {
 // lookup translates the job's SIDs, halving the batch on faults that say
 // it was too large (and remembering the smaller size for later jobs).
 func (l *lsaLane) lookup(ctx context.Context, c *cycler, j *ridJob) ([]RID, error) {
-	return l.lookupSids(ctx, c, j.sids, j.label)
+	return l.lookupSids(ctx, c, j.sids, j.label, 0)
 }
 
-func (l *lsaLane) lookupSids(ctx context.Context, c *cycler, sids []ndr.SID, label string) ([]RID, error) {
+// maxShrink bounds how often one job is halved: a server that faults on
+// every call costs a handful of calls, not one per SID.
+const maxShrink = 5
+
+func (l *lsaLane) lookupSids(ctx context.Context, c *cycler, sids []ndr.SID, label string, depth int) ([]RID, error) {
 	start := time.Now()
 	tr, st, err := l.c.LookupSids(ctx, l.pol, sids)
 	ch := CheckOf("lsa.LookupSids", "call", time.Since(start), err)
@@ -910,14 +930,17 @@ func (l *lsaLane) lookupSids(ctx context.Context, c *cycler, sids []ndr.SID, lab
 	} else {
 		ch.Detail = strings.TrimSpace(label + " " + ch.Detail)
 	}
-	if err != nil && len(sids) > 1 && shrinkable(err) {
+	if err != nil && len(sids) > 1 && depth < maxShrink && shrinkable(err) {
 		half := (len(sids) + 1) / 2
 		ch.Detail += fmt.Sprintf("; retrying as calls of %d", half)
 		c.h.Record(ch)
 		c.shrink(half)
-		a, errA := l.lookupSids(ctx, c, sids[:half], label+" (first half)")
-		b, errB := l.lookupSids(ctx, c, sids[half:], label+" (second half)")
-		return append(a, b...), errors.Join(errA, errB)
+		a, err := l.lookupSids(ctx, c, sids[:half], label+" (first half)", depth+1)
+		if err != nil {
+			return a, err // the same failure, most likely: do not repeat it
+		}
+		b, err := l.lookupSids(ctx, c, sids[half:], label+" (second half)", depth+1)
+		return append(a, b...), err
 	}
 	c.h.Record(ch)
 	if err != nil {
@@ -932,19 +955,25 @@ func (l *lsaLane) lookupSids(ctx context.Context, c *cycler, sids []ndr.SID, lab
 	return out, nil
 }
 
-// shrinkable: the call failed in a way a smaller batch may fix — an RPC
-// fault other than access denied, a reply over our size cap, or a status
-// servers give for requests too large.
+// shrinkable: the call failed in a way a smaller batch may fix — a reply
+// over our size cap, an NDR or bound fault, or a status servers give for
+// requests too large. Access denied and missing opnums are not.
 func shrinkable(err error) bool {
-	if isDenied(err) {
+	var f *dcerpc.Fault
+	if errors.As(err, &f) {
+		switch f.Status {
+		case dcerpc.FaultNDR, dcerpc.FaultInvalidBound, dcerpc.FaultCantPerform, 0x1C00001C /* nca_s_fault_remote_no_memory */ :
+			return true
+		}
 		return false
 	}
-	var f *dcerpc.Fault
-	if errors.As(err, &f) || errors.Is(err, dcerpc.ErrTooLarge) {
+	if errors.Is(err, dcerpc.ErrTooLarge) {
 		return true
 	}
-	for _, s := range []ntstatus.Status{ntstatus.Status(0xC0000017) /* NO_MEMORY */, ntstatus.Status(0xC000009A), /* INSUFFICIENT_RESOURCES */
-		ntstatus.Status(0xC000000D) /* INVALID_PARAMETER */, ntstatus.Status(0xC002002A) /* RPC_NT_BAD_STUB_DATA */, ntstatus.Status(0xC0020019) /* RPC_NT_INVALID_BOUND */} {
+	// Samba answers a SAMR lookup of more than 1,000 RIDs with
+	// RPC_NT_BAD_STUB_DATA (lab-findings §6.9).
+	for _, s := range []ntstatus.Status{ntstatus.RPCBadStubData, 0xC0020023, /* RPC_NT_INVALID_BOUND */
+		0xC0000017 /* NO_MEMORY */, 0xC000009A /* INSUFFICIENT_RESOURCES */, 0xC0000023 /* BUFFER_TOO_SMALL */} {
 		if errors.Is(err, s) {
 			return true
 		}
@@ -1019,17 +1048,20 @@ func (l *samrLane) lookup(ctx context.Context, c *cycler, j *ridJob) ([]RID, err
 	if err != nil {
 		return nil, err
 	}
-	return l.lookupIDs(ctx, c, h, j.dom, j.rids)
+	return l.lookupIDs(ctx, c, h, j.dom, j.rids, 0)
 }
 
-func (l *samrLane) lookupIDs(ctx context.Context, c *cycler, h samr.Handle, d *cycleDomain, rids []uint32) ([]RID, error) {
+func (l *samrLane) lookupIDs(ctx context.Context, c *cycler, h samr.Handle, d *cycleDomain, rids []uint32, depth int) ([]RID, error) {
 	res, err := l.c.LookupIDs(ctx, h, rids)
-	if err != nil && len(rids) > 1 && shrinkable(err) {
+	if err != nil && len(rids) > 1 && depth < maxShrink && shrinkable(err) {
 		half := (len(rids) + 1) / 2
 		c.shrink(half)
-		a, errA := l.lookupIDs(ctx, c, h, d, rids[:half])
-		b, errB := l.lookupIDs(ctx, c, h, d, rids[half:])
-		return append(a, b...), errors.Join(errA, errB)
+		a, err := l.lookupIDs(ctx, c, h, d, rids[:half], depth+1)
+		if err != nil {
+			return a, err
+		}
+		b, err := l.lookupIDs(ctx, c, h, d, rids[half:], depth+1)
+		return append(a, b...), err
 	}
 	if err != nil {
 		return nil, err
