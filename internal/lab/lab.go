@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -42,7 +41,7 @@ func flock(ctx context.Context, path string) (unlock func(), err error) {
 		return nil, fmt.Errorf("lab: lock: %w", err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
+	go func() { done <- lockFD(f.Fd()) }()
 	select {
 	case err := <-done:
 		if err != nil {

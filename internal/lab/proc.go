@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -140,11 +139,7 @@ func startDaemon(pdir, name string, argv, env []string, newMountNS bool) (*daemo
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = out, out // files, not pipes: nothing ties it to us
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if newMountNS {
-		// Go makes / private (MS_REC|MS_PRIVATE) in the child before exec.
-		cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
-	}
+	cmd.SysProcAttr = daemonAttr(newMountNS)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
@@ -158,7 +153,7 @@ func startDaemon(pdir, name string, argv, env []string, newMountNS bool) (*daemo
 	d.rec = rec
 	pf := filepath.Join(pdir, "pids", name+".pid")
 	if err := os.WriteFile(pf, fmt.Appendf(nil, "%d %d\n", rec.PID, rec.Start), 0o644); err != nil {
-		syscall.Kill(rec.PID, syscall.SIGKILL)
+		kill(rec.PID)
 		return nil, err
 	}
 	return d, nil
@@ -223,7 +218,7 @@ func stopProcesses(roots []pidRecord, grace time.Duration) error {
 	}
 	for _, r := range roots {
 		if r.alive() {
-			syscall.Kill(r.PID, syscall.SIGTERM)
+			terminate(r.PID)
 		}
 	}
 	deadline := time.Now().Add(grace)
@@ -244,7 +239,7 @@ func stopProcesses(roots []pidRecord, grace time.Duration) error {
 	}
 	for _, r := range all {
 		if r.alive() {
-			syscall.Kill(r.PID, syscall.SIGKILL)
+			kill(r.PID)
 		}
 	}
 	time.Sleep(100 * time.Millisecond)
