@@ -133,9 +133,10 @@ func runAudit(cmd *cobra.Command, f *auditFlags, hosts []string) error {
 }
 
 func auditHost(ctx context.Context, f *auditFlags, host string, expect *audit.Prediction, log *slog.Logger) *audit.Report {
+	res := enum.Run(ctx, host, enum.Options{Timeout: f.timeout, Port: f.port, NoGuest: f.noGuest, SMB1: f.smb1, Logger: log})
+	// The probes get their own bound: enum may have spent all of its own.
 	hctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	res := enum.Run(hctx, host, enum.Options{Timeout: f.timeout, Port: f.port, NoGuest: f.noGuest, SMB1: f.smb1, Logger: log})
 	opt := audit.Options{Expect: expect}
 	if !f.noProbe && res.Sessions["null"] != nil && res.Sessions["null"].Result != "denied" && res.Sessions["null"].Result != "error" {
 		popt := audit.ProbeOptions{Names: f.shares, SMB: smb.Options{Port: f.port}}

@@ -139,7 +139,7 @@ func TestAuditCommandLive(t *testing.T) {
 	addrs := labtest.Require(t, "open", "restricted", "smb2only")
 
 	// open: findings at the default threshold → exit 1; JSON contract.
-	out, errOut, code := nullsweep(t, "audit", "--json", "--shares", "public,data", addrs["open"])
+	out, errOut, code := nullsweep(t, "audit", "--timeout", "60s", "--json", "--shares", "public,data", addrs["open"])
 	if code != 1 {
 		t.Fatalf("open: exit %d, want 1: %s", code, errOut)
 	}
@@ -171,7 +171,7 @@ func TestAuditCommandLive(t *testing.T) {
 	}
 
 	// --expect: open against restricted's smb.conf drifts on IPC$.
-	out, _, code = nullsweep(t, "audit", "--json", "--fail-on", "medium", "--expect", testdata+"lab-restricted.smb.conf", addrs["open"])
+	out, _, code = nullsweep(t, "audit", "--timeout", "60s", "--json", "--fail-on", "medium", "--expect", testdata+"lab-restricted.smb.conf", addrs["open"])
 	if code != 1 {
 		t.Errorf("drift at --fail-on medium: exit %d", code)
 	}
@@ -191,7 +191,7 @@ func TestAuditCommandLive(t *testing.T) {
 
 	// Text report for several hosts. --fail-on critical: the lab's lockout
 	// threshold is 5, so nothing there is critical → exit 0.
-	text, errOut, code := nullsweep(t, "audit", "--fail-on", "critical", "--shares", "public", addrs["restricted"], addrs["smb2only"])
+	text, errOut, code := nullsweep(t, "audit", "--timeout", "60s", "--fail-on", "critical", "--shares", "public", addrs["restricted"], addrs["smb2only"])
 	if code != 0 {
 		t.Errorf("--fail-on critical: exit %d: %s", code, errOut)
 	}
