@@ -271,6 +271,7 @@ func (l *Lab) upStandalone(ctx context.Context, p Posture) error {
 			if err := waitSMB(ctx, p.Addr, dm, 30*time.Second); err != nil {
 				return fmt.Errorf("smbd: %w (see %s)", err, filepath.Join(d, "log", "smbd.out"))
 			}
+			warmUp(ctx, p)
 		}
 	}
 	return nil
@@ -300,4 +301,18 @@ func tail(out []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// warmUp lists shares once as a null session. smbd starts samba-dcerpcd and
+// its rpcd_* workers on the first pipe open, which takes seconds on a busy
+// machine; paying that here keeps it out of the first test's timeouts.
+// Best effort: restricted refuses, and that is fine.
+func warmUp(ctx context.Context, p Posture) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	args := []string{"smbclient", "-U", "%", "-L", "//" + p.Addr}
+	if p.Name == "smb1only" {
+		args = append(args, "-m", "NT1", "--option=client min protocol=NT1")
+	}
+	command(ctx, baseEnv(), "", args...)
 }
