@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,4 +78,36 @@ func TestGoldenEnumRuns(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzAssess feeds odd Results (decoded from JSON, seeded with the real lab
+// runs) through Assess and the text report: no panic, every setting has a
+// known state and evidence.
+func FuzzAssess(f *testing.F) {
+	files, _ := filepath.Glob("testdata/enum-*.json")
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r enum.Result
+		if json.Unmarshal(b, &r) != nil {
+			return
+		}
+		rep := Assess(&r, Options{Expect: Predict(&Config{Values: map[string]Configured{}, Kinds: []string{KindSmbConf}})})
+		for _, s := range rep.Settings {
+			switch s.State {
+			case StateObserved, StateConsistent, StateNotObservable:
+			default:
+				t.Fatalf("setting %s state %q", s.Name, s.State)
+			}
+			if len(s.Evidence) == 0 {
+				t.Fatalf("setting %s without evidence", s.Name)
+			}
+		}
+		if err := rep.WriteText(io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
