@@ -41,10 +41,14 @@ var negotiateProbe = func() []byte {
 
 // smbAnswers sends the probe and checks the reply is an SMB1 or SMB2 message.
 func smbAnswers(ctx context.Context, addr string) error {
+	return smbAnswersAt(ctx, net.JoinHostPort(addr, "445"))
+}
+
+func smbAnswersAt(ctx context.Context, hostport string) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(addr, "445"))
+	c, err := d.DialContext(ctx, "tcp", hostport)
 	if err != nil {
 		return err
 	}
