@@ -181,7 +181,27 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 			Sessions: map[string]*SessionResult{}, Checks: []Check{}}}
 	defer h.close()
 	h.run(ctx)
+	h.noteDeadline(ctx)
 	return h.Result
+}
+
+// noteDeadline reports a host deadline that ran out in the RPC checks
+// (which record each call's failure but go on) as the host's error, at
+// the layer of the last step taken.
+func (h *Host) noteDeadline(ctx context.Context) {
+	if ctx.Err() == nil || h.Result.Error != "" {
+		return
+	}
+	layer := "call"
+	h.mu.Lock()
+	for i := len(h.Result.Checks) - 1; i >= 0; i-- {
+		if l := h.Result.Checks[i].Layer; l == "pipe" || l == "bind" || l == "call" || l == "share" {
+			layer = l
+			break
+		}
+	}
+	h.mu.Unlock()
+	h.fail(layer, ctx.Err())
 }
 
 func (h *Host) fail(layer string, err error) {
@@ -277,7 +297,9 @@ func (h *Host) run(ctx context.Context) {
 		h.Conn, err = DialSMB1(ctx, h.Target, sopt)
 	} else {
 		h.Conn, err = smb.Dial(ctx, h.Target, sopt)
-		if err != nil && ctx.Err() == nil {
+		// The socket deadline can fire a moment before ctx's own timer: a
+		// timed-out negotiate is no reason to try SMB1.
+		if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
 			// No SMB2: an NT4/2000/XP/2003-era host, or SMB1-only Samba.
 			if d := waitProbe(); d[smb.SMB1] && !anySMB2(d) {
 				h.Evidence("smb.Negotiate(SMB2)", "negotiate", start, err)
