@@ -34,6 +34,12 @@ type Proxy struct {
 	// same message id (keeping the server's message-id window whole) and
 	// the ECHO's reply is dropped.
 	Request func(q *Request) (answer []byte)
+	// Dial, when set, replaces the TCP connection to Upstream (Replay of
+	// a Recording plugs in here).
+	Dial func(ctx context.Context, port int) (net.Conn, error)
+	// Record, when set, gets every request's key and the upstream's
+	// replies to it, before any Rule sees them.
+	Record *Recording
 
 	conns atomic.Int32
 }
@@ -49,6 +55,8 @@ type Request struct {
 	Pipe      string // CREATE: the name asked for; IOCTL/READ/WRITE/CLOSE: the name its FileId was opened with
 	RPC       *RPC   // the DCE/RPC PDU an IOCTL or WRITE carries
 	Raw       []byte // the message, without the 4-byte frame header
+
+	step *Step // where its replies are recorded
 }
 
 // RPC is the header of a DCE/RPC PDU (and the opnum of a REQUEST).
@@ -75,15 +83,24 @@ type Reply struct {
 
 // Serve is the Handler that relays one connection.
 func (p *Proxy) Serve(ctx context.Context, client *net.TCPConn, port int) {
-	var d net.Dialer
-	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	up, err := d.DialContext(dctx, "tcp", net.JoinHostPort(p.Upstream, strconv.Itoa(port)))
-	cancel()
+	var up net.Conn
+	var err error
+	if p.Dial != nil {
+		up, err = p.Dial(ctx, port) // ctx: the dialled stream lives as long as the server
+	} else {
+		var d net.Dialer
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		up, err = d.DialContext(dctx, "tcp", net.JoinHostPort(p.Upstream, strconv.Itoa(port)))
+		cancel()
+	}
 	if err != nil {
 		return
 	}
 	c := &pconn{p: p, n: int(p.conns.Add(1)), port: port, ctx: ctx, client: client, up: up,
 		reqs: map[uint64]*Request{}, mids: map[uint16]*Request{}, fids: map[[16]byte]string{}, swallow: map[uint64]bool{}}
+	if p.Record != nil {
+		c.rec = p.Record.newConn()
+	}
 	stop := context.AfterFunc(ctx, func() { up.Close(); client.Close() })
 	defer stop()
 	defer up.Close()
@@ -106,6 +123,8 @@ type pconn struct {
 	ctx    context.Context
 	client *net.TCPConn
 	up     net.Conn
+	rec    *RecConn
+	last   *Request // the latest request, for replies that name none
 
 	wmu sync.Mutex // client writes: replies and Request answers
 
@@ -174,6 +193,10 @@ func (c *pconn) track(typ byte, msg []byte) *Request {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.rec != nil {
+		q.step = c.p.Record.addStep(c.rec, requestKey(typ, msg))
+	}
+	c.last = q
 	switch {
 	case isSMB1(msg) && len(msg) >= 32:
 		q.SMB1 = true
@@ -229,6 +252,17 @@ func (c *pconn) replies() {
 		r := &Reply{Conn: c.n, Port: c.port, Type: typ, Raw: msg, c: c}
 		if c.pair(r) {
 			continue // the reply to a substituted ECHO
+		}
+		if c.rec != nil && typ == 0 {
+			q := r.Req
+			if q == nil {
+				c.mu.Lock()
+				q = c.last
+				c.mu.Unlock()
+			}
+			if q != nil && q.step != nil {
+				c.p.Record.addReply(q.step, FrameType(typ, msg))
+			}
 		}
 		c.mu.Lock()
 		hung := c.hung
