@@ -74,7 +74,20 @@ func TestGoldenEnumRuns(t *testing.T) {
 				t.Fatalf("%v (run with -update)", err)
 			}
 			if !bytes.Equal(got.Bytes(), want) {
-				t.Errorf("text report differs from %s (run with -update and review the diff):\n%s", golden, got.String())
+				g, w := strings.Split(got.String(), "\n"), strings.Split(string(want), "\n")
+				for i := 0; i < len(g) || i < len(w); i++ {
+					var gl, wl string
+					if i < len(g) {
+						gl = g[i]
+					}
+					if i < len(w) {
+						wl = w[i]
+					}
+					if gl != wl {
+						t.Errorf("%s line %d:\n got  %q\n want %q\n(run with -update and review the diff)", golden, i+1, gl, wl)
+						break
+					}
+				}
 			}
 		})
 	}

@@ -58,7 +58,7 @@ func oracleRestrictAnonymous(t *testing.T, addr string) string {
 	}
 	var s string
 	for range 3 { // a loaded lab box makes rpcclient time out now and then
-		out, _ := exec.Command("rpcclient", "-U", "", "-N", addr, "-c", "enumdomusers").CombinedOutput()
+		out, _ := exec.Command("rpcclient", "--option=client min protocol=NT1", "-U", "", "-N", addr, "-c", "enumdomusers").CombinedOutput()
 		if s = string(out); !strings.Contains(s, "TIMEOUT") {
 			break
 		}
@@ -78,7 +78,7 @@ func oracleRestrictAnonymous(t *testing.T, addr string) string {
 // oracleShare asks smbclient for an anonymous listing of a share.
 func oracleShare(t *testing.T, addr, share string) string {
 	t.Helper()
-	out, err := exec.Command("smbclient", "-U", "%", "//"+addr+"/"+share, "-c", "ls").CombinedOutput()
+	out, err := exec.Command("smbclient", "--option=client min protocol=NT1", "-U", "%", "//"+addr+"/"+share, "-c", "ls").CombinedOutput()
 	s := string(out)
 	switch {
 	case err == nil:
@@ -113,8 +113,9 @@ func TestLivePostures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("live lab test")
 	}
-	addrs := labtest.Require(t, "open", "restricted", "restricted1", "smb2only", "dc")
-	for _, posture := range []string{"open", "restricted", "restricted1", "smb2only", "dc"} {
+	postures := []string{"open", "restricted", "restricted1", "smb1only", "smb2only", "dc"}
+	addrs := labtest.Require(t, postures...)
+	for _, posture := range postures {
 		t.Run(posture, func(t *testing.T) {
 			t.Parallel() // each posture is its own server
 			addr := addrs[posture]

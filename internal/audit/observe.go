@@ -83,11 +83,30 @@ func verdict(cs []enum.Check) (string, []string) {
 	}
 	switch {
 	case len(okE) > 0:
-		return Yes, okE
+		return Yes, collapse(okE)
 	case len(deniedE) > 0:
-		return No, deniedE
+		return No, collapse(deniedE)
 	}
-	return Unknown, otherE
+	return Unknown, collapse(otherE)
+}
+
+// collapse folds repeated evidence lines (one per RID-cycling batch, say)
+// into one with a count, keeping first-seen order.
+func collapse(lines []string) []string {
+	n := map[string]int{}
+	var order []string
+	for _, l := range lines {
+		if n[l] == 0 {
+			order = append(order, l)
+		}
+		n[l]++
+	}
+	for i, l := range order {
+		if n[l] > 1 {
+			order[i] = fmt.Sprintf("%s ×%d", l, n[l])
+		}
+	}
+	return order
 }
 
 func (v *view) set(name, value, setting string, because ...string) {

@@ -28,6 +28,12 @@ type ProbeOptions struct {
 // nothing is created, written or deleted.
 func ProbeShares(ctx context.Context, host string, opt ProbeOptions) (*Probes, error) {
 	conn, err := smb.Dial(ctx, host, opt.SMB)
+	if err != nil && opt.SMB.Dialects == nil && ctx.Err() == nil {
+		// An SMB1-only server refuses every SMB2 dialect: try NT LM 0.12.
+		sopt := opt.SMB
+		sopt.Dialects = []smb.Dialect{smb.SMB1}
+		conn, err = smb.Dial(ctx, host, sopt)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("audit: share probe: %w", err)
 	}
