@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -58,8 +59,9 @@ var ridMaxFound = 1 << 20
 var (
 	defaultFixedRIDs = []RIDRange{{500, 550}}
 	builtinRIDs      = []RIDRange{{544, 582}}
-	// unixFixedRIDs: nobody/nogroup, far above the scanned uid range.
-	unixFixedRIDs = []RIDRange{{65534, 65534}}
+	// unixFixedRIDs: the system uids and gids, and nobody/nogroup far
+	// above the open-ended scan (which starts at 1000, like a domain's).
+	unixFixedRIDs = []RIDRange{{0, 999}, {65534, 65534}}
 )
 
 // wellKnownSIDs are translated once on the LSA path ([MS-DTYP] 2.4.2.4).
@@ -431,7 +433,7 @@ func (c *cycler) plan(withLSA bool) {
 			if ranges != nil {
 				d.fixed = ranges
 			} else {
-				d.fixed, d.adaptive, d.next = unixFixedRIDs, true, 0
+				d.fixed, d.adaptive, d.next = unixFixedRIDs, true, ridAdaptiveStart
 			}
 		case ranges != nil:
 			d.fixed = ranges
@@ -948,11 +950,19 @@ func (l *lsaLane) lookupSids(ctx context.Context, c *cycler, sids []ndr.SID, lab
 	}
 	var out []RID
 	for _, t := range tr {
-		if t.Mapped() {
+		if t.Mapped() && !synthetic(t) {
 			out = append(out, translationRID(t))
 		}
 	}
 	return out, nil
+}
+
+// synthetic: Samba maps every uid and gid under S-1-22 and names the ones
+// with no account by their number ("Unix User\777777"); those are not
+// accounts, and counting them as hits would keep the scan going forever.
+func synthetic(t lsa.Translation) bool {
+	k := kindFor(t.SID)
+	return (k == kindUnixUsers || k == kindUnixGroups) && t.Name == strconv.FormatUint(uint64(t.SID.RID()), 10)
 }
 
 // shrinkable: the call failed in a way a smaller batch may fix — a reply

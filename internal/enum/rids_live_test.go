@@ -1,0 +1,282 @@
+package enum
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nullsweep/nullsweep/internal/lab/labtest"
+)
+
+// Live differential tests: what RID cycling reports must equal what
+// Samba's own rpcclient gets for the same SIDs, none missing, none invented.
+
+// rpcclientOracle runs `rpcclient -U "" -N host -c cmd` (a null session).
+func rpcclientOracle(t *testing.T, host, cmd string) string {
+	t.Helper()
+	bin, err := exec.LookPath("rpcclient")
+	if err != nil {
+		if v, _ := strconv.ParseBool(os.Getenv("CI")); v {
+			t.Fatal("rpcclient not installed")
+		}
+		t.Skip("rpcclient not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "-U", "", "-N", host, "-c", cmd).CombinedOutput()
+	if err != nil && len(out) == 0 {
+		t.Fatalf("rpcclient %s -c %.60q: %v", host, cmd, err)
+	}
+	return string(out)
+}
+
+// oracleEntry is one mapped SID as rpcclient printed it.
+type oracleEntry struct {
+	name string
+	use  int // SID_NAME_USE number
+}
+
+var lookupsidsLine = regexp.MustCompile(`^(S-[0-9-]+) (.*) \((\d+)\)$`)
+
+// oracleLookupSids asks rpcclient lookupsids for sids, 1,000 a call (a -c
+// argument over 128 KiB fails, lab-findings §6.9), and keeps the mapped.
+func oracleLookupSids(t *testing.T, host string, sids []string) map[string]oracleEntry {
+	out := map[string]oracleEntry{}
+	for lo := 0; lo < len(sids); lo += 1000 {
+		text := rpcclientOracle(t, host, "lookupsids "+strings.Join(sids[lo:min(lo+1000, len(sids))], " "))
+		for _, line := range strings.Split(text, "\n") {
+			m := lookupsidsLine.FindStringSubmatch(strings.TrimSpace(line))
+			if m == nil {
+				continue
+			}
+			use, _ := strconv.Atoi(m[3])
+			if use == 8 || use == 7 {
+				continue // *unknown*, invalid
+			}
+			name := m[2]
+			if i := strings.IndexByte(name, '\\'); i >= 0 {
+				name = name[i+1:]
+			}
+			if strings.HasPrefix(m[1], "S-1-22-") && strings.HasSuffix(m[1], "-"+name) {
+				continue // Samba's made-up name for a uid/gid with no account
+			}
+			out[m[1]] = oracleEntry{name: name, use: use}
+		}
+	}
+	return out
+}
+
+var samlookupridsLine = regexp.MustCompile(`^rid 0x([0-9a-f]+): (.*) \((\d+)\)$`)
+
+// oracleSamLookupRids asks rpcclient samlookuprids (SAMR) in domain
+// ("domain" or "builtin"), 1,000 RIDs a call.
+func oracleSamLookupRids(t *testing.T, host, domain, domainSID string, rids []uint32) map[string]oracleEntry {
+	out := map[string]oracleEntry{}
+	for lo := 0; lo < len(rids); lo += 1000 {
+		var args []string
+		for _, r := range rids[lo:min(lo+1000, len(rids))] {
+			args = append(args, strconv.FormatUint(uint64(r), 10))
+		}
+		text := rpcclientOracle(t, host, "samlookuprids "+domain+" "+strings.Join(args, " "))
+		for _, line := range strings.Split(text, "\n") {
+			m := samlookupridsLine.FindStringSubmatch(strings.TrimSpace(line))
+			if m == nil {
+				continue
+			}
+			use, _ := strconv.Atoi(m[3])
+			if use == 8 || use == 7 {
+				continue
+			}
+			rid, _ := strconv.ParseUint(m[1], 16, 32)
+			out[fmt.Sprintf("%s-%d", domainSID, rid)] = oracleEntry{name: m[2], use: use}
+		}
+	}
+	return out
+}
+
+var useNames = map[int]string{1: "user", 2: "group", 3: "domain", 4: "alias", 5: "well-known", 6: "deleted", 9: "computer"}
+
+// compareOracle checks that ours (restricted to SIDs under prefix) and the
+// oracle hold the same SIDs with the same names and types.
+func compareOracle(t *testing.T, what string, ours []RID, prefix string, oracle map[string]oracleEntry, inScope func(rid uint32) bool) {
+	t.Helper()
+	got := map[string]RID{}
+	for _, r := range ours {
+		if sidPrefix(r.SID) == prefix && inScope(r.RID) {
+			got[r.SID] = r
+		}
+	}
+	for sid, o := range oracle {
+		r, ok := got[sid]
+		if !ok {
+			t.Errorf("%s: %s (%s) missing", what, sid, o.name)
+			continue
+		}
+		if r.Name != o.name || r.Type != ridType(useNames[o.use], o.name) {
+			t.Errorf("%s: %s is %s (%s), oracle says %s (%d)", what, sid, r.Name, r.Type, o.name, o.use)
+		}
+	}
+	for sid, r := range got {
+		if _, ok := oracle[sid]; !ok {
+			t.Errorf("%s: %s (%s) invented", what, sid, r.Name)
+		}
+	}
+	if len(oracle) == 0 {
+		t.Errorf("%s: the oracle mapped nothing", what)
+	}
+	t.Logf("%s: %d SIDs agree", what, len(oracle))
+}
+
+func sidsOf(domain string, ranges ...RIDRange) []string {
+	var out []string
+	forRanges(ranges, func(rid uint32) { out = append(out, fmt.Sprintf("%s-%d", domain, rid)) })
+	return out
+}
+
+func ridsIn(ranges ...RIDRange) func(uint32) bool {
+	return func(rid uint32) bool {
+		return slices.ContainsFunc(ranges, func(r RIDRange) bool { return rid >= r.First && rid <= r.Last })
+	}
+}
+
+func ridLiveRun(t *testing.T, addr string, checks Checks, rids RIDOptions) *Result {
+	t.Helper()
+	start := time.Now()
+	r := Run(context.Background(), addr, Options{Timeout: 3 * time.Minute, NoGuest: true, Checks: checks, RIDs: rids})
+	t.Logf("enum %s took %v", addr, time.Since(start).Round(time.Millisecond))
+	if r.Error != "" {
+		t.Fatalf("stopped at %s: %s", r.Layer, r.Error)
+	}
+	if r.RIDCycling == nil {
+		t.Fatal("no rid_cycling")
+	}
+	if r.Domain == nil || r.Domain.SID == "" {
+		t.Fatal("no account domain SID")
+	}
+	return r
+}
+
+// On restricted1 (restrict anonymous = 1) SAMR enumeration is denied; RID
+// cycling over LSA is the only way to the users.
+func TestRIDCyclingRestricted1Live(t *testing.T) {
+	addr := labtest.Require(t, "restricted1")["restricted1"]
+	r := ridLiveRun(t, addr, CheckRIDs|CheckUsers, RIDOptions{UnixSIDs: true, Names: []string{"alice", "root"}})
+	if r.Users != nil {
+		t.Errorf("SAMR enumeration gave %d users; restricted1 should deny it", len(r.Users))
+	}
+	samrDenied := false
+	for _, c := range r.Checks {
+		samrDenied = samrDenied || strings.HasPrefix(c.Name, "samr.") && c.Result == "denied"
+	}
+	if !samrDenied {
+		t.Error("no denied SAMR call in the evidence")
+	}
+	rc := r.RIDCycling
+	if rc.Path != "lsa" {
+		t.Fatalf("path %q, denied %v", rc.Path, rc.Denied)
+	}
+	if rc.Guest != "nobody" || rc.Administrator != "" {
+		t.Errorf("administrator %q guest %q, want \"\" (500 unmapped on standalone Samba) and nobody", rc.Administrator, rc.Guest)
+	}
+	if rc.DomainSIDs["lsa.QueryInformationPolicy(5 account domain)"] != r.Domain.SID {
+		t.Errorf("domain SIDs %v", rc.DomainSIDs)
+	}
+	users := map[string]string{}
+	for _, x := range r.RIDs {
+		if sidPrefix(x.SID) == r.Domain.SID {
+			users[x.Name] = x.Type
+		}
+	}
+	for _, u := range []string{"alice", "bob", "svc_backup"} {
+		if users[u] != "user" {
+			t.Errorf("%s: %q", u, users[u])
+		}
+	}
+	// The account domain over everything the open-ended scan can reach, and
+	// Builtin and the Unix SIDs' fixed ranges, against rpcclient lookupsids.
+	acct := []RIDRange{{500, 550}, {1000, 5999}}
+	compareOracle(t, "account domain", r.RIDs, r.Domain.SID, oracleLookupSids(t, addr, sidsOf(r.Domain.SID, acct...)), ridsIn(acct...))
+	compareOracle(t, "builtin", r.RIDs, "S-1-5-32", oracleLookupSids(t, addr, sidsOf("S-1-5-32", builtinRIDs...)), ridsIn(builtinRIDs...))
+	compareOracle(t, "unix users", r.RIDs, "S-1-22-1", oracleLookupSids(t, addr, sidsOf("S-1-22-1", unixFixedRIDs...)), ridsIn(unixFixedRIDs...))
+}
+
+// On bulk (2,000 users) the names and types equal rpcclient lookupsids'
+// for RIDs 500-5100; the open-ended default scan finds the same.
+func TestRIDCyclingBulkMatchesRpcclientLive(t *testing.T) {
+	addr := labtest.Require(t, "bulk")["bulk"]
+	ranges := []RIDRange{{500, 5100}}
+	r := ridLiveRun(t, addr, CheckRIDs, RIDOptions{Ranges: ranges})
+	if r.RIDCycling.Path != "lsa" {
+		t.Fatalf("path %q, denied %v", r.RIDCycling.Path, r.RIDCycling.Denied)
+	}
+	oracle := oracleLookupSids(t, addr, sidsOf(r.Domain.SID, ranges...))
+	if len(oracle) < 2003 {
+		t.Fatalf("oracle mapped %d SIDs; bulk has 2,003 users", len(oracle))
+	}
+	compareOracle(t, "account domain 500-5100", r.RIDs, r.Domain.SID, oracle, ridsIn(ranges...))
+
+	def := ridLiveRun(t, addr, CheckRIDs, RIDOptions{})
+	compareOracle(t, "account domain, default scan", def.RIDs, def.Domain.SID, oracle, ridsIn(ranges...))
+}
+
+// On the AD DC anonymous LSA translation is denied and SAMR
+// LookupIdsInDomain works: the names equal rpcclient samlookuprids'.
+func TestRIDCyclingDCMatchesSamlookupridsLive(t *testing.T) {
+	addr := labtest.Require(t, "dc")["dc"]
+	r := ridLiveRun(t, addr, CheckRIDs, RIDOptions{})
+	rc := r.RIDCycling
+	if rc.Path != "samr" {
+		t.Fatalf("path %q, denied %v", rc.Path, rc.Denied)
+	}
+	if !slices.ContainsFunc(rc.Denied, func(s string) bool { return strings.HasPrefix(s, "lsa.") && strings.Contains(s, "STATUS_ACCESS_DENIED") }) {
+		t.Errorf("denied %v: the LSA denial is not reported", rc.Denied)
+	}
+	if rc.Administrator != "Administrator" || rc.Guest != "Guest" {
+		t.Errorf("administrator %q guest %q", rc.Administrator, rc.Guest)
+	}
+	var dc1 *RID
+	for i := range r.RIDs {
+		if r.RIDs[i].Name == "DC1$" {
+			dc1 = &r.RIDs[i]
+		}
+	}
+	if dc1 == nil || dc1.Type != "computer" {
+		t.Errorf("DC1$: %+v", dc1)
+	}
+	acct := []RIDRange{{500, 550}, {1000, 5999}}
+	var rids []uint32
+	forRanges(acct, func(rid uint32) { rids = append(rids, rid) })
+	compareOracle(t, "account domain", r.RIDs, r.Domain.SID, oracleSamLookupRids(t, addr, "domain", r.Domain.SID, rids), ridsIn(acct...))
+	var brids []uint32
+	forRanges(builtinRIDs, func(rid uint32) { brids = append(brids, rid) })
+	compareOracle(t, "builtin", r.RIDs, "S-1-5-32", oracleSamLookupRids(t, addr, "builtin", "S-1-5-32", brids), ridsIn(builtinRIDs...))
+}
+
+// BenchmarkRIDCycleBulk times RID cycling of 500-5100 on bulk, the
+// scripts/bench.sh target, after a warm-up run; -R alone, no guest probe.
+func BenchmarkRIDCycleBulk(b *testing.B) {
+	addr := labtest.Require(b, "bulk")["bulk"]
+	opt := Options{Timeout: time.Minute, NoGuest: true, Checks: CheckRIDs, RIDs: RIDOptions{Ranges: []RIDRange{{500, 5100}}}}
+	if r := Run(context.Background(), addr, opt); len(r.RIDs) < 2003 {
+		b.Fatalf("warm-up found %d names", len(r.RIDs))
+	}
+	for _, lanes := range []int{1, 2, 4, 6} {
+		b.Run(fmt.Sprintf("lanes=%d", lanes), func(b *testing.B) {
+			old := ridLanes
+			ridLanes = lanes
+			defer func() { ridLanes = old }()
+			for b.Loop() {
+				if r := Run(context.Background(), addr, opt); len(r.RIDs) < 2003 {
+					b.Fatalf("found %d names", len(r.RIDs))
+				}
+			}
+		})
+	}
+}
