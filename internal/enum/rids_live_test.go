@@ -235,7 +235,9 @@ func TestRIDCyclingDCMatchesSamlookupridsLive(t *testing.T) {
 	if rc.Path != "samr" {
 		t.Fatalf("path %q, denied %v", rc.Path, rc.Denied)
 	}
-	if !slices.ContainsFunc(rc.Denied, func(s string) bool { return strings.HasPrefix(s, "lsa.") && strings.Contains(s, "STATUS_ACCESS_DENIED") }) {
+	if !slices.ContainsFunc(rc.Denied, func(s string) bool {
+		return strings.HasPrefix(s, "lsa.") && strings.Contains(s, "STATUS_ACCESS_DENIED")
+	}) {
 		t.Errorf("denied %v: the LSA denial is not reported", rc.Denied)
 	}
 	if rc.Administrator != "Administrator" || rc.Guest != "Guest" {
