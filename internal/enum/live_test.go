@@ -58,7 +58,7 @@ func checkStatus(r *Result, name string) (result, status string) {
 func TestLiveLayers(t *testing.T) {
 	addrs := labtest.Require(t, "open", "restricted", "smb2only", "dc")
 	t.Run("open", func(t *testing.T) {
-		r := liveRun(t, addrs["open"], Options{Checks: CheckNetBIOS})
+		r := liveRun(t, addrs["open"], Options{Checks: CheckNetBIOS | CheckPipes})
 		if r.Ports["445"] != "open" || r.Ports["139"] != "open" {
 			t.Errorf("ports %v", r.Ports)
 		}
