@@ -162,12 +162,23 @@ func (v *view) findings() []Finding {
 	names := v.userNames()
 	if users.Value == Yes || len(names) > 0 {
 		setting := v.usersSetting()
-		ev := append([]string{}, users.Because...)
+		var ev []string
+		if users.Value == Yes {
+			ev = append(ev, users.Because...)
+		} else {
+			// The list came from RID cycling although enumeration is closed.
+			path := "RID cycling"
+			if r.RIDCycling != nil && r.RIDCycling.Path != "" {
+				path = r.RIDCycling.Path + " RID cycling"
+				if r.RIDCycling.Path == "lsa" {
+					setting = v.settingFor(LSAAnonymousNameLookup, SambaRestrictAnonymous)
+					ev = append(ev, v.get(ExpSIDLookup).Because...)
+				}
+			}
+			ev = append(ev, "user enumeration itself: "+users.Value, "names found by "+path)
+		}
 		if len(names) > 0 {
 			ev = append(ev, fmt.Sprintf("%d account names seen: %s", len(names), sample(names, 8)))
-		}
-		if users.Value != Yes && r.RIDCycling != nil && r.RIDCycling.Path == "lsa" {
-			setting = v.settingFor(LSAAnonymousNameLookup, SambaRestrictAnonymous)
 		}
 		add(v.newFinding("users-enumerable", Medium, setting, "Account names readable anonymously",
 			"A stranger gets every account name to aim password guesses at (the seed: 'letting anyone see your list of users is probably a bad idea').", ev...))
