@@ -645,3 +645,78 @@ func js(v any) string { b, _ := json.Marshal(v); return string(b) }
 func equalJSON(a, b any) bool { return js(a) == js(b) }
 
 func withPort(o Options, port int) Options { o.Port = port; return o }
+
+// TestManyHostsAmongHostile runs real lab victims and hostile servers at
+// once: the victims' results must be what a run of each alone gives.
+func TestManyHostsAmongHostile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("live: solo and concurrent runs of three lab servers")
+	}
+	victims := labtest.Require(t, "open", "smb2only", "dc")
+	rec, err := hostile.OpenLab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := Options{Timeout: 3 * time.Minute}
+	names := []string{"open", "smb2only", "dc"}
+
+	// Solo runs, one after another, in parallel with nothing.
+	solo := map[string]*Result{}
+	for _, n := range names {
+		solo[n] = Run(context.Background(), victims[n], opt)
+		if solo[n].Error != "" {
+			t.Fatalf("solo run of %s: layer %q error %q", n, solo[n].Layer, solo[n].Error)
+		}
+	}
+
+	// The hostile crowd: the slow and the heavy cases of TestHostileServers.
+	crowd := map[string]bool{"accept-and-silence": true, "drip-one-byte-a-second": true, "rpc-endless-fragments": true,
+		"pending-forever-on-lsa-call": true, "ndr-count-0xFFFFFFFF": true, "frame-claims-16MiB": true, "nbss-keepalive-storm-on-139": true}
+	var hosts []hostileCase
+	for _, c := range hostileCases() {
+		if !crowd[c.name] {
+			continue
+		}
+		c.n += 100 // addresses of their own: TestHostileServers may run beside
+		h := c.handler
+		if h == nil {
+			p := c.proxy()
+			p.Dial = rec.Replay
+			h = p.Serve
+		}
+		s, err := hostile.Listen(hostile.Addr(c.n), []int{445, 139}, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		hosts = append(hosts, c)
+	}
+
+	var wg sync.WaitGroup
+	got := make([]*Result, len(names))
+	bad := make([]*Result, len(hosts))
+	for i, n := range names {
+		wg.Go(func() { got[i] = Run(context.Background(), victims[n], opt) })
+	}
+	for i, c := range hosts {
+		wg.Go(func() {
+			start := time.Now()
+			bad[i] = Run(context.Background(), hostile.Addr(c.n), c.opt)
+			if d := time.Since(start); d > c.opt.Timeout+deadlineSlack {
+				t.Errorf("%s: took %v among the crowd, timeout %v", c.name, d, c.opt.Timeout)
+			}
+		})
+	}
+	wg.Wait()
+	for i, n := range names {
+		a, b := findings(got[i]), findings(solo[n])
+		if !equalJSON(a, b) {
+			t.Errorf("%s among hostile hosts differs from its solo run:\n got %s\nwant %s", n, js(a), js(b))
+		}
+	}
+	for i, c := range hosts {
+		if bad[i].Layer != c.layer {
+			t.Errorf("%s among the crowd: layer %q (%s), want %q; checks %s", c.name, bad[i].Layer, bad[i].Error, c.layer, js(bad[i].Checks))
+		}
+	}
+}

@@ -189,7 +189,12 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 // (which record each call's failure but go on) as the host's error, at
 // the layer of the last step taken.
 func (h *Host) noteDeadline(ctx context.Context) {
-	if ctx.Err() == nil || h.Result.Error != "" {
+	err := ctx.Err()
+	if dl, ok := ctx.Deadline(); err == nil && ok && !time.Now().Before(dl) {
+		// The socket deadline fired a moment before ctx's own timer.
+		err = context.DeadlineExceeded
+	}
+	if err == nil || h.Result.Error != "" {
 		return
 	}
 	layer := "call"
@@ -201,7 +206,7 @@ func (h *Host) noteDeadline(ctx context.Context) {
 		}
 	}
 	h.mu.Unlock()
-	h.fail(layer, ctx.Err())
+	h.fail(layer, err)
 }
 
 func (h *Host) fail(layer string, err error) {
