@@ -40,7 +40,11 @@ func (v *view) inferSettings() []SettingState {
 		case s.Platform == "samba" && v.host.Windows():
 			continue
 		case s.Platform == "samba" && !v.host.Samba():
-			out = append(out, notObs(s.Name, "platform not identified as Samba; "+strings.Join(v.host.FamilyEvidence, "; ")))
+			why := "platform not identified (no NTLM version, NativeLanMan or server type was seen), so this Samba parameter is not inferred"
+			if len(v.host.FamilyEvidence) > 0 {
+				why = "platform " + v.host.Family + " (" + strings.Join(v.host.FamilyEvidence, "; ") + "): this Samba parameter is not inferred"
+			}
+			out = append(out, SettingState{Name: s.Name, State: StateNotObservable, Evidence: []string{why}})
 			continue
 		case s.Platform == "windows" && v.host.Samba():
 			out = append(out, v.windowsOnSamba(s))
