@@ -33,6 +33,8 @@ type Report struct {
 	Expect   []string `json:"expect,omitempty"`
 	Drifts   []Drift  `json:"drifts,omitempty"`
 	Compared int      `json:"compared,omitempty"`
+	// Notes are caveats about the comparison or the inference.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Assess infers each setting's state and the findings from one host's
@@ -47,6 +49,9 @@ func Assess(r *enum.Result, opt Options) *Report {
 		rep.Expect = opt.Expect.Files
 		rep.Drifts, rep.Compared = Compare(opt.Expect, rep.Exposure)
 		v.drifts = rep.Drifts
+		if (v.host.Samba() && opt.Expect.Platform != "samba") || (v.host.Windows() && opt.Expect.Platform != "windows") {
+			rep.Notes = append(rep.Notes, "the policy files describe a "+opt.Expect.Platform+" host but the target is "+v.host.Family+": drifts may only mean the files belong elsewhere")
+		}
 	}
 	rep.Settings = v.inferSettings()
 	rep.Findings = v.findings()

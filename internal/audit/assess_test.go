@@ -411,6 +411,11 @@ func TestAssessDrift(t *testing.T) {
 	if n != 3 {
 		t.Errorf("%d drift findings, want 3", n)
 	}
+	// A Windows template against a Samba host is flagged as such.
+	rep = Assess(labRestricted1(), Options{Expect: Predict(readTestConfig(t, "secedit-member-hardened.inf"))})
+	if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "describe a windows host but the target is samba") {
+		t.Errorf("notes %v", rep.Notes)
+	}
 	// Its own smb.conf gives no drift.
 	rep = Assess(labRestricted1(), Options{Expect: Predict(readTestConfig(t, "lab-restricted1.smb.conf"))})
 	if len(rep.Drifts) != 0 || rep.Compared == 0 {

@@ -99,6 +99,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(b, "\nSettings\n")
 	writeSettings(b, r.Settings)
 
+	for _, n := range r.Notes {
+		fmt.Fprintf(b, "\nNote: %s\n", n)
+	}
 	if len(r.Expect) > 0 {
 		fmt.Fprintf(b, "\nAgainst %s: %d exposures compared, %d drift(s)\n", strings.Join(r.Expect, ", "), r.Compared, len(r.Drifts))
 		for _, d := range r.Drifts {
