@@ -502,6 +502,13 @@ func (c *cycler) domainName(d *cycleDomain) string {
 // over the lanes; on SAMR each domain has its own calls.
 func (c *cycler) fixedJobs(withLSA bool) []*ridJob {
 	var jobs []*ridJob
+	// Spread over the lanes only when nothing else will fill them; with an
+	// open-ended scan to come, the first round's other lanes take its
+	// first batches instead.
+	lanes := ridLanes
+	if slices.ContainsFunc(c.doms, func(d *cycleDomain) bool { return d.adaptive }) {
+		lanes = 1
+	}
 	if withLSA {
 		var sids []ndr.SID
 		for _, d := range c.doms {
@@ -510,16 +517,16 @@ func (c *cycler) fixedJobs(withLSA bool) []*ridJob {
 		for _, s := range wellKnownSIDs {
 			sids = append(sids, ndr.MustParseSID(s))
 		}
-		for _, part := range evenChunks(len(sids), c.batch, ridLanes) {
+		for _, part := range evenChunks(len(sids), c.batch, lanes) {
 			jobs = append(jobs, &ridJob{idx: -1, sids: sids[part[0]:part[1]],
-				label: fmt.Sprintf("%d SIDs (fixed ranges, well-known)", part[1]-part[0])})
+				label: fmt.Sprintf("%d SIDs %s .. %s", part[1]-part[0], sids[part[0]], sids[part[1]-1])})
 		}
 		return jobs
 	}
 	for _, d := range c.doms {
 		var rids []uint32
 		forRanges(d.fixed, func(rid uint32) { rids = append(rids, rid) })
-		for _, part := range evenChunks(len(rids), min(c.batch, samr.MaxLookup), ridLanes) {
+		for _, part := range evenChunks(len(rids), min(c.batch, samr.MaxLookup), lanes) {
 			jobs = append(jobs, &ridJob{dom: d, idx: -1, rids: rids[part[0]:part[1]],
 				label: fmt.Sprintf("%s RIDs %d-%d", d.sid, rids[part[0]], rids[part[1]-1])})
 		}
