@@ -720,3 +720,20 @@ func TestManyHostsAmongHostile(t *testing.T) {
 		}
 	}
 }
+
+// The leak check must see a labelled goroutine that is still running.
+func TestWaitLabeledSeesGoroutines(t *testing.T) {
+	stop := make(chan struct{})
+	started := make(chan struct{})
+	pprof.Do(context.Background(), pprof.Labels("hostile", "probe"), func(context.Context) {
+		go func() { close(started); <-stop }()
+	})
+	<-started
+	if n := waitLabeled("probe", 50*time.Millisecond); n != 1 {
+		t.Errorf("waitLabeled saw %d goroutines, want 1", n)
+	}
+	close(stop)
+	if n := waitLabeled("probe", 2*time.Second); n != 0 {
+		t.Errorf("waitLabeled saw %d goroutines after they ended", n)
+	}
+}
