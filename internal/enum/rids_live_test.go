@@ -3,6 +3,7 @@ package enum
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
+	"github.com/nullsweep/nullsweep/internal/smb"
 )
 
 // Live differential tests: what RID cycling reports must equal what
@@ -261,24 +263,63 @@ func TestRIDCyclingDCMatchesSamlookupridsLive(t *testing.T) {
 	compareOracle(t, "builtin", r.RIDs, "S-1-5-32", oracleSamLookupRids(t, addr, "builtin", "S-1-5-32", brids), ridsIn(builtinRIDs...))
 }
 
-// BenchmarkRIDCycleBulk times RID cycling of 500-5100 on bulk, the
-// scripts/bench.sh target, after a warm-up run; -R alone, no guest probe.
+// BenchmarkRIDCycleBulk times RID cycling of 500-5100 on bulk alone (lane
+// setup included), over one null session set up outside the timer, for
+// several lane counts: what scripts/bench.sh's target is about.
 func BenchmarkRIDCycleBulk(b *testing.B) {
 	addr := labtest.Require(b, "bulk")["bulk"]
-	opt := Options{Timeout: time.Minute, NoGuest: true, Checks: CheckRIDs, RIDs: RIDOptions{Ranges: []RIDRange{{500, 5100}}}}
-	if r := Run(context.Background(), addr, opt); len(r.RIDs) < 2003 {
-		b.Fatalf("warm-up found %d names", len(r.RIDs))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	opt := Options{NoGuest: true, Checks: CheckRIDs, RIDs: RIDOptions{Ranges: []RIDRange{{500, 5100}}}}
+	h := &Host{Target: addr, Opt: opt, Result: &Result{Checks: []Check{}, Pipes: map[string]string{}}, log: slog.New(slog.DiscardHandler)}
+	defer h.close()
+	var err error
+	if h.Conn, err = smb.Dial(ctx, addr, smb.Options{}); err != nil {
+		b.Fatal(err)
 	}
-	for _, lanes := range []int{1, 2, 4, 6} {
+	if h.Session, _, err = h.Conn.SessionSetup(ctx, smb.Credentials{}); err != nil {
+		b.Fatal(err)
+	}
+	if h.IPC, err = h.Session.TreeConnect(ctx, "IPC$"); err != nil {
+		b.Fatal(err)
+	}
+	st := &rpcState{}
+	defer st.close(ctx)
+	h.lsaChecks(ctx, st)
+	if st.account == nil {
+		b.Fatal("no account domain SID")
+	}
+	cycle := func(b *testing.B) {
+		h.Result.RIDs, h.Result.Checks = nil, h.Result.Checks[:0]
+		h.ridCycle(ctx, st)
+		if n := len(h.Result.RIDs); n < 2003 {
+			b.Fatalf("found %d names; %+v", n, h.Result.RIDCycling)
+		}
+	}
+	cycle(b) // warm-up: the server starts its RPC workers on first use
+	for _, lanes := range []int{1, 2, 3, 4, 6, 8} {
 		b.Run(fmt.Sprintf("lanes=%d", lanes), func(b *testing.B) {
 			old := ridLanes
 			ridLanes = lanes
 			defer func() { ridLanes = old }()
 			for b.Loop() {
-				if r := Run(context.Background(), addr, opt); len(r.RIDs) < 2003 {
-					b.Fatalf("found %d names", len(r.RIDs))
-				}
+				cycle(b)
 			}
 		})
+	}
+}
+
+// BenchmarkEnumRIDsBulk times what `nullsweep enum -R --no-guest --rids
+// 500-5100` costs end to end: every layer, then the cycling.
+func BenchmarkEnumRIDsBulk(b *testing.B) {
+	addr := labtest.Require(b, "bulk")["bulk"]
+	opt := Options{Timeout: time.Minute, NoGuest: true, Checks: CheckRIDs, RIDs: RIDOptions{Ranges: []RIDRange{{500, 5100}}}}
+	if r := Run(context.Background(), addr, opt); len(r.RIDs) < 2003 {
+		b.Fatalf("warm-up found %d names", len(r.RIDs))
+	}
+	for b.Loop() {
+		if r := Run(context.Background(), addr, opt); len(r.RIDs) < 2003 {
+			b.Fatalf("found %d names", len(r.RIDs))
+		}
 	}
 }
