@@ -175,7 +175,7 @@ func TestLivePostures(t *testing.T) {
 					}
 				}
 			} else {
-				t.Logf("enum recorded no guest probe result; map to guest is %s", g.State)
+				t.Errorf("enum recorded no guest probe result; map to guest is %s", g.State)
 			}
 
 			// Every share probe against smbclient, and the control.
