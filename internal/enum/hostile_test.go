@@ -302,6 +302,7 @@ func hostileCases() []hostileCase {
 			name: "rpc-endless-fragments", n: 26, opt: hostileOpts(deep, false),
 			proxy: func() *hostile.Proxy {
 				var started atomic.Bool
+				var stream []byte // the endless byte stream of the pipe, cut to what each READ asks
 				return &hostile.Proxy{
 					Rule: func(r *hostile.Reply) {
 						if isRPC(r, "srvsvc", 21) && !started.Load() { // NetrServerGetInfo
@@ -314,8 +315,13 @@ func hostileCases() []hostileCase {
 					// fragment: never the last.
 					Request: func(q *hostile.Request) []byte {
 						if started.Load() && q.Command == hostile.CmdRead && q.Pipe == "srvsvc" && !q.SMB1 {
-							pdu := hostile.RPCResponsePDU(2, 0, 0xFFFFFFFF, make([]byte, 4096))
-							return hostile.Frame(hostile.ReadReply(q, 0, pdu))
+							n := hostile.ReadLength(q.Raw)
+							for len(stream) < n {
+								stream = append(stream, hostile.RPCResponsePDU(2, 0, 0xFFFFFFFF, make([]byte, 60000))...)
+							}
+							chunk := append([]byte(nil), stream[:n]...)
+							stream = stream[n:]
+							return hostile.Frame(hostile.ReadReply(q, 0, chunk))
 						}
 						return nil
 					},
@@ -323,6 +329,11 @@ func hostileCases() []hostileCase {
 			},
 			check: func(t *testing.T, r, base *Result) {
 				wantCheck(t, r, "srvsvc.NetrServerGetInfo", "call", "error")
+				for _, c := range r.Checks {
+					if c.Name == "srvsvc.NetrServerGetInfo" && !strings.Contains(c.Detail, "exceeds limit") {
+						t.Errorf("endless stream not stopped by the reassembly cap: %s", c.Detail)
+					}
+				}
 				sameUsers(t, r, base)
 			},
 		},

@@ -172,3 +172,12 @@ func SetRPCCallID(pdu []byte, id uint32) {
 		le.PutUint32(pdu[12:], id)
 	}
 }
+
+// ReadLength returns the Length an SMB2 READ request asks for (0 if msg
+// is not one).
+func ReadLength(msg []byte) int {
+	if Command(msg) != CmdRead || len(msg) < smb2HeaderSize+8 {
+		return 0
+	}
+	return int(le.Uint32(msg[smb2HeaderSize+4:]))
+}
