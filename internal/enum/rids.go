@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -173,15 +174,21 @@ func (h *Host) ridCycle(ctx context.Context, st *rpcState) {
 	}()
 
 	c.sourcesFromLSAQueries()
+	// SAMR's list of domains is one more source of domain SIDs. On the LSA
+	// path it adds none to cycle (the SAM holds the account domain and
+	// Builtin, which LSA named already), so it runs beside the cycling.
+	samrDone := make(chan struct{})
+	go func() { defer close(samrDone); c.discoverSAMR(ctx) }()
+	defer func() { <-samrDone }()
 	// LSA first: it translates every domain in one call and is what
 	// Windows serves to anonymous callers when anything is served.
 	lane0, lsaErr := c.openLSALane(ctx, 0)
 	if lane0 != nil {
 		c.lanes = append(c.lanes, lane0)
 		c.discoverLSA(ctx, lane0)
-	}
-	c.discoverSAMR(ctx)
-	if lane0 != nil {
+		if c.st.account == nil && !c.anyDomainSource() {
+			<-samrDone
+		}
 		c.plan(true)
 		c.run(ctx, false, func(i int) (ridLane, error) {
 			if l, err := c.openLSALane(ctx, i); l != nil {
@@ -198,6 +205,7 @@ func (h *Host) ridCycle(ctx context.Context, st *rpcState) {
 	} else if lsaErr != nil {
 		c.denied = append(c.denied, lsaErr.Error())
 	}
+	<-samrDone
 	if rc.Path == "none" && ctx.Err() == nil {
 		for _, l := range c.lanes {
 			l.close(ctx)
@@ -227,6 +235,8 @@ func (h *Host) ridCycle(ctx context.Context, st *rpcState) {
 // --- domain SIDs from every source ----------------------------------------
 
 func (c *cycler) addSource(source string, sid ndr.SID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.sources[source] = sid.String()
 }
 
@@ -243,6 +253,18 @@ func (c *cycler) sourcesFromLSAQueries() {
 			c.addSource("lsa.QueryInformationPolicy(3 primary domain)", sid)
 		}
 	}
+}
+
+// anyDomainSource: some source named a machine or domain SID.
+func (c *cycler) anyDomainSource() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, v := range c.sources {
+		if sid, err := ndr.ParseSID(v); err == nil && isDomainSID(sid) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *cycler) checkOK(name string) bool {
@@ -446,13 +468,11 @@ func (c *cycler) plan(withLSA bool) {
 		addDom(*c.st.account, kindAccount)
 	}
 	// Sorted sources, so the plan does not depend on map order.
-	keys := make([]string, 0, len(c.sources))
-	for k := range c.sources {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if sid, err := ndr.ParseSID(c.sources[k]); err == nil && isDomainSID(sid) {
+	c.mu.Lock()
+	sources := maps.Clone(c.sources)
+	c.mu.Unlock()
+	for _, k := range slices.Sorted(maps.Keys(sources)) {
+		if sid, err := ndr.ParseSID(sources[k]); err == nil && isDomainSID(sid) {
 			kind := kindOther
 			if len(c.doms) == 0 {
 				kind = kindAccount
@@ -466,12 +486,12 @@ func (c *cycler) plan(withLSA bool) {
 		addDom(unixGroupsSID, kindUnixGroups)
 	}
 	for _, d := range c.doms {
-		d.name = c.domainName(d)
+		d.name = c.domainName(d, sources)
 	}
 	c.queue = c.fixedJobs(withLSA)
 }
 
-func (c *cycler) domainName(d *cycleDomain) string {
+func (c *cycler) domainName(d *cycleDomain, sources map[string]string) string {
 	r := c.h.Result
 	switch d.kind {
 	case kindBuiltin:
@@ -487,8 +507,8 @@ func (c *cycler) domainName(d *cycleDomain) string {
 	if r.PrimaryDomain != nil && r.PrimaryDomain.SID != nil && *r.PrimaryDomain.SID == d.sid.String() {
 		return r.PrimaryDomain.Name
 	}
-	for src, s := range c.sources {
-		if s == d.sid.String() {
+	for _, src := range slices.Sorted(maps.Keys(sources)) {
+		if sources[src] == d.sid.String() {
 			if i := strings.IndexByte(src, '('); i >= 0 && strings.HasSuffix(src, ")") {
 				return src[i+1 : len(src)-1]
 			}
