@@ -297,6 +297,19 @@ func BenchmarkRIDCycleBulk(b *testing.B) {
 		}
 	}
 	cycle(b) // warm-up: the server starts its RPC workers on first use
+	// RID_BENCH_TRACE=1 logs one run's calls with their times, for 1 and 4 lanes.
+	if os.Getenv("RID_BENCH_TRACE") != "" {
+		for _, lanes := range []int{1, 4} {
+			ridLanes = lanes
+			start := time.Now()
+			cycle(b)
+			b.Logf("lanes=%d: %v", lanes, time.Since(start))
+			for _, c := range h.Result.Checks {
+				b.Logf("  %4d ms %s %s %s", c.MS, c.Name, c.Status, c.Detail)
+			}
+		}
+		ridLanes = 4
+	}
 	for _, lanes := range []int{1, 2, 3, 4, 6, 8} {
 		b.Run(fmt.Sprintf("lanes=%d", lanes), func(b *testing.B) {
 			old := ridLanes
