@@ -96,6 +96,10 @@ func (p *Proxy) Serve(ctx context.Context, client *net.TCPConn, port int) {
 	if err != nil {
 		return
 	}
+	// The connection's own context ends with the server or with the
+	// client's side of the stream, so a Rule that drips or storms stops.
+	ctx, cancelConn := context.WithCancel(ctx)
+	defer cancelConn()
 	c := &pconn{p: p, n: int(p.conns.Add(1)), port: port, ctx: ctx, client: client, up: up,
 		reqs: map[uint64]*Request{}, mids: map[uint16]*Request{}, fids: map[[16]byte]string{}, swallow: map[uint64]bool{}}
 	if p.Record != nil {
@@ -112,6 +116,7 @@ func (p *Proxy) Serve(ctx context.Context, client *net.TCPConn, port int) {
 		client.Close() // the upstream ended: so does the client's connection
 	}()
 	c.requests()
+	cancelConn()
 	up.Close()
 	wg.Wait()
 }
@@ -312,7 +317,8 @@ func (c *pconn) pair(r *Reply) (drop bool) {
 	return false
 }
 
-// Done is closed when the server shuts down; a blocking Rule waits on it.
+// Done is closed when the server shuts down or the client hangs up; a
+// blocking Rule waits on it.
 func (r *Reply) Done() <-chan struct{} { return r.c.ctx.Done() }
 
 // Forward writes Raw to the client in a frame of the reply's type.
