@@ -118,14 +118,19 @@ bench_rids() {
     else
       echo "  (enum4linux-ng skipped: set E4LNG=/path/to/enum4linux-ng.py)" >&2
     fi
+    # lookupsid.py exits 0 when it fails ("[-] ..."): time it, but give no
+    # ratio for a run that found nothing.
     out="$OUT/lookupsid_$t.txt"
     $PY "$EX/lookupsid.py" -no-pass "@$t" "$hi" >"$out" 2>&1 || true
+    local mean
+    mean=$(mean_of "lookupsid_$t" "$PY $EX/lookupsid.py -no-pass @$t $hi")
     if grep -q '^\[-\]' "$out"; then
-      found+=("impacket lookupsid.py" "fails: $(grep -m1 '^\[-\]' "$out" | cut -c5-60)")
+      found+=("impacket lookupsid.py" "fails in $(printf '%.3f' "$mean") s: $(grep -m1 '^\[-\]' "$out" | cut -c5-60)")
+      mean=nan
     else
       found+=("impacket lookupsid.py" "$(grep -c 'SidType' "$out" || true)")
     fi
-    rows+=("impacket lookupsid.py $hi" "$(mean_of "lookupsid_$t" "$PY $EX/lookupsid.py -no-pass @$t $hi")")
+    rows+=("impacket lookupsid.py $hi" "$mean")
     table "${rows[@]:0:2}" "${rows[@]}"
     printf '  names found in the account domain:'
     printf ' %s: %s;' "${found[@]}"
