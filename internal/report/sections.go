@@ -197,6 +197,11 @@ func ridsSection(t *tw, r *enum.Result) {
 		t.f("  RID 501 (Guest): %s\n", c.Guest)
 	}
 	for _, x := range r.RIDs {
+		// Well-known SIDs are not domain + RID: show the whole SID.
+		if x.Type == "well-known" || x.Type == "domain" {
+			t.f("  %s: %s\\%s (%s)\n", x.SID, x.Domain, x.Name, x.Type)
+			continue
+		}
 		t.f("  %d: %s\\%s (%s)\n", x.RID, x.Domain, x.Name, x.Type)
 	}
 }
