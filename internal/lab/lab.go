@@ -25,13 +25,15 @@ type Lab struct {
 // New returns the lab rooted at dir (see DefaultDir).
 func New(dir string) *Lab { return &Lab{Dir: dir} }
 
-// lock takes an exclusive flock on Dir/lab.lock, shared with every other
-// process (test binaries run in parallel, and `nullsweep lab` alongside).
-func (l *Lab) lock(ctx context.Context) (unlock func(), err error) {
+// lock takes an exclusive flock on Dir/POSTURE.lock, shared with every
+// other process (test binaries run in parallel, and `nullsweep lab`
+// alongside). One lock per posture: a test that needs open does not wait
+// while another process imports bulk's 2,000 users.
+func (l *Lab) lock(ctx context.Context, p Posture) (unlock func(), err error) {
 	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
-	return flock(ctx, filepath.Join(l.Dir, "lab.lock"))
+	return flock(ctx, filepath.Join(l.Dir, p.Name+".lock"))
 }
 
 // flock takes an exclusive lock on path, waiting until ctx is done.
@@ -92,14 +94,17 @@ func (l *Lab) Up(ctx context.Context, names ...string) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := l.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	g, gctx := errgroup.WithContext(ctx)
 	for _, p := range ps {
 		g.Go(func() error {
+			// Held while starting, so nobody else starts it too, nor takes
+			// "port open" for "ready" (the DC opens 445 and 389 seconds
+			// before it serves a null session).
+			unlock, err := l.lock(gctx, p)
+			if err != nil {
+				return err
+			}
+			defer unlock()
 			t0 := time.Now()
 			started, err := l.upOne(gctx, p)
 			if err != nil {
@@ -143,36 +148,43 @@ func (l *Lab) Down(ctx context.Context, names ...string) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := l.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	var errs []error
 	for _, p := range ps {
-		d := l.pdir(p)
-		// A second pass catches a helper (samba-dcerpcd) smbd spawned on
-		// demand while the first pass was stopping it.
-		var err error
-		for range 3 {
-			roots := ourProcesses(d, l.conf(p))
-			if len(roots) == 0 {
-				break
-			}
-			if err = stopProcesses(roots, 10*time.Second); err != nil {
-				break
-			}
+		if _, err := os.Stat(l.pdir(p)); err != nil {
+			continue // never set up here
 		}
+		unlock, err := l.lock(ctx, p)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("lab: %s: %w", p.Name, err))
+			errs = append(errs, err)
 			continue
 		}
-		files, _ := filepath.Glob(filepath.Join(d, "pids", "*.pid"))
-		for _, f := range files {
-			os.Remove(f)
+		err = l.downOne(p)
+		unlock()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("lab: %s: %w", p.Name, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func (l *Lab) downOne(p Posture) error {
+	d := l.pdir(p)
+	// Further passes catch a helper (samba-dcerpcd) smbd spawned on demand
+	// while the first pass was stopping it.
+	for range 3 {
+		roots := ourProcesses(d, l.conf(p))
+		if len(roots) == 0 {
+			break
+		}
+		if err := stopProcesses(roots, 10*time.Second); err != nil {
+			return err
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(d, "pids", "*.pid"))
+	for _, f := range files {
+		os.Remove(f)
+	}
+	return nil
 }
 
 // Daemon is one running process of a posture.

@@ -50,10 +50,11 @@ func Require(t testing.TB, postures ...string) map[string]string {
 	}
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	// Always through Up, even when every address answers: Up holds the lab
-	// lock while it starts servers, so a test in another package cannot
-	// slip in between "port open" and "null session works" (the DC opens
-	// 445 and 389 seconds before it can serve one).
+	// Always through Up, even when every address answers: Up holds a
+	// posture's lock (LABDIR/POSTURE.lock) while it starts that server, so
+	// a test in another package cannot slip in between "port open" and
+	// "null session works" (the DC opens 445 and 389 seconds before it can
+	// serve one).
 	l := lab.New(lab.DefaultDir())
 	if err := l.Up(ctx, postures...); err != nil {
 		if errors.Is(err, lab.ErrNotRoot) {
