@@ -16,6 +16,9 @@ import (
 // needs a mount namespace). Reusing servers that answer does not.
 var ErrNotRoot = errors.New("needs root to start Samba (port 445, mount namespace)")
 
+// canaryAddr is a loopback address no posture uses.
+const canaryAddr = "127.0.0.254"
+
 // Lab is a lab directory: one subdirectory per posture, holding its config,
 // state, logs and the pid files of the daemons we started.
 type Lab struct {
@@ -93,6 +96,11 @@ func (l *Lab) Up(ctx context.Context, names ...string) error {
 	ps, err := lookupAll(names, DefaultNames())
 	if err != nil {
 		return err
+	}
+	// A server on 0.0.0.0:445 (a distro smbd) answers on every posture's
+	// address and would be taken for ours.
+	if answers(ctx, canaryAddr, "445") {
+		return fmt.Errorf("lab: %s:445 answers, so a server listens on all addresses (a system smbd?); stop it first", canaryAddr)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, p := range ps {
