@@ -336,3 +336,43 @@ func BenchmarkEnumRIDsBulk(b *testing.B) {
 		}
 	}
 }
+
+// --names: LSA LookupNames on open, SAMR LookupNamesInDomain on the DC
+// (where LSA is denied); the RIDs cycled stop at 510 so that the names can
+// only have come from the name lookup. The SIDs must equal rpcclient's.
+func TestRIDCyclingNamesLive(t *testing.T) {
+	addrs := labtest.Require(t, "open", "dc")
+	opt := RIDOptions{Ranges: []RIDRange{{500, 510}}, Names: []string{"alice", "root", "no-such-account"}}
+	t.Run("open/lsa", func(t *testing.T) {
+		r := ridLiveRun(t, addrs["open"], CheckRIDs, opt)
+		want := map[string]string{}
+		for _, line := range strings.Split(rpcclientOracle(t, addrs["open"], "lookupnames alice root"), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && strings.HasPrefix(f[1], "S-") {
+				want[f[0]] = f[1]
+			}
+		}
+		if len(want) != 2 {
+			t.Fatalf("oracle: %v", want)
+		}
+		for name, sid := range want {
+			if !slices.ContainsFunc(r.RIDs, func(x RID) bool { return x.Name == name && x.SID == sid && x.Type == "user" }) {
+				t.Errorf("%s (%s) not reported: %+v", name, sid, r.RIDs)
+			}
+		}
+	})
+	t.Run("dc/samr", func(t *testing.T) {
+		r := ridLiveRun(t, addrs["dc"], CheckRIDs, opt)
+		if r.RIDCycling.Path != "samr" {
+			t.Fatalf("path %q", r.RIDCycling.Path)
+		}
+		m := regexp.MustCompile(`name alice: 0x([0-9a-f]+) \(1\)`).FindStringSubmatch(rpcclientOracle(t, addrs["dc"], "samlookupnames domain alice"))
+		if m == nil {
+			t.Fatal("oracle did not map alice")
+		}
+		rid, _ := strconv.ParseUint(m[1], 16, 32)
+		sid := fmt.Sprintf("%s-%d", r.Domain.SID, rid)
+		if !slices.ContainsFunc(r.RIDs, func(x RID) bool { return x.Name == "alice" && x.SID == sid && x.Type == "user" }) {
+			t.Errorf("alice (%s) not reported: %+v", sid, r.RIDs)
+		}
+	})
+}
