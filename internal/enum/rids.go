@@ -211,7 +211,13 @@ func (h *Host) ridCycle(ctx context.Context, st *rpcState) {
 			l.close(ctx)
 		}
 		c.lanes = nil
-		if c.samrPath(ctx) {
+		if c.samrPath(ctx, func(i int) (ridLane, error) {
+			if l, err := c.openSAMRLane(ctx, i); l != nil {
+				return l, nil
+			} else {
+				return nil, err
+			}
+		}) {
 			rc.Path = "samr"
 		}
 	}
@@ -824,18 +830,17 @@ func translationRID(t lsa.Translation) RID {
 
 // samrPath cycles with SamrLookupIdsInDomain; false when it was denied or
 // could not be tried.
-func (c *cycler) samrPath(ctx context.Context) bool {
+func (c *cycler) samrPath(ctx context.Context, open func(i int) (ridLane, error)) bool {
 	c.plan(false)
-	c.run(ctx, true, func(i int) (ridLane, error) {
-		if l, err := c.openSAMRLane(ctx, i); l != nil {
-			return l, nil
-		} else {
-			return nil, err
-		}
-	})
+	c.run(ctx, true, open)
 	if !c.translated {
 		if st := c.deniedJobs(); st != "" {
-			c.denied = append(c.denied, "samr: "+st)
+			// The samr package names the call: "samr: OpenDomain: STATUS_…".
+			call := "samr"
+			if f := strings.SplitN(c.lastRound[0].err.Error(), ": ", 3); len(f) == 3 && f[0] == "samr" {
+				call = "samr." + f[1]
+			}
+			c.denied = append(c.denied, call+": "+st)
 		}
 		return false
 	}

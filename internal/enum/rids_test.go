@@ -2,6 +2,7 @@ package enum
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/nullsweep/nullsweep/internal/dcerpc"
 	"github.com/nullsweep/nullsweep/internal/msrpc/lsa"
+	"github.com/nullsweep/nullsweep/internal/msrpc/samr"
 	"github.com/nullsweep/nullsweep/internal/ndr"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
 	"github.com/nullsweep/nullsweep/internal/smb"
@@ -566,4 +568,32 @@ type errPipe struct{ smb.Pipe }
 
 func (errPipe) Write(ctx context.Context, b []byte) (int, error) {
 	return 0, errors.New("broken pipe")
+}
+
+// samrStatus answers every SAMR call with a bare status.
+type samrStatus struct{ st ntstatus.Status }
+
+func (f samrStatus) Call(ctx context.Context, op uint16, stub []byte) ([]byte, error) {
+	out := make([]byte, 28)
+	binary.LittleEndian.PutUint32(out[24:], uint32(f.st))
+	return out, nil
+}
+
+// Both paths closed: the report names the SAMR call that was denied.
+func TestRIDCycleSAMRDenied(t *testing.T) {
+	dom := ndr.MustParseSID(fakeDomain)
+	h := &Host{Result: &Result{Checks: []Check{}}}
+	c := &cycler{h: h, st: &rpcState{account: &dom}, batch: 1000, stop: 2,
+		found: map[string]RID{}, order: map[string]int{}, sources: map[string]string{}}
+	ok := c.samrPath(context.Background(), func(i int) (ridLane, error) {
+		cl := samr.New(samrStatus{ntstatus.AccessDenied})
+		cl.OnCall = c.recordSAMR
+		return &samrLane{g: &gatedPipe{}, c: cl, domains: map[string]samr.Handle{}, fails: map[string]error{}}, nil
+	})
+	if ok || c.translated {
+		t.Fatal("the SAMR path reported working")
+	}
+	if len(c.denied) != 1 || !strings.HasPrefix(c.denied[0], "samr.Connect2: STATUS_ACCESS_DENIED") {
+		t.Errorf("denied %q", c.denied)
+	}
 }
