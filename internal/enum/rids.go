@@ -640,9 +640,13 @@ func (c *cycler) shrink(n int) {
 // ridLanes jobs, opening lanes as the rounds need them.
 func (c *cycler) run(ctx context.Context, samrPath bool, open func(i int) (ridLane, error)) {
 	lookahead := maxInt(c.stop, ridLanes)
+	laneLimit := 0 // lanes the server allows, once an open failed
 	for ctx.Err() == nil {
 		var jobs []*ridJob
 		want := maxInt(ridLanes, 1)
+		if laneLimit > 0 {
+			want = min(want, laneLimit)
+		}
 		for len(jobs) < want && len(c.queue) > 0 {
 			jobs = append(jobs, c.queue[0])
 			c.queue = c.queue[1:]
@@ -667,6 +671,9 @@ func (c *cycler) run(ctx context.Context, samrPath bool, open func(i int) (ridLa
 		for len(c.lanes) < len(jobs) {
 			l, err := open(len(c.lanes))
 			if err != nil || l == nil {
+				// The server allows no more pipes (or binds): run with the
+				// lanes there are, and do not ask again.
+				laneLimit = len(c.lanes)
 				break
 			}
 			c.lanes = append(c.lanes, l)

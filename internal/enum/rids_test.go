@@ -597,3 +597,32 @@ func TestRIDCycleSAMRDenied(t *testing.T) {
 		t.Errorf("denied %q", c.denied)
 	}
 }
+
+// A server that allows one pipe instance: the scan runs on that lane and
+// asks for more only once.
+func TestRIDCycleLaneOpenFailsOnce(t *testing.T) {
+	old := ridLanes
+	ridLanes = 4
+	defer func() { ridLanes = old }()
+	want := append([]uint32{501}, ridSpan(1000, 3000, 7)...)
+	f := &fakeLSA{resolve: accounts(want...)}
+	dom := ndr.MustParseSID(fakeDomain)
+	h := &Host{Result: &Result{Checks: []Check{}}}
+	c := &cycler{h: h, st: &rpcState{account: &dom}, batch: 1000, stop: 2,
+		found: map[string]RID{}, order: map[string]int{}, sources: map[string]string{}}
+	c.plan(true)
+	opens := 0
+	c.run(context.Background(), false, func(i int) (ridLane, error) {
+		opens++
+		if i > 0 {
+			return nil, errors.New("STATUS_PIPE_NOT_AVAILABLE")
+		}
+		return &lsaLane{g: &gatedPipe{}, c: lsa.New(f)}, nil
+	})
+	if got := foundRIDs(c, kindAccount); !slices.Equal(got, want) {
+		t.Errorf("found %d of %d", len(got), len(want))
+	}
+	if opens != 2 {
+		t.Errorf("%d lane opens, want 2 (the one that worked, the one that failed)", opens)
+	}
+}
