@@ -718,7 +718,13 @@ func (c *cycler) kindOf(j *ridJob, r RID) int {
 	if j.dom != nil {
 		return j.dom.kind
 	}
-	sid, err := ndr.ParseSID(r.SID)
+	return c.kindOfSID(r.SID)
+}
+
+// kindOfSID places a SID in the plan's domains; a SID of no cycled domain
+// (a name the user asked for, a well-known SID) by its form.
+func (c *cycler) kindOfSID(s string) int {
+	sid, err := ndr.ParseSID(s)
 	if err != nil {
 		return kindWellKnown
 	}
@@ -728,7 +734,10 @@ func (c *cycler) kindOf(j *ridJob, r RID) int {
 			return d.kind
 		}
 	}
-	return kindWellKnown
+	if k := kindFor(sid); k != kindAccount || len(c.doms) == 0 {
+		return k
+	}
+	return kindOther // a domain SID that is not the account domain
 }
 
 // round runs one job per lane at once (see the package comment on lanes).
@@ -795,6 +804,8 @@ func (c *cycler) results() []RID {
 	out := make([]RID, 0, len(c.found))
 	for _, r := range c.found {
 		out = append(out, r)
+		// Names looked up before the plan was made are placed now.
+		c.order[r.SID] = c.kindOfSID(r.SID)
 	}
 	slices.SortFunc(out, func(a, b RID) int {
 		if ka, kb := c.order[a.SID], c.order[b.SID]; ka != kb {
