@@ -58,7 +58,7 @@ func checkStatus(r *Result, name string) (result, status string) {
 func TestLiveLayers(t *testing.T) {
 	addrs := labtest.Require(t, "open", "restricted", "smb2only", "dc")
 	t.Run("open", func(t *testing.T) {
-		r := liveRun(t, addrs["open"], Options{Checks: CheckNetBIOS | CheckPipes})
+		r := liveRun(t, addrs["open"], Options{Checks: CheckNetBIOS | CheckPipes | CheckDialects})
 		if r.Ports["445"] != "open" || r.Ports["139"] != "open" {
 			t.Errorf("ports %v", r.Ports)
 		}
@@ -103,7 +103,7 @@ func TestLiveLayers(t *testing.T) {
 		}
 	})
 	t.Run("smb2only", func(t *testing.T) {
-		r := liveRun(t, addrs["smb2only"], Options{Checks: CheckMachines})
+		r := liveRun(t, addrs["smb2only"], Options{Checks: CheckMachines | CheckDialects})
 		if r.SMB.Dialects["SMB 1.0"] {
 			t.Error("SMB 1.0 reported on smb2only")
 		}

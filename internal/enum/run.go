@@ -61,7 +61,12 @@ const (
 	// include it; a selection of letters opens only the pipes its checks use,
 	// since a pipe the server lacks can cost Samba a second to refuse.
 	CheckPipes
-	CheckAll = CheckUsers | CheckMachines | CheckShares | CheckPolicy | CheckGroups | CheckLSA | CheckNetBIOS | CheckRIDs | CheckPipes
+	// CheckDialects negotiates each dialect on a connection of its own
+	// (layer 2). -A and the default include it; with a letter selection only
+	// the dialect the checks use is reported, since six more connections
+	// cost a forking server (Samba) more than the checks themselves.
+	CheckDialects
+	CheckAll = CheckUsers | CheckMachines | CheckShares | CheckPolicy | CheckGroups | CheckLSA | CheckNetBIOS | CheckRIDs | CheckPipes | CheckDialects
 )
 
 // Has reports whether c includes all of x; the zero set means all.
@@ -274,17 +279,22 @@ func (h *Host) run(ctx context.Context) {
 	// Layer 2: negotiate. The per-dialect probe (one connection per
 	// dialect) runs beside the connection the checks use: slow servers
 	// (Samba AD forks per connection) would otherwise cost twice.
-	r.SMB = &SMBInfo{Dialects: map[string]bool{}}
+	r.SMB = &SMBInfo{}
 	probed := make(chan map[smb.Dialect]bool, 1)
-	go func() {
-		start := time.Now()
-		d, err := smb.ProbeDialects(ctx, h.Target, sopt)
-		h.Evidence("smb.ProbeDialects", "negotiate", start, err)
-		probed <- d
-	}()
+	if h.Opt.Checks.Has(CheckDialects) {
+		r.SMB.Dialects = map[string]bool{}
+		go func() {
+			start := time.Now()
+			d, err := smb.ProbeDialects(ctx, h.Target, sopt)
+			h.Evidence("smb.ProbeDialects", "negotiate", start, err)
+			probed <- d
+		}()
+	} else {
+		close(probed)
+	}
 	var dialects map[smb.Dialect]bool
 	waitProbe := func() map[smb.Dialect]bool {
-		if dialects == nil {
+		if dialects == nil && r.SMB.Dialects != nil {
 			dialects = <-probed
 			h.mu.Lock()
 			for _, d := range smb.AllDialects {
@@ -306,7 +316,8 @@ func (h *Host) run(ctx context.Context) {
 		// timed-out negotiate is no reason to try SMB1.
 		if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
 			// No SMB2: an NT4/2000/XP/2003-era host, or SMB1-only Samba.
-			if d := waitProbe(); d[smb.SMB1] && !anySMB2(d) {
+			// Unprobed, SMB1 is simply tried.
+			if d := waitProbe(); d == nil || d[smb.SMB1] && !anySMB2(d) {
 				h.Evidence("smb.Negotiate(SMB2)", "negotiate", start, err)
 				start = time.Now()
 				h.Conn, err = DialSMB1(ctx, h.Target, sopt)

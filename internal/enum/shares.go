@@ -166,8 +166,10 @@ func (h *Host) lanman(ctx context.Context) (lanmanTree, func(), string) {
 	if t, ok := h.IPC.(lanmanTree); ok && h.IPC != nil {
 		return t, func() {}, ""
 	}
-	if !h.Result.SMB.Dialects[smb.SMB1.String()] {
-		return nil, nil, "browse list unavailable: SMB1 disabled on target"
+	const disabled = "browse list unavailable: SMB1 disabled on target"
+	probed := h.Result.SMB.Dialects != nil
+	if probed && !h.Result.SMB.Dialects[smb.SMB1.String()] {
+		return nil, nil, disabled
 	}
 	sopt := smb.Options{Port: 445}
 	if h.Opt.Port == 139 {
@@ -177,6 +179,11 @@ func (h *Host) lanman(ctx context.Context) (lanmanTree, func(), string) {
 	conn, err := DialSMB1(ctx, h.Target, sopt)
 	h.Evidence("smb.Negotiate(SMB1 for RAP)", "negotiate", start, err)
 	if err != nil {
+		if !probed && ctx.Err() == nil {
+			// Without the dialect probe, a refused NT LM 0.12 negotiate is
+			// how we learn SMB1 is off.
+			return nil, nil, disabled + " (NT LM 0.12 negotiate: " + outcome(err) + ")"
+		}
 		return nil, nil, "browse list unavailable: SMB1 negotiate failed: " + outcome(err)
 	}
 	start = time.Now()
