@@ -105,7 +105,7 @@ type cycleDomain struct {
 	sid   ndr.SID
 	name  string
 	kind  int
-	fixed []RIDRange
+	fixed ridCursor // the fixed (or explicit) ranges still to ask
 	// Open-ended scan: batches [next, next+batch) are issued in order;
 	// it ends when the stop batches after the last one with a hit all
 	// came back empty.
@@ -141,6 +141,12 @@ type cycler struct {
 	order   map[string]int // SID → kind, for sorting
 	sources map[string]string
 	denied  []string
+	// Fixed ranges are cut into jobs as the rounds need them (an explicit
+	// range may hold four billion RIDs): fixedSize SIDs a job, the
+	// well-known SIDs in the first LSA job.
+	fixedSize    int
+	fixedLSA     bool
+	wellKnownDue bool
 	// lastRound is the last round run; translated is set once any
 	// lookup call of the path succeeded.
 	lastRound  []*ridJob
@@ -454,20 +460,22 @@ func (c *cycler) plan(withLSA bool) {
 		}
 		seen[sid.String()] = true
 		d := &cycleDomain{sid: sid, kind: kind, lastHit: -1}
+		var fixed []RIDRange
 		switch {
 		case kind == kindBuiltin:
-			d.fixed = builtinRIDs
+			fixed = builtinRIDs
 		case kind == kindUnixUsers || kind == kindUnixGroups:
 			if ranges != nil {
-				d.fixed = ranges
+				fixed = ranges
 			} else {
-				d.fixed, d.adaptive, d.next = unixFixedRIDs, true, ridAdaptiveStart
+				fixed, d.adaptive, d.next = unixFixedRIDs, true, ridAdaptiveStart
 			}
 		case ranges != nil:
-			d.fixed = ranges
+			fixed = ranges
 		default:
-			d.fixed, d.adaptive, d.next = defaultFixedRIDs, true, ridAdaptiveStart
+			fixed, d.adaptive, d.next = defaultFixedRIDs, true, ridAdaptiveStart
 		}
+		d.fixed = newRIDCursor(fixed)
 		c.doms = append(c.doms, d)
 	}
 	if c.st.account != nil {
@@ -494,7 +502,7 @@ func (c *cycler) plan(withLSA bool) {
 	for _, d := range c.doms {
 		d.name = c.domainName(d, sources)
 	}
-	c.queue = c.fixedJobs(withLSA)
+	c.planFixed(withLSA)
 }
 
 func (c *cycler) domainName(d *cycleDomain, sources map[string]string) string {
@@ -523,11 +531,19 @@ func (c *cycler) domainName(d *cycleDomain, sources map[string]string) string {
 	return ""
 }
 
-// fixedJobs chunks the fixed ranges into jobs. On the LSA path every
-// domain's fixed SIDs and the well-known SIDs share calls, chunked evenly
-// over the lanes; on SAMR each domain has its own calls.
-func (c *cycler) fixedJobs(withLSA bool) []*ridJob {
-	var jobs []*ridJob
+// planFixed sizes the jobs of the fixed ranges. On the LSA path every
+// domain's fixed SIDs and the well-known SIDs share calls, cut evenly over
+// the lanes; on SAMR each domain has its own calls.
+func (c *cycler) planFixed(withLSA bool) {
+	c.fixedLSA, c.wellKnownDue = withLSA, withLSA
+	limit := c.batchSize(!withLSA)
+	var total uint64
+	for _, d := range c.doms {
+		total += d.fixed.left()
+	}
+	if withLSA {
+		total += uint64(len(wellKnownSIDs))
+	}
 	// Spread over the lanes only when nothing else will fill them; with an
 	// open-ended scan to come, the first round's other lanes take its
 	// first batches instead.
@@ -535,29 +551,105 @@ func (c *cycler) fixedJobs(withLSA bool) []*ridJob {
 	if slices.ContainsFunc(c.doms, func(d *cycleDomain) bool { return d.adaptive }) {
 		lanes = 1
 	}
-	if withLSA {
+	c.fixedSize = limit
+	if total < uint64(limit)*uint64(maxInt(lanes, 1)) {
+		if parts := evenChunks(int(total), limit, lanes); len(parts) > 0 {
+			c.fixedSize = parts[0][1] - parts[0][0]
+		}
+	}
+}
+
+// nextFixed cuts the next job from the fixed ranges, nil when none are left.
+func (c *cycler) nextFixed() *ridJob {
+	size := min(c.fixedSize, c.batchSize(!c.fixedLSA))
+	if c.fixedLSA {
+		// The small fixed sets first (well-known SIDs, Builtin), so that a
+		// long explicit range cannot starve them.
 		var sids []ndr.SID
+		if c.wellKnownDue && len(wellKnownSIDs) <= size {
+			c.wellKnownDue = false
+			for _, w := range wellKnownSIDs {
+				sids = append(sids, ndr.MustParseSID(w))
+			}
+		}
+		for _, builtin := range []bool{true, false} {
+			for _, d := range c.doms {
+				if (d.kind == kindBuiltin) == builtin {
+					d.fixed.take(size-len(sids), func(rid uint32) { sids = append(sids, d.sid.Append(rid)) })
+				}
+			}
+		}
+		if c.wellKnownDue && len(sids) == 0 {
+			c.wellKnownDue = false // batches shrank below their number: alone
+			for _, w := range wellKnownSIDs {
+				sids = append(sids, ndr.MustParseSID(w))
+			}
+		}
+		if len(sids) == 0 {
+			return nil
+		}
+		return &ridJob{idx: -1, sids: sids, label: fmt.Sprintf("%d SIDs %s .. %s", len(sids), sids[0], sids[len(sids)-1])}
+	}
+	for _, builtin := range []bool{true, false} {
 		for _, d := range c.doms {
-			forRanges(d.fixed, func(rid uint32) { sids = append(sids, d.sid.Append(rid)) })
-		}
-		for _, s := range wellKnownSIDs {
-			sids = append(sids, ndr.MustParseSID(s))
-		}
-		for _, part := range evenChunks(len(sids), c.batch, lanes) {
-			jobs = append(jobs, &ridJob{idx: -1, sids: sids[part[0]:part[1]],
-				label: fmt.Sprintf("%d SIDs %s .. %s", part[1]-part[0], sids[part[0]], sids[part[1]-1])})
-		}
-		return jobs
-	}
-	for _, d := range c.doms {
-		var rids []uint32
-		forRanges(d.fixed, func(rid uint32) { rids = append(rids, rid) })
-		for _, part := range evenChunks(len(rids), min(c.batch, samr.MaxLookup), lanes) {
-			jobs = append(jobs, &ridJob{dom: d, idx: -1, rids: rids[part[0]:part[1]],
-				label: fmt.Sprintf("%s RIDs %d-%d", d.sid, rids[part[0]], rids[part[1]-1])})
+			if (d.kind == kindBuiltin) != builtin {
+				continue
+			}
+			var rids []uint32
+			d.fixed.take(size, func(rid uint32) { rids = append(rids, rid) })
+			if len(rids) > 0 {
+				return &ridJob{dom: d, idx: -1, rids: rids, label: fmt.Sprintf("%s RIDs %d-%d", d.sid, rids[0], rids[len(rids)-1])}
+			}
 		}
 	}
-	return jobs
+	return nil
+}
+
+// ridCursor walks inclusive RID ranges without materializing them.
+type ridCursor struct {
+	ranges []RIDRange
+	i      int
+	next   uint64 // next RID of ranges[i]
+}
+
+func newRIDCursor(rs []RIDRange) ridCursor {
+	cu := ridCursor{ranges: rs}
+	if len(rs) > 0 {
+		cu.next = uint64(rs[0].First)
+	}
+	return cu
+}
+
+// left counts the RIDs not yet taken.
+func (cu *ridCursor) left() uint64 {
+	var n uint64
+	for i := cu.i; i < len(cu.ranges); i++ {
+		lo := uint64(cu.ranges[i].First)
+		if i == cu.i {
+			lo = cu.next
+		}
+		if hi := uint64(cu.ranges[i].Last); hi >= lo {
+			n += hi - lo + 1
+		}
+	}
+	return n
+}
+
+// take passes up to n RIDs to f and advances past them.
+func (cu *ridCursor) take(n int, f func(uint32)) {
+	for n > 0 && cu.i < len(cu.ranges) {
+		r := cu.ranges[cu.i]
+		if cu.next > uint64(r.Last) {
+			cu.i++
+			if cu.i < len(cu.ranges) {
+				cu.next = uint64(cu.ranges[cu.i].First)
+			}
+			continue
+		}
+		f(uint32(cu.next))
+		cu.next++
+		n--
+	}
 }
 
 func forRanges(rs []RIDRange, f func(uint32)) {
@@ -650,6 +742,13 @@ func (c *cycler) run(ctx context.Context, samrPath bool, open func(i int) (ridLa
 		for len(jobs) < want && len(c.queue) > 0 {
 			jobs = append(jobs, c.queue[0])
 			c.queue = c.queue[1:]
+		}
+		for len(jobs) < want {
+			j := c.nextFixed()
+			if j == nil {
+				break
+			}
+			jobs = append(jobs, j)
 		}
 		for len(jobs) < want {
 			added := false

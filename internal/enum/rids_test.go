@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -624,5 +625,40 @@ func TestRIDCycleLaneOpenFailsOnce(t *testing.T) {
 	}
 	if opens != 2 {
 		t.Errorf("%d lane opens, want 2 (the one that worked, the one that failed)", opens)
+	}
+}
+
+// --rids 0-4294967295: the range is cut into jobs as the rounds go, never
+// held whole; the host's deadline ends the scan.
+func TestRIDCycleHugeExplicitRange(t *testing.T) {
+	old := ridLanes
+	ridLanes = 4
+	defer func() { ridLanes = old }()
+	f := &fakeLSA{resolve: accounts(7, 1_000_000)}
+	dom := ndr.MustParseSID(fakeDomain)
+	h := &Host{Opt: Options{RIDs: RIDOptions{Ranges: []RIDRange{{0, 0xffffffff}}}}, Result: &Result{Checks: []Check{}}}
+	c := &cycler{h: h, st: &rpcState{account: &dom}, batch: 1000, stop: 2,
+		found: map[string]RID{}, order: map[string]int{}, sources: map[string]string{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	c.plan(true)
+	c.run(ctx, false, func(i int) (ridLane, error) { return &lsaLane{g: &gatedPipe{}, c: lsa.New(f)}, nil })
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("ran %v past a 300 ms deadline", d)
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapInuse) - int64(before.HeapInuse); grown > 64<<20 {
+		t.Errorf("heap grew by %d MiB", grown>>20)
+	}
+	calls, asked := f.asked()
+	if calls == 0 || len(asked) > calls*1000 {
+		t.Errorf("%d calls asked %d SIDs", calls, len(asked))
+	}
+	if got := foundRIDs(c, kindAccount); len(got) == 0 || got[0] != 7 {
+		t.Errorf("found %v", got)
 	}
 }
