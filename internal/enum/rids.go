@@ -652,14 +652,6 @@ func (cu *ridCursor) take(n int, f func(uint32)) {
 	}
 }
 
-func forRanges(rs []RIDRange, f func(uint32)) {
-	for _, r := range rs {
-		for rid := uint64(r.First); rid <= uint64(r.Last); rid++ {
-			f(uint32(rid))
-		}
-	}
-}
-
 // evenChunks splits n items into calls of at most max, as evenly as the
 // lanes allow: 4,657 SIDs over 4 lanes at 1,000 a call make 8 calls of
 // 583 (two full rounds) rather than 4 of 1,000 and one of 657.

@@ -662,3 +662,11 @@ func TestRIDCycleHugeExplicitRange(t *testing.T) {
 		t.Errorf("found %v", got)
 	}
 }
+
+func forRanges(rs []RIDRange, f func(uint32)) {
+	for _, r := range rs {
+		for rid := uint64(r.First); rid <= uint64(r.Last); rid++ {
+			f(uint32(rid))
+		}
+	}
+}
