@@ -376,3 +376,33 @@ func TestRIDCyclingNamesLive(t *testing.T) {
 		}
 	})
 }
+
+// Over SMB1 the lanes' split transactions are WriteAndX + ReadAndX on the
+// pipe; the names must be the same as over SMB2.
+func TestRIDCyclingSMB1Live(t *testing.T) {
+	addr := labtest.Require(t, "open")["open"]
+	run := func(smb1 bool) []RID {
+		r := Run(context.Background(), addr, Options{Timeout: 3 * time.Minute, NoGuest: true, SMB1: smb1, Checks: CheckRIDs,
+			RIDs: RIDOptions{Ranges: []RIDRange{{500, 4500}}}})
+		if r.RIDCycling == nil || r.RIDCycling.Path != "lsa" {
+			t.Fatalf("smb1=%v: %+v (stopped at %s: %s)", smb1, r.RIDCycling, r.Layer, r.Error)
+		}
+		if want := map[bool]string{true: "SMB 1.0", false: "SMB 3.1.1"}[smb1]; r.SMB.Dialect != want {
+			t.Fatalf("dialect %s, want %s", r.SMB.Dialect, want)
+		}
+		lanes := 0
+		for _, c := range r.Checks {
+			if c.Name == "lsa.OpenPolicy2" && strings.Contains(c.Detail, "rid cycling lane") {
+				lanes++
+			}
+		}
+		if lanes < 2 {
+			t.Errorf("smb1=%v: %d lanes", smb1, lanes)
+		}
+		return r.RIDs
+	}
+	one, two := run(true), run(false)
+	if !slices.Equal(one, two) {
+		t.Errorf("SMB1 found %d names, SMB2 %d", len(one), len(two))
+	}
+}
