@@ -21,6 +21,14 @@ func netbiosTransport(host string) func(ctx context.Context) (net.Conn, error) {
 	return smb.NetBIOSTransport(host)
 }
 
+// netbiosSession makes a TCP 139 transport from dial: the NetBIOS session
+// request goes first on each connection it returns.
+func netbiosSession(dial func(ctx context.Context) (net.Conn, error)) func(ctx context.Context) (net.Conn, error) {
+	return func(ctx context.Context) (net.Conn, error) {
+		return netbios.DialSession(ctx, dial, "", netbios.SMBServerName)
+	}
+}
+
 // netbios asks for the node status over UDP 137 (enum.exe -N).
 func (h *Host) netbios(ctx context.Context) {
 	start := time.Now()

@@ -247,7 +247,18 @@ func (h *Host) run(ctx context.Context) {
 		}
 	}
 	// Layer 1: reachability.
-	h.probePorts(ctx)
+	_, later, probes := h.probePorts(ctx)
+	if later != "" {
+		// The other port is probed after the checks (see probePorts).
+		defer func() {
+			// Past the host's deadline it still gets a short bound of its own.
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			if p := h.probePort(pctx, later); p.conn != nil {
+				p.conn.Close()
+			}
+		}()
+	}
 	port := h.Opt.Port
 	if port == 0 {
 		port = 445
@@ -255,13 +266,28 @@ func (h *Host) run(ctx context.Context) {
 			port = 139
 		}
 	}
+	kept := probes[strconv.Itoa(port)].conn
+	for _, p := range probes {
+		if p.conn != nil && p.conn != kept {
+			p.conn.Close()
+		}
+	}
 	if r.Ports[strconv.Itoa(port)] != "open" {
 		h.fail("reachability", fmt.Errorf("tcp/%d %s", port, r.Ports[strconv.Itoa(port)]))
 		return
 	}
+	// sopt serves every extra connection (dialect probe, guest probe);
+	// mainOpt starts from the connection layer 1 opened.
 	sopt := smb.Options{Port: port}
+	var d net.Dialer
+	addr := net.JoinHostPort(h.Target, strconv.Itoa(port))
+	dial := func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+	k := &keptConn{c: kept, dial: dial}
+	defer k.Close()
+	mainOpt := smb.Options{Port: port, Transport: k.Dial}
 	if port == 139 {
 		sopt.Transport = netbiosTransport(h.Target)
+		mainOpt.Transport = netbiosSession(k.Dial)
 	}
 
 	// NetBIOS node status runs beside the SMB layers: UDP, independent.
@@ -309,9 +335,9 @@ func (h *Host) run(ctx context.Context) {
 	var err error
 	start := time.Now()
 	if h.Opt.SMB1 {
-		h.Conn, err = DialSMB1(ctx, h.Target, sopt)
+		h.Conn, err = DialSMB1(ctx, h.Target, mainOpt)
 	} else {
-		h.Conn, err = smb.Dial(ctx, h.Target, sopt)
+		h.Conn, err = smb.Dial(ctx, h.Target, mainOpt)
 		// The socket deadline can fire a moment before ctx's own timer: a
 		// timed-out negotiate is no reason to try SMB1.
 		if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -522,46 +548,106 @@ func (h *Host) guestProbe(ctx context.Context, sopt smb.Options, smb1 bool) {
 	}
 }
 
-// probePorts checks TCP 445 and 139 at once.
-func (h *Host) probePorts(ctx context.Context) {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for _, p := range []string{"445", "139"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start := time.Now()
-			state, err := probeTCP(ctx, h.Target, p)
-			mu.Lock()
-			h.Result.Ports[p] = state
-			mu.Unlock()
-			c := Check{Name: "tcp/" + p, Layer: "reachability", Result: "ok", Status: state, MS: time.Since(start).Milliseconds()}
-			if state != "open" {
-				c.Result = "error"
-				if err != nil {
-					c.Detail = err.Error()
-				}
-			}
-			h.Record(c)
-		}()
-	}
-	wg.Wait()
+// portProbe is one TCP probe's outcome; an open connection is kept: the
+// one the session uses saves a second connect, which on a forking server
+// (smbd forks per connection) is most of a host's time.
+type portProbe struct {
+	port  string
+	state string
+	conn  net.Conn
 }
 
-// probeTCP says open, closed (refused) or filtered (no answer in time).
-func probeTCP(ctx context.Context, host, port string) (string, error) {
+// probePort probes one port and records it.
+func (h *Host) probePort(ctx context.Context, port string) portProbe {
+	start := time.Now()
+	state, conn, err := probeTCP(ctx, h.Target, port)
+	h.mu.Lock()
+	h.Result.Ports[port] = state
+	h.mu.Unlock()
+	c := Check{Name: "tcp/" + port, Layer: "reachability", Result: "ok", Status: state, MS: time.Since(start).Milliseconds()}
+	if state != "open" {
+		c.Result = "error"
+		if err != nil {
+			c.Detail = err.Error()
+		}
+	}
+	h.Record(c)
+	return portProbe{port, state, conn}
+}
+
+// probePorts probes the preferred port (445, or the one asked for) and,
+// when it does not answer quickly, the other one beside it. When the
+// preferred port is open the other is probed only at the end (later): its
+// connect would make the server fork a process in the middle of the
+// checks, which costs a 2-core Samba box half the run.
+func (h *Host) probePorts(ctx context.Context) (first portProbe, other string, got map[string]portProbe) {
+	pref, alt := "445", "139"
+	if h.Opt.Port == 139 {
+		pref, alt = "139", "445"
+	}
+	got = map[string]portProbe{}
+	prefCh := make(chan portProbe, 1)
+	go func() { prefCh <- h.probePort(ctx, pref) }()
+	select {
+	case p := <-prefCh:
+		if p.state == "open" {
+			return p, alt, map[string]portProbe{pref: p}
+		}
+		got[pref] = p
+	case <-time.After(250 * time.Millisecond):
+	}
+	altCh := make(chan portProbe, 1)
+	go func() { altCh <- h.probePort(ctx, alt) }()
+	if _, ok := got[pref]; !ok {
+		got[pref] = <-prefCh
+	}
+	got[alt] = <-altCh
+	return got[pref], "", got
+}
+
+// probeTCP says open (with the connection), closed (refused) or filtered
+// (no answer in time).
+func probeTCP(ctx context.Context, host, port string) (string, net.Conn, error) {
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	var d net.Dialer
 	c, err := d.DialContext(pctx, "tcp", net.JoinHostPort(host, port))
 	if err == nil {
-		c.Close()
-		return "open", nil
+		return "open", c, nil
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
-		return "closed", err
+		return "closed", nil, err
 	}
-	return "filtered", err
+	return "filtered", nil, err
+}
+
+// keptConn hands out the connection layer 1 opened once, then dials
+// afresh; Close drops it if nobody took it.
+type keptConn struct {
+	mu   sync.Mutex
+	c    net.Conn
+	dial func(ctx context.Context) (net.Conn, error)
+}
+
+func (k *keptConn) take() net.Conn {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	c := k.c
+	k.c = nil
+	return c
+}
+
+func (k *keptConn) Dial(ctx context.Context) (net.Conn, error) {
+	if c := k.take(); c != nil {
+		return c, nil
+	}
+	return k.dial(ctx)
+}
+
+func (k *keptConn) Close() {
+	if c := k.take(); c != nil {
+		c.Close()
+	}
 }
 
 func formatGUID(g [16]byte) string {
