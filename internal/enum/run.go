@@ -247,7 +247,7 @@ func (h *Host) run(ctx context.Context) {
 		}
 	}
 	// Layer 1: reachability.
-	_, later, probes := h.probePorts(ctx)
+	later, probes := h.probePorts(ctx)
 	if later != "" {
 		// The other port is probed after the checks (see probePorts).
 		defer func() {
@@ -580,7 +580,7 @@ func (h *Host) probePort(ctx context.Context, port string) portProbe {
 // preferred port is open the other is probed only at the end (later): its
 // connect would make the server fork a process in the middle of the
 // checks, which costs a 2-core Samba box half the run.
-func (h *Host) probePorts(ctx context.Context) (first portProbe, other string, got map[string]portProbe) {
+func (h *Host) probePorts(ctx context.Context) (later string, got map[string]portProbe) {
 	pref, alt := "445", "139"
 	if h.Opt.Port == 139 {
 		pref, alt = "139", "445"
@@ -591,7 +591,7 @@ func (h *Host) probePorts(ctx context.Context) (first portProbe, other string, g
 	select {
 	case p := <-prefCh:
 		if p.state == "open" {
-			return p, alt, map[string]portProbe{pref: p}
+			return alt, map[string]portProbe{pref: p}
 		}
 		got[pref] = p
 	case <-time.After(250 * time.Millisecond):
@@ -602,7 +602,7 @@ func (h *Host) probePorts(ctx context.Context) (first portProbe, other string, g
 		got[pref] = <-prefCh
 	}
 	got[alt] = <-altCh
-	return got[pref], "", got
+	return "", got
 }
 
 // probeTCP says open (with the connection), closed (refused) or filtered
