@@ -34,7 +34,7 @@ fi
 
 # Go >= 1.26 (go.mod says so; we do not install it).
 if ! command -v go >/dev/null; then
-  echo "setup: Go not found; install Go 1.26 or newer (https://go.dev/dl/)" >&2
+  echo "setup: Go not found; install Go 1.26 or newer and put it on PATH" >&2
   exit 1
 fi
 v=$(go env GOVERSION)          # e.g. go1.26.8
