@@ -721,6 +721,10 @@ func TestManyHostsAmongHostile(t *testing.T) {
 	wg.Wait()
 	for i, n := range names {
 		a, b := findings(got[i]), findings(solo[n])
+		// A freshly started lab's browse list changes between two runs
+		// while nmbd wins the LAB election (master browser, server type
+		// bits): it is the server's state moving, not our result.
+		a.Browse, b.Browse = nil, nil
 		if !equalJSON(a, b) {
 			t.Errorf("%s among hostile hosts differs from its solo run:\n got %s\nwant %s", n, js(a), js(b))
 		}
