@@ -117,7 +117,7 @@ func labDC() *enum.Result {
 
 func win2019Member() *enum.Result {
 	return &enum.Result{
-		Schema: enum.Schema, Target: "10.0.0.5",
+		Schema: enum.Schema, Target: "192.0.2.5",
 		Ports: map[string]string{"445": "open", "139": "closed"},
 		SMB: &enum.SMBInfo{Dialects: map[string]bool{"SMB 1.0": false, "SMB 2.0.2": true, "SMB 3.1.1": true}, Dialect: "SMB 3.1.1", SigningEnabled: true,
 			NTLM: &enum.NTLM{NetBIOSComputer: "FS01", NetBIOSDomain: "CORP", DNSDomain: "corp.example", OSVersion: "10.0.17763"}},
@@ -134,7 +134,7 @@ func win2019Member() *enum.Result {
 func win2003DC() *enum.Result {
 	sid := "S-1-5-21-7-8-9"
 	r := &enum.Result{
-		Schema: enum.Schema, Target: "10.0.0.2",
+		Schema: enum.Schema, Target: "192.0.2.2",
 		Ports: map[string]string{"445": "open", "139": "open"},
 		SMB: &enum.SMBInfo{Dialects: map[string]bool{"SMB 1.0": true, "SMB 2.0.2": false}, Dialect: "SMB 1.0", SigningEnabled: true, SigningRequired: true,
 			NativeOS: "Windows Server 2003 3790 Service Pack 2", NativeLanMan: "Windows Server 2003 5.2",

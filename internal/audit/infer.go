@@ -242,20 +242,7 @@ func inferRestrictNullSessAccess(v *view) SettingState {
 }
 
 func inferNullSessionShares(v *view) SettingState {
-	var yes, no, why []string
-	for _, s := range v.shareProbes() {
-		e, ok := v.exp["share:"+s.Name]
-		if !ok {
-			continue
-		}
-		switch e.Value {
-		case Yes:
-			yes = append(yes, s.Name)
-		case No:
-			no = append(no, s.Name)
-		}
-		why = append(why, e.Because...)
-	}
+	yes, no, why := v.shareVerdicts()
 	if c := v.controlEvidence(); c != "" {
 		why = append(why, c)
 	}
@@ -433,20 +420,7 @@ func inferSambaMapToGuest(v *view) SettingState {
 }
 
 func inferSambaGuestOK(v *view) SettingState {
-	var yes, no, why []string
-	for _, s := range v.shareProbes() {
-		e, ok := v.exp["share:"+s.Name]
-		if !ok {
-			continue
-		}
-		switch e.Value {
-		case Yes:
-			yes = append(yes, s.Name)
-		case No:
-			no = append(no, s.Name)
-		}
-		why = append(why, e.Because...)
-	}
+	yes, no, why := v.shareVerdicts()
 	switch {
 	case len(yes) > 0:
 		return observed("yes on "+strings.Join(yes, ", "), why...)
@@ -507,4 +481,23 @@ func inferSambaSigning(v *view) SettingState {
 		return consistent("default, auto or disabled", e.Because...)
 	}
 	return notObs("", "no NEGOTIATE response")
+}
+
+// shareVerdicts splits the probed shares into those an anonymous caller
+// could and could not connect to, with the evidence for each.
+func (v *view) shareVerdicts() (yes, no, why []string) {
+	for _, s := range v.shareProbes() {
+		e, ok := v.exp["share:"+s.Name]
+		if !ok {
+			continue
+		}
+		switch e.Value {
+		case Yes:
+			yes = append(yes, s.Name)
+		case No:
+			no = append(no, s.Name)
+		}
+		why = append(why, e.Because...)
+	}
+	return yes, no, why
 }
