@@ -80,14 +80,13 @@ func (h *Host) runRPCChecks(ctx context.Context) {
 	}
 }
 
-func (h *Host) serverName() string { return `\\` + h.Target }
 
 // serverInfo: SRVSVC NetrServerGetInfo 101 and WKSSVC NetrWkstaGetInfo 100.
 func (h *Host) serverInfo(ctx context.Context, st *rpcState) {
 	var si *ServerInfo
 	if c, err := h.bind(ctx, st, "srvsvc", dcerpc.SRVSVC); err == nil {
 		start := time.Now()
-		info, err := srvsvc.New(c, h.serverName()).ServerInfo(ctx)
+		info, err := srvsvc.New(c, h.Target).ServerInfo(ctx)
 		h.Evidence("srvsvc.NetrServerGetInfo", "call", start, err)
 		if err == nil {
 			si = &ServerInfo{PlatformID: info.PlatformID, Name: info.Name, VersionMajor: info.VersionMajor,
@@ -99,7 +98,7 @@ func (h *Host) serverInfo(ctx context.Context, st *rpcState) {
 	}
 	if c, err := h.bind(ctx, st, "wkssvc", dcerpc.WKSSVC); err == nil {
 		start := time.Now()
-		w, err := wkssvc.New(c, h.serverName()).WkstaGetInfo(ctx)
+		w, err := wkssvc.New(c, h.Target).WkstaGetInfo(ctx)
 		h.Evidence("wkssvc.NetrWkstaGetInfo", "call", start, err)
 		if err == nil {
 			if si == nil {

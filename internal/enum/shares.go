@@ -19,7 +19,7 @@ func ServerTypeNames(t uint32) []string { return rap.TypeNames(t) }
 // back to 0), hidden ones included.
 func (h *Host) shareEnum(ctx context.Context, c *dcerpc.Client) {
 	start := time.Now()
-	shares, level, err := srvsvc.New(c, h.serverName()).Shares(ctx)
+	shares, level, err := srvsvc.New(c, h.Target).Shares(ctx)
 	ch := CheckOf("srvsvc.NetrShareEnum", "call", time.Since(start), err)
 	if err == nil {
 		ch.Detail = fmt.Sprintf("level %d", level)
