@@ -80,7 +80,6 @@ func (h *Host) runRPCChecks(ctx context.Context) {
 	}
 }
 
-
 // serverInfo: SRVSVC NetrServerGetInfo 101 and WKSSVC NetrWkstaGetInfo 100.
 func (h *Host) serverInfo(ctx context.Context, st *rpcState) {
 	var si *ServerInfo
