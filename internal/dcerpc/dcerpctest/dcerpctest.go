@@ -6,6 +6,7 @@ package dcerpctest
 import (
 	"context"
 	"encoding/hex"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,4 +106,22 @@ func Rpcclient(t testing.TB, host, commands string, extraArgs ...string) string 
 		t.Fatalf("dcerpctest: rpcclient %s %q: %v", host, commands, err)
 	}
 	return string(out)
+}
+
+// TCP dials host:port (ncacn_ip_tcp) and binds abstract. The connection is
+// closed when the test ends.
+func TCP(t testing.TB, host, port string, abstract dcerpc.SyntaxID) *dcerpc.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tr, err := dcerpc.DialTCP(ctx, net.JoinHostPort(host, port))
+	if err != nil {
+		t.Fatalf("dcerpctest: %v", err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	c, err := dcerpc.Bind(ctx, tr, abstract)
+	if err != nil {
+		t.Fatalf("dcerpctest: %s:%s: %v", host, port, err)
+	}
+	return c
 }
