@@ -19,9 +19,9 @@ type Result struct {
 	Error string `json:"error,omitempty"`
 	Layer string `json:"layer,omitempty"`
 
-	Ports    map[string]string         `json:"ports"` // "445","139" → open|closed|filtered
+	Ports map[string]string `json:"ports"` // "445","139" → open|closed|filtered
 	// Port is the SMB port the session and checks used (445 or 139).
-	Port int `json:"port,omitempty"`
+	Port     int                       `json:"port,omitempty"`
 	SMB      *SMBInfo                  `json:"smb,omitempty"`
 	NetBIOS  *NetBIOS                  `json:"netbios,omitempty"`
 	Sessions map[string]*SessionResult `json:"sessions,omitempty"` // "null", "guest"
