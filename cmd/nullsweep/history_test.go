@@ -1,0 +1,140 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nullsweep/nullsweep/internal/audit"
+	"github.com/nullsweep/nullsweep/internal/enum"
+	"github.com/nullsweep/nullsweep/internal/sweep"
+)
+
+// sweepFile writes a sweep's JSON Lines: each lab result file (from
+// internal/audit/testdata) becomes an open host at target, plus closed
+// hosts, and a complete summary unless complete is false.
+func sweepFile(t *testing.T, path, plan, runID, shard string, complete bool, open map[string]string, closed ...string) {
+	t.Helper()
+	hdr := sweep.Header{Schema: sweep.Schema, Kind: sweep.KindHost, RunID: runID, PlanID: plan, Shard: shard, Time: time.Now().UTC()}
+	sum := sweep.NewSummary(hdr)
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	for target, file := range open {
+		raw, err := os.ReadFile(testdata + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r enum.Result
+		if err := json.Unmarshal(raw, &r); err != nil {
+			t.Fatal(err)
+		}
+		r.Target = target
+		rec := &sweep.Record{Header: hdr, Target: target, Status: sweep.StatusOpen, Port: 445, Result: &r, Audit: audit.Assess(&r, audit.Options{})}
+		sum.Add(rec)
+		enc.Encode(rec)
+	}
+	for _, c := range closed {
+		rec := &sweep.Record{Header: hdr, Target: c, Status: sweep.StatusClosed, Layer: "reachability"}
+		sum.Add(rec)
+		enc.Encode(rec)
+	}
+	sum.Complete = complete
+	sum.Targets = sum.Done
+	enc.Encode(sum)
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// merge, runs and diff over real lab results: shards merged into runs,
+// incomplete merges exit 2 naming the shard, a second import changes
+// nothing, and diff names what closed and exits 1 on what opened.
+func TestMergeRunsDiff(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "h.db")
+	f := func(n string) string { return filepath.Join(dir, n) }
+	sweepFile(t, f("a1.jsonl"), "planA", "ra1", "1/2", true, map[string]string{"127.0.0.2": "enum-open.json"}, "127.0.0.1")
+	sweepFile(t, f("a2.jsonl"), "planA", "ra2", "2/2", true, map[string]string{"127.0.0.3": "enum-restricted.json"}, "127.0.0.4")
+	// The next week: the open host was hardened, the restricted one opened.
+	sweepFile(t, f("b1.jsonl"), "planA", "rb1", "1/2", true, map[string]string{"127.0.0.2": "enum-restricted.json"}, "127.0.0.1")
+	sweepFile(t, f("b2.jsonl"), "planA", "rb2", "2/2", true, map[string]string{"127.0.0.3": "enum-open.json"}, "127.0.0.4")
+	sweepFile(t, f("c.jsonl"), "planC", "rc", "1/1", true, nil, "127.0.0.1")
+	sweepFile(t, f("half.jsonl"), "planH", "rh", "1/3", true, nil, "127.0.0.1")
+
+	out, errOut, code := nullsweep(t, "merge", "--db", db, f("a1.jsonl"))
+	if code != 2 || !strings.Contains(errOut, "shard 2/2") {
+		t.Errorf("merge of one shard of two: exit %d, %q %q", code, out, errOut)
+	}
+	out, _, code = nullsweep(t, "merge", "--db", db, f("a1.jsonl"), f("a2.jsonl"))
+	if code != 0 || !strings.Contains(out, "imported 4 targets as run 2") {
+		t.Errorf("merge: exit %d, %q", code, out)
+	}
+	out, _, code = nullsweep(t, "merge", "--db", db, f("a2.jsonl"), f("a1.jsonl"))
+	if code != 0 || !strings.Contains(out, "already recorded as run 2") {
+		t.Errorf("merge again: exit %d, %q", code, out)
+	}
+	_, errOut, code = nullsweep(t, "merge", "--db", db, f("a1.jsonl"), f("c.jsonl"))
+	if code != 2 || !strings.Contains(errOut, "different plans") {
+		t.Errorf("mixed plans: exit %d, %q", code, errOut)
+	}
+	_, errOut, code = nullsweep(t, "merge", "--db", db, f("half.jsonl"))
+	if code != 2 || !strings.Contains(errOut, "shard 2/3, 3/3") {
+		t.Errorf("missing shards: exit %d, %q", code, errOut)
+	}
+	nullsweep(t, "merge", "--db", db, f("b1.jsonl"), f("b2.jsonl"))
+
+	out, _, code = nullsweep(t, "runs", "--db", db)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 5 || !strings.Contains(lines[1], "no") || !strings.Contains(lines[2], "yes") {
+		t.Errorf("runs: exit %d\n%s", code, out)
+	}
+
+	out, _, code = nullsweep(t, "diff", "--db", db, "--json")
+	var d struct {
+		A, B  struct{ ID int }
+		Hosts []struct {
+			Target, State string
+			New, Resolved []struct{ Kind, Key string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatalf("diff --json: %v\n%s", err, out)
+	}
+	if code != 1 || d.A.ID != 2 || d.B.ID != 4 {
+		t.Errorf("diff: exit %d (want 1: something new), runs %d → %d (want 2 → 4)", code, d.A.ID, d.B.ID)
+	}
+	states := map[string]string{}
+	for _, h := range d.Hosts {
+		states[h.Target] = h.State
+	}
+	want := map[string]string{"127.0.0.1": "unchanged", "127.0.0.2": "resolved", "127.0.0.3": "new", "127.0.0.4": "unchanged"}
+	if fmt.Sprint(states) != fmt.Sprint(want) {
+		t.Errorf("host states %v, want %v", states, want)
+	}
+	_, _, code = nullsweep(t, "diff", "--db", db, "--fail-on", "critical")
+	if code != 0 {
+		t.Errorf("diff --fail-on critical: exit %d, want 0 (the new findings are high at most)", code)
+	}
+	out, _, code = nullsweep(t, "diff", "--db", db, "4", "4")
+	if code != 0 || !strings.Contains(out, "no change") {
+		t.Errorf("diff of a run with itself: exit %d %q", code, out)
+	}
+	_, errOut, code = nullsweep(t, "diff", "--db", db, "77")
+	if code != 2 || !strings.Contains(errOut, "no such run") {
+		t.Errorf("diff 77: exit %d %q", code, errOut)
+	}
+}
+
+// A database that cannot be used is a clear error naming the cause.
+func TestCorruptDatabase(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "h.db")
+	os.WriteFile(db, []byte(strings.Repeat("garbage ", 1000)), 0o600)
+	_, errOut, code := nullsweep(t, "runs", "--db", db)
+	if code != 2 || !strings.Contains(errOut, "corrupt") {
+		t.Errorf("runs on a corrupt file: exit %d %q", code, errOut)
+	}
+}

@@ -1,0 +1,224 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nullsweep/nullsweep/internal/audit"
+	"github.com/nullsweep/nullsweep/internal/enum"
+)
+
+// Run is one stored run with its counts.
+type Run struct {
+	ID          int64     `json:"id"`
+	RunID       string    `json:"run_id"`
+	Kind        string    `json:"kind"`
+	Plan        string    `json:"plan,omitempty"`
+	Shard       string    `json:"shard,omitempty"`
+	Args        []string  `json:"args"`
+	Version     string    `json:"version,omitempty"`
+	Started     time.Time `json:"started"`
+	Finished    time.Time `json:"finished,omitzero"`
+	Complete    bool      `json:"complete"`
+	TargetsHash string    `json:"-"`
+	Targets     int       `json:"targets"`
+	Open        int       `json:"open"`
+	// Findings counts findings by severity name.
+	Findings map[string]int `json:"findings"`
+}
+
+const runCols = "id, run_id, kind, plan, shard, args, version, started, finished, complete, targets_hash"
+
+func scanRun(sc interface{ Scan(...any) error }) (*Run, error) {
+	var r Run
+	var args, started string
+	var finished sql.NullString
+	if err := sc.Scan(&r.ID, &r.RunID, &r.Kind, &r.Plan, &r.Shard, &args, &r.Version, &started, &finished, &r.Complete, &r.TargetsHash); err != nil {
+		return nil, err
+	}
+	json.Unmarshal([]byte(args), &r.Args)
+	r.Started, _ = time.Parse(time.RFC3339Nano, started)
+	if finished.Valid {
+		r.Finished, _ = time.Parse(time.RFC3339Nano, finished.String)
+	}
+	return &r, nil
+}
+
+// Runs lists the stored runs, oldest first, with their counts.
+func (d *DB) Runs(ctx context.Context) ([]*Run, error) {
+	rows, err := d.db.QueryContext(ctx, "SELECT "+runCols+" FROM runs ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("store: runs: %w", classify(err))
+	}
+	var out []*Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: runs: %w", classify(err))
+		}
+		out = append(out, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: runs: %w", classify(err))
+	}
+	for _, r := range out {
+		if err := d.counts(ctx, r); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (d *DB) counts(ctx context.Context, r *Run) error {
+	err := d.db.QueryRowContext(ctx, "SELECT count(*), count(*) FILTER (WHERE status = 'open') FROM targets WHERE run = ?", r.ID).Scan(&r.Targets, &r.Open)
+	if err != nil {
+		return fmt.Errorf("store: run %d: %w", r.ID, classify(err))
+	}
+	r.Findings = map[string]int{}
+	rows, err := d.db.QueryContext(ctx, "SELECT severity, count(*) FROM findings WHERE run = ? GROUP BY severity", r.ID)
+	if err != nil {
+		return fmt.Errorf("store: run %d: %w", r.ID, classify(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sev, n int
+		if err := rows.Scan(&sev, &n); err != nil {
+			return fmt.Errorf("store: run %d: %w", r.ID, classify(err))
+		}
+		r.Findings[audit.Severity(sev).String()] = n
+	}
+	return rows.Err()
+}
+
+// ErrNoRun: no run matches.
+var ErrNoRun = errors.New("no such run")
+
+// Run finds a run by its number, its run_id, or "last" (the newest
+// complete run).
+func (d *DB) Run(ctx context.Context, ref string) (*Run, error) {
+	var row *sql.Row
+	switch n, err := strconv.ParseInt(ref, 10, 64); {
+	case ref == "last":
+		row = d.db.QueryRowContext(ctx, "SELECT "+runCols+" FROM runs WHERE complete = 1 ORDER BY id DESC LIMIT 1")
+	case err == nil:
+		row = d.db.QueryRowContext(ctx, "SELECT "+runCols+" FROM runs WHERE id = ?", n)
+	default:
+		row = d.db.QueryRowContext(ctx, "SELECT "+runCols+" FROM runs WHERE run_id = ?", ref)
+	}
+	r, err := scanRun(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		if ref == "last" {
+			return nil, fmt.Errorf("store: %w: no complete run stored yet", ErrNoRun)
+		}
+		return nil, fmt.Errorf("store: %w %q (see nullsweep runs)", ErrNoRun, ref)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: run %s: %w", ref, classify(err))
+	}
+	return r, d.counts(ctx, r)
+}
+
+// Previous is the newest complete run before r over the same targets, or
+// ErrNoRun.
+func (d *DB) Previous(ctx context.Context, r *Run) (*Run, error) {
+	row := d.db.QueryRowContext(ctx, "SELECT "+runCols+" FROM runs WHERE complete = 1 AND id < ? AND targets_hash = ? ORDER BY id DESC LIMIT 1", r.ID, r.TargetsHash)
+	p, err := scanRun(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: %w: no complete run before run %d over the same %d targets", ErrNoRun, r.ID, r.Targets)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: previous run: %w", classify(err))
+	}
+	return p, d.counts(ctx, p)
+}
+
+// StoredHost is one target of a stored run.
+type StoredHost struct {
+	Host
+	Items []Item
+}
+
+// Hosts loads every target of a run, in target order, with its audit
+// report and exposure items.
+func (d *DB) Hosts(ctx context.Context, run int64) ([]*StoredHost, error) {
+	return d.hosts(ctx, run, true)
+}
+
+func (d *DB) hosts(ctx context.Context, run int64, withResult bool) ([]*StoredHost, error) {
+	cols := "target, status, layer, error, audit, NULL"
+	if withResult {
+		cols = "target, status, layer, error, audit, result"
+	}
+	rows, err := d.db.QueryContext(ctx, "SELECT "+cols+" FROM targets WHERE run = ? ORDER BY target", run)
+	if err != nil {
+		return nil, fmt.Errorf("store: run %d: %w", run, classify(err))
+	}
+	var out []*StoredHost
+	byTarget := map[string]*StoredHost{}
+	for rows.Next() {
+		var h StoredHost
+		var aud, res sql.NullString
+		if err := rows.Scan(&h.Target, &h.Status, &h.Layer, &h.Error, &aud, &res); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: run %d: %w", run, classify(err))
+		}
+		if aud.Valid {
+			h.Audit = new(audit.Report)
+			if err := json.Unmarshal([]byte(aud.String), h.Audit); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: run %d: %s: audit: %w", run, h.Target, err)
+			}
+		}
+		if res.Valid {
+			h.Result = new(enum.Result)
+			if err := json.Unmarshal([]byte(res.String), h.Result); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: run %d: %s: result: %w", run, h.Target, err)
+			}
+		}
+		reach := Item{Key: KeyReachable, State: audit.Unknown, Evidence: strings.TrimSpace(h.Status + " " + h.Layer)}
+		switch h.Status {
+		case StatusOpen:
+			reach.State = audit.Yes
+		case StatusClosed:
+			reach.State = audit.No
+		}
+		h.Items = []Item{reach}
+		out = append(out, &h)
+		byTarget[h.Target] = &h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: run %d: %w", run, classify(err))
+	}
+	rows, err = d.db.QueryContext(ctx, "SELECT target, key, state, evidence FROM exposures WHERE run = ? AND key <> ? ORDER BY target, key", run, KeyReachable)
+	if err != nil {
+		return nil, fmt.Errorf("store: run %d: exposures: %w", run, classify(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		var it Item
+		if err := rows.Scan(&t, &it.Key, &it.State, &it.Evidence); err != nil {
+			return nil, fmt.Errorf("store: run %d: exposures: %w", run, classify(err))
+		}
+		if h := byTarget[t]; h != nil {
+			h.Items = append(h.Items, it)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: run %d: exposures: %w", run, classify(err))
+	}
+	for _, h := range out {
+		h.Items = sortItems(h.Items)
+	}
+	return out, nil
+}

@@ -1,0 +1,308 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nullsweep/nullsweep/internal/audit"
+	"github.com/nullsweep/nullsweep/internal/enum"
+)
+
+// labHost is a real lab posture's enum result (testdata, from
+// `nullsweep enum --json`) with its audit verdict, under a new address.
+func labHost(t testing.TB, file, target string) *Host {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r enum.Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	r.Target = target
+	rep := audit.Assess(&r, audit.Options{})
+	return &Host{Target: target, Status: StatusOpen, Time: time.Now(), Result: &r, Audit: rep}
+}
+
+func openTemp(t testing.TB) *DB {
+	t.Helper()
+	d, err := Open(context.Background(), filepath.Join(t.TempDir(), "sub", "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func storeRun(t testing.TB, d *DB, info RunInfo, hosts ...*Host) *Run {
+	t.Helper()
+	ctx := context.Background()
+	w, err := d.Begin(ctx, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hosts {
+		w.Add(h)
+	}
+	if err := w.Finish(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	r, err := d.Run(ctx, fmt.Sprint(w.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestOpenCreatesWALAndSchema(t *testing.T) {
+	d := openTemp(t)
+	var mode string
+	var v int
+	if err := d.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	if err := d.db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != SchemaVersion() {
+		t.Errorf("user_version = %d, %v; want %d", v, err, SchemaVersion())
+	}
+}
+
+func TestDefaultPath(t *testing.T) {
+	tests := []struct{ xdg, home, want string }{
+		{"/data", "/home/u", "/data/nullsweep/history.db"},
+		{"", "/home/u", "/home/u/.local/share/nullsweep/history.db"},
+		{"relative", "/home/u", "/home/u/.local/share/nullsweep/history.db"},
+	}
+	for _, tt := range tests {
+		t.Setenv("XDG_DATA_HOME", tt.xdg)
+		t.Setenv("HOME", tt.home)
+		got, err := DefaultPath()
+		if err != nil || got != tt.want {
+			t.Errorf("XDG_DATA_HOME=%q: %q, %v; want %q", tt.xdg, got, err, tt.want)
+		}
+	}
+}
+
+func TestRunsKeepEveryRun(t *testing.T) {
+	d := openTemp(t)
+	ctx := context.Background()
+	open := labHost(t, "enum-open.json", "127.0.0.2")
+	r1 := storeRun(t, d, RunInfo{Kind: KindSweep, Plan: "p1", Args: []string{"sweep", "127.0.0.0/30"}}, open,
+		&Host{Target: "127.0.0.1", Status: StatusClosed}, &Host{Target: "127.0.0.3", Status: StatusFiltered})
+	r2 := storeRun(t, d, RunInfo{Kind: KindSweep, Plan: "p1"}, labHost(t, "enum-restricted.json", "127.0.0.2"),
+		&Host{Target: "127.0.0.3", Status: StatusFiltered}, &Host{Target: "127.0.0.1", Status: StatusClosed})
+	runs, err := d.Runs(ctx)
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("runs = %d, %v; want 2", len(runs), err)
+	}
+	if r1.Targets != 3 || r1.Open != 1 || r1.Findings["high"] != 1 || r1.Findings["medium"] == 0 {
+		t.Errorf("run 1 counts: %d targets, %d open, findings %v", r1.Targets, r1.Open, r1.Findings)
+	}
+	if r1.TargetsHash == "" || r1.TargetsHash != r2.TargetsHash {
+		t.Errorf("same targets in another order: hash %q vs %q", r1.TargetsHash, r2.TargetsHash)
+	}
+	if got, _ := d.Previous(ctx, r2); got == nil || got.ID != r1.ID {
+		t.Errorf("previous of run %d = %v, want run %d", r2.ID, got, r1.ID)
+	}
+	// Run 1's rows are still run 1's: nothing was overwritten per host.
+	h1, err := d.Hosts(ctx, r1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h1[1].Target != "127.0.0.2" || h1[1].Audit == nil || h1[1].Audit.AtLeast(audit.High) != 1 || h1[1].Result == nil {
+		t.Errorf("run 1 host 127.0.0.2 not as stored: %+v", h1[1].Host)
+	}
+	items := map[string]string{}
+	for _, it := range h1[1].Items {
+		items[it.Key] = it.State
+	}
+	for k, want := range map[string]string{KeyReachable: "yes", audit.ExpNullSession: "yes", audit.ExpUsers: "yes", "share:public": "yes", "pipe:samr": "yes", "pipe:netlogon": "no", "share:data": "no"} {
+		if items[k] != want {
+			t.Errorf("item %s = %q, want %q (items %v)", k, items[k], want, items)
+		}
+	}
+	if last, err := d.Run(ctx, "last"); err != nil || last.ID != r2.ID {
+		t.Errorf("last = %v, %v; want run %d", last, err, r2.ID)
+	}
+	if _, err := d.Run(ctx, "99"); !errors.Is(err, ErrNoRun) {
+		t.Errorf("run 99: %v, want ErrNoRun", err)
+	}
+}
+
+// A database written by schema version 1 (built here by the version-1
+// migration, as the first release wrote it) opens with today's code, keeps
+// its runs and can be diffed.
+func TestOpensVersion1Database(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(ctx, raw, 1); err != nil {
+		t.Fatal(err)
+	}
+	for i, sev := range []int{2, 3} {
+		id := i + 1
+		if _, err := raw.Exec(`INSERT INTO runs (id, run_id, plan, shard, args, version, started, finished, complete) VALUES (?, ?, 'p', '', '["sweep"]', 'v1', ?, ?, 1)`,
+			id, fmt.Sprint("r", id), fmt.Sprintf("2026-01-0%dT00:00:00Z", id), fmt.Sprintf("2026-01-0%dT00:01:00Z", id)); err != nil {
+			t.Fatal(err)
+		}
+		for _, tg := range []string{"10.0.0.1", "10.0.0.2"} {
+			if _, err := raw.Exec(`INSERT INTO targets (run, target, status, result) VALUES (?, ?, 'open', '{}')`, id, tg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := raw.Exec(`INSERT INTO findings (run, target, id, severity, setting, evidence) VALUES (?, '10.0.0.1', 'lockout-dos', ?, 'RestrictAnonymousSAM', '[]')`, id, sev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := raw.Exec(`INSERT INTO findings (run, target, id, severity, setting, evidence) VALUES (1, '10.0.0.2', 'users-enumerable', 2, 'RestrictAnonymousSAM', '[]')`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("open version-1 database: %v", err)
+	}
+	defer d.Close()
+	var v int
+	d.db.QueryRow("PRAGMA user_version").Scan(&v)
+	if v != SchemaVersion() {
+		t.Errorf("user_version after open = %d, want %d", v, SchemaVersion())
+	}
+	runs, err := d.Runs(ctx)
+	if err != nil || len(runs) != 2 || runs[0].Kind != KindSweep || runs[0].Version != "v1" || runs[0].Targets != 2 {
+		t.Fatalf("runs after migration: %v, %v", runs, err)
+	}
+	prev, err := d.Previous(ctx, runs[1])
+	if err != nil || prev.ID != 1 {
+		t.Fatalf("previous of run 2 after backfill: %v, %v", prev, err)
+	}
+	df, err := d.Diff(ctx, prev, runs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if df.Hosts[0].State != DiffChanged || df.Hosts[1].State != DiffResolved {
+		t.Errorf("diff of version-1 runs: %+v", df.Hosts)
+	}
+	// And the new tables take rows.
+	storeRun(t, d, RunInfo{}, labHost(t, "enum-open.json", "10.0.0.1"))
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.db")
+	raw, _ := sql.Open("sqlite", "file:"+path)
+	if _, err := raw.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion()+1)); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	_, err := Open(context.Background(), path)
+	if !errors.Is(err, ErrNewer) {
+		t.Fatalf("open: %v, want ErrNewer", err)
+	}
+}
+
+// Locked, full, read-only and corrupt databases give the error that names
+// the cause; what was stored before the failure stays.
+func TestDatabaseFailures(t *testing.T) {
+	ctx := context.Background()
+	old := busyTimeout
+	busyTimeout = 200 * time.Millisecond
+	defer func() { busyTimeout = old }()
+	host := labHost(t, "enum-open.json", "127.0.0.2")
+
+	t.Run("corrupt", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "bad.db")
+		os.WriteFile(path, []byte(strings.Repeat("this is not a database\n", 400)), 0o600)
+		_, err := Open(ctx, path)
+		if !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("open: %v, want ErrCorrupt", err)
+		}
+	})
+	t.Run("locked", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "h.db")
+		d, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		other, _ := sql.Open("sqlite", "file:"+path)
+		defer other.Close()
+		conn, _ := other.Conn(ctx)
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.Begin(ctx, RunInfo{})
+		if !errors.Is(err, ErrLocked) {
+			t.Fatalf("begin while another process holds the lock: %v, want ErrLocked", err)
+		}
+		conn.ExecContext(ctx, "ROLLBACK")
+		storeRun(t, d, RunInfo{}, host) // and works once the lock is gone
+	})
+	t.Run("full", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "h.db")
+		d, err := open(ctx, path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Close()
+		var pages int
+		raw, _ := sql.Open("sqlite", "file:"+path)
+		raw.QueryRow("PRAGMA page_count").Scan(&pages)
+		raw.Close()
+		d, err = open(ctx, path, []string{fmt.Sprintf("max_page_count(%d)", pages+2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		w, err := d.Begin(ctx, RunInfo{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 200 {
+			h := *host
+			h.Target = fmt.Sprintf("127.0.1.%d", i)
+			w.Add(&h)
+		}
+		err = w.Finish(ctx, true)
+		if !errors.Is(err, ErrFull) {
+			t.Fatalf("finish on a full disk: %v, want ErrFull", err)
+		}
+		r, err := d.Run(ctx, fmt.Sprint(w.ID))
+		if err != nil || !r.Finished.IsZero() || r.Complete {
+			t.Errorf("a run that could not be stored must stay unfinished (merge replaces it): %+v, %v", r, err)
+		}
+	})
+	t.Run("read-only", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "h.db")
+		d, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		storeRun(t, d, RunInfo{}, host)
+		d.Close()
+		d, err = open(ctx, path, []string{"query_only(1)"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		_, err = d.Begin(ctx, RunInfo{})
+		if !errors.Is(err, ErrReadOnly) {
+			t.Fatalf("begin on a read-only database: %v, want ErrReadOnly", err)
+		}
+		if runs, err := d.Runs(ctx); err != nil || len(runs) != 1 {
+			t.Errorf("reading a read-only database: %d runs, %v", len(runs), err)
+		}
+	})
+}

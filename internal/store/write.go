@@ -1,0 +1,238 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Run kinds.
+const (
+	KindSweep = "sweep"
+	KindAudit = "audit"
+	KindMerge = "merge"
+)
+
+// RunInfo describes a run when it starts.
+type RunInfo struct {
+	RunID   string // unique; NewRunID when the caller has none
+	Kind    string // sweep | audit | merge
+	Plan    string
+	Shard   string
+	Args    []string // never holds a credential: those come from the environment
+	Version string
+	Started time.Time
+}
+
+// NewRunID returns a random run id.
+func NewRunID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ErrExists: a finished run with this run_id is already stored.
+var ErrExists = errors.New("run already stored")
+
+// batch bounds how many hosts wait in memory and go into one transaction:
+// large enough that a /16 of closed targets costs a few commits, small
+// enough that a crash loses little (the JSONL has every record anyway).
+const batch = 2048
+
+// Writer records one run. Add hands hosts to a goroutine that writes them
+// in batched transactions while the caller goes on scanning, so storing
+// overlaps the sweep instead of adding to it. Add never fails: a database
+// error is kept and returned by Finish, and later hosts are dropped from the
+// store (never from the JSONL, which the caller writes itself).
+type Writer struct {
+	d    *DB
+	ID   int64 // the run's row id (what `nullsweep runs` shows)
+	info RunInfo
+	ch   chan *Host
+	done chan struct{}
+	err  error // set by the goroutine before done closes
+	hash *targetsHash
+	n    int
+}
+
+// Begin stores the run's row and returns its writer. A run_id already
+// stored and finished gives ErrExists; one left unfinished (a crash or a
+// database error) is replaced.
+func (d *DB) Begin(ctx context.Context, info RunInfo) (*Writer, error) {
+	if info.RunID == "" {
+		info.RunID = NewRunID()
+	}
+	if info.Kind == "" {
+		info.Kind = KindSweep
+	}
+	if info.Started.IsZero() {
+		info.Started = time.Now()
+	}
+	if info.Args == nil {
+		info.Args = []string{}
+	}
+	args, _ := json.Marshal(info.Args)
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: begin run: %w", classify(err))
+	}
+	defer tx.Rollback()
+	var id int64
+	var finished sql.NullString
+	switch err := tx.QueryRowContext(ctx, "SELECT id, finished FROM runs WHERE run_id = ?", info.RunID).Scan(&id, &finished); {
+	case err == nil && finished.Valid:
+		return nil, fmt.Errorf("store: run %s: %w as run %d", info.RunID, ErrExists, id)
+	case err == nil:
+		if _, err := tx.ExecContext(ctx, "DELETE FROM runs WHERE id = ?", id); err != nil {
+			return nil, fmt.Errorf("store: replace unfinished run %d: %w", id, classify(err))
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("store: begin run: %w", classify(err))
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO runs (run_id, kind, plan, shard, args, version, started) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		info.RunID, info.Kind, info.Plan, info.Shard, string(args), info.Version, info.Started.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return nil, fmt.Errorf("store: begin run: %w", classify(err))
+	}
+	if id, err = res.LastInsertId(); err != nil {
+		return nil, fmt.Errorf("store: begin run: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("store: begin run: %w", classify(err))
+	}
+	w := &Writer{d: d, ID: id, info: info, ch: make(chan *Host, batch), done: make(chan struct{}), hash: newTargetsHash()}
+	go w.loop(context.WithoutCancel(ctx))
+	return w, nil
+}
+
+// Add queues one host. It blocks only when the writer is a full batch
+// behind, which bounds the memory held for the store.
+func (w *Writer) Add(h *Host) { w.ch <- h }
+
+// Finish writes what is queued, marks the run finished (complete or not)
+// and returns the first database error of the run.
+func (w *Writer) Finish(ctx context.Context, complete bool) error {
+	close(w.ch)
+	<-w.done
+	if w.err != nil {
+		return w.err
+	}
+	_, err := w.d.db.ExecContext(ctx, "UPDATE runs SET finished = ?, complete = ?, targets_hash = ? WHERE id = ?",
+		time.Now().UTC().Format(time.RFC3339Nano), complete, w.hash.sum(), w.ID)
+	if err != nil {
+		return fmt.Errorf("store: finish run %d: %w", w.ID, classify(err))
+	}
+	return nil
+}
+
+// Stored is how many hosts were written.
+func (w *Writer) Stored() int { return w.n }
+
+func (w *Writer) loop(ctx context.Context) {
+	defer close(w.done)
+	buf := make([]*Host, 0, batch)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	flush := func() {
+		if len(buf) == 0 {
+			return
+		}
+		if w.err == nil {
+			if err := w.write(ctx, buf); err != nil {
+				w.err = err
+			}
+		}
+		clear(buf)
+		buf = buf[:0]
+	}
+	for {
+		select {
+		case h, ok := <-w.ch:
+			if !ok {
+				flush()
+				return
+			}
+			buf = append(buf, h)
+			if len(buf) == batch {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		}
+	}
+}
+
+func (w *Writer) write(ctx context.Context, hosts []*Host) error {
+	tx, err := w.d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
+	}
+	defer tx.Rollback()
+	ins, err := tx.PrepareContext(ctx, "INSERT OR IGNORE INTO targets (run, target, status, layer, error, result, audit) VALUES (?, ?, ?, ?, ?, ?, ?)")
+	if err != nil {
+		return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
+	}
+	defer ins.Close()
+	var insF, insE *sql.Stmt
+	for _, h := range hosts {
+		var result, aud any // NULL unless present
+		if h.Result != nil {
+			b, err := json.Marshal(h.Result)
+			if err != nil {
+				return fmt.Errorf("store: %s: %w", h.Target, err)
+			}
+			result = string(b)
+		}
+		if h.Audit != nil {
+			b, err := json.Marshal(h.Audit)
+			if err != nil {
+				return fmt.Errorf("store: %s: %w", h.Target, err)
+			}
+			aud = string(b)
+		}
+		res, err := ins.ExecContext(ctx, w.ID, h.Target, h.Status, h.Layer, h.Error, result, aud)
+		if err != nil {
+			return fmt.Errorf("store: run %d: %s: %w", w.ID, h.Target, classify(err))
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // the same target twice in one run: the first record stands
+		}
+		w.hash.add(h.Target)
+		w.n++
+		if h.Status != StatusOpen {
+			continue // closed and filtered targets have no findings; skip two statements
+		}
+		if insF == nil {
+			if insF, err = tx.PrepareContext(ctx, "INSERT INTO findings (run, target, id, severity, setting, title, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)"); err != nil {
+				return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
+			}
+			defer insF.Close()
+			if insE, err = tx.PrepareContext(ctx, "INSERT OR REPLACE INTO exposures (run, target, key, state, evidence) VALUES (?, ?, ?, ?, ?)"); err != nil {
+				return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
+			}
+			defer insE.Close()
+		}
+		if h.Audit != nil {
+			for _, f := range h.Audit.Findings {
+				ev, _ := json.Marshal(f.Evidence)
+				if _, err := insF.ExecContext(ctx, w.ID, h.Target, f.ID, int(f.Severity), f.Setting, f.Title, string(ev)); err != nil {
+					return fmt.Errorf("store: run %d: %s: %w", w.ID, h.Target, classify(err))
+				}
+			}
+		}
+		for _, it := range Items(h) {
+			if _, err := insE.ExecContext(ctx, w.ID, h.Target, it.Key, it.State, it.Evidence); err != nil {
+				return fmt.Errorf("store: run %d: %s: %w", w.ID, h.Target, classify(err))
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
+	}
+	return nil
+}
