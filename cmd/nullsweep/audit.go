@@ -6,8 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,16 +17,11 @@ import (
 )
 
 type auditFlags struct {
-	json    bool
+	hostFlags
 	failOn  string
 	expect  []string
 	shares  []string
-	timeout time.Duration
-	port    int
-	smb1    bool
-	noGuest bool
 	noProbe bool
-	verbose bool
 }
 
 func init() { rootCmd.AddCommand(newAuditCmd()) }
@@ -50,63 +44,68 @@ It also tree-connects each listed share and each --shares name anonymously
 or an smb.conf (see 'nullsweep policy') and reports every drift between what
 the files predict and what the host does.
 
-Exit status: 0 no finding at or above --fail-on, 1 findings at or above it,
-2 errors (bad usage, unreadable policy file, a host that could not be
-resolved or negotiated with).`,
-		Args: cobra.MinimumNArgs(1),
+Exit status: 0 every host examined and no finding at or above --fail-on,
+1 findings at or above it, 2 a host not examined (unreachable, negotiate
+failed, its --timeout ran out), an interrupt (SIGINT/SIGTERM stops every
+host; what was learned is printed, marked incomplete), a usage error or an
+unreadable policy file. 2 wins over 1: an incomplete audit is never clean.`,
+		Example: `  nullsweep audit 127.0.0.2
+  nullsweep audit --fail-on medium 127.0.0.2 127.0.0.3
+  nullsweep audit --shares public,data --json 127.0.0.2
+  nullsweep audit --expect smb.conf 127.0.0.2      # drift: policy file vs host`,
+		Args: minHosts(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runAudit(cmd, f, args) },
 	}
 	fl := cmd.Flags()
-	fl.BoolVar(&f.json, "json", false, "write the report as JSON (one object per host; several hosts give JSON Lines)")
+	f.register(fl, 15*time.Second, "write the report as JSON (one object per host; several hosts give JSON Lines)")
 	fl.StringVar(&f.failOn, "fail-on", "low", "exit 1 when a finding is at or above this severity: info, low, medium, high, critical")
 	fl.StringSliceVar(&f.expect, "expect", nil, "policy files (INF, .reg, smb.conf) whose prediction the observation is compared with")
 	fl.StringSliceVar(&f.shares, "shares", nil, "share names to tree-connect anonymously besides the listed ones")
-	fl.DurationVar(&f.timeout, "timeout", 15*time.Second, "bound for each host")
-	fl.IntVar(&f.port, "port", 0, "SMB port: 445 or 139 (default 445, or 139 when 445 is closed)")
-	fl.BoolVar(&f.smb1, "smb1", false, "force SMB1 (NT LM 0.12) for the session and checks")
-	fl.BoolVar(&f.noGuest, "no-guest", false, "skip the guest probe (a random unknown user)")
 	fl.BoolVar(&f.noProbe, "no-share-probe", false, "skip audit's own share and control probes")
-	fl.BoolVarP(&f.verbose, "verbose", "v", false, "debug logs on stderr")
 	return cmd
 }
 
-func runAudit(cmd *cobra.Command, f *auditFlags, hosts []string) error {
+func runAudit(cmd *cobra.Command, f *auditFlags, args []string) error {
+	hosts, err := f.validate(args)
+	if err != nil {
+		return err
+	}
 	threshold, err := audit.ParseSeverity(f.failOn)
 	if err != nil {
 		return usageErr(err)
-	}
-	if f.port != 0 && f.port != 445 && f.port != 139 {
-		return usageErr(errors.New("--port must be 445 or 139"))
-	}
-	if f.timeout <= 0 {
-		return usageErr(errors.New("--timeout must be positive"))
 	}
 	var expect *audit.Prediction
 	if len(f.expect) > 0 {
 		cfg, err := audit.ReadConfig(f.expect...)
 		if err != nil {
-			return usageErr(err)
+			return runErr(err)
 		}
 		expect = audit.Predict(cfg)
 	}
-	level := slog.LevelWarn
-	if f.verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	log := f.logger(cmd.ErrOrStderr())
+	ctx, in, stop := withSignals(cmd.Context())
 	defer stop()
 
 	out := cmd.OutOrStdout()
-	failed, hostErrs := false, 0
+	failed := false
+	var notExamined []string
+	done := 0
 	for i, host := range hosts {
+		if ctx.Err() != nil {
+			break
+		}
+		start := time.Now()
 		rep := auditHost(ctx, f, host, expect, log)
+		took := time.Since(start)
+		if s := in.Signal(); s != nil && rep.Error != "" {
+			rep.Error = fmt.Sprintf("interrupted (%s) at this layer: %s", sigName(s), rep.Error)
+		}
 		if f.json {
 			enc := json.NewEncoder(out)
 			if len(hosts) == 1 {
 				enc.SetIndent("", "  ")
 			}
-			err = enc.Encode(rep)
+			err = enc.Encode(rep.Report)
 		} else {
 			if i > 0 {
 				fmt.Fprintln(out)
@@ -114,30 +113,43 @@ func runAudit(cmd *cobra.Command, f *auditFlags, hosts []string) error {
 			err = rep.WriteText(out)
 		}
 		if err != nil {
-			return usageErr(fmt.Errorf("write report: %w", err))
+			return runErr(fmt.Errorf("write report: %w", err))
 		}
-		if rep.Layer == "resolve" || rep.Layer == "negotiate" {
-			hostErrs++
+		done++
+		if ok, why := hostExamined(rep.res); !ok {
+			notExamined = append(notExamined, why+timeoutHint(took, f.timeout))
 		}
 		if rep.AtLeast(threshold) > 0 {
 			failed = true
 		}
 	}
+	if err := in.Err(fmt.Sprintf("%d of %d hosts reported, the last one possibly in part", done, len(hosts))); err != nil {
+		return err
+	}
 	switch {
-	case hostErrs > 0:
-		return &exitError{code: 2, err: fmt.Errorf("%d of %d hosts could not be examined", hostErrs, len(hosts))}
+	case len(notExamined) == 1 && len(hosts) == 1:
+		return runErr(errors.New(notExamined[0]))
+	case len(notExamined) > 0:
+		return runErr(fmt.Errorf("%d of %d hosts not examined:\n  %s", len(notExamined), len(hosts), strings.Join(notExamined, "\n  ")))
 	case failed:
-		return &exitError{code: 1, err: nil}
+		return findingsErr()
 	}
 	return nil
 }
 
-func auditHost(ctx context.Context, f *auditFlags, host string, expect *audit.Prediction, log *slog.Logger) *audit.Report {
+// hostReport is one host's audit with the enum result it was made from.
+type hostReport struct {
+	*audit.Report
+	res *enum.Result
+}
+
+func auditHost(ctx context.Context, f *auditFlags, host string, expect *audit.Prediction, log *slog.Logger) hostReport {
 	res := enum.Run(ctx, host, enum.Options{Timeout: f.timeout, Port: f.port, NoGuest: f.noGuest, SMB1: f.smb1, Logger: log})
 	// The probes get their own bound: enum may have spent all of its own.
 	hctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	opt := audit.Options{Expect: expect}
+	var probeErr error
 	if !f.noProbe && res.Sessions["null"] != nil && res.Sessions["null"].Result != "denied" && res.Sessions["null"].Result != "error" {
 		popt := audit.ProbeOptions{Names: f.shares, SMB: smb.Options{Port: f.port}}
 		for _, s := range res.Shares {
@@ -146,12 +158,28 @@ func auditHost(ctx context.Context, f *auditFlags, host string, expect *audit.Pr
 		if f.smb1 || (res.SMB != nil && res.SMB.Dialect == smb.SMB1.String()) {
 			popt.SMB.Dialects = []smb.Dialect{smb.SMB1}
 		}
-		probes, err := audit.ProbeShares(hctx, host, popt)
+		addr := host
+		if res.Address != "" {
+			addr = res.Address
+		}
+		if res.Port != 0 {
+			popt.SMB.Port = res.Port
+		}
+		if popt.SMB.Port == 139 {
+			// TCP 139 needs the NetBIOS session request first.
+			popt.SMB.Transport = smb.NetBIOSTransport(addr)
+		}
+		probes, err := audit.ProbeShares(hctx, addr, popt)
 		if err != nil {
-			log.Warn("share probe", "host", host, "err", err)
+			log.Debug("share probe", "host", host, "err", err)
+			probeErr = err
 		}
 		opt.Probes = probes
 	}
 	rep := audit.Assess(res, opt)
-	return rep
+	if probeErr != nil {
+		// What the probe did not reach is not "no": say it failed.
+		rep.Notes = append(rep.Notes, "the share probe stopped: "+probeErr.Error())
+	}
+	return hostReport{rep, res}
 }

@@ -1,46 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
 )
-
-// TestAuditHelperProcess is the nullsweep binary for the tests below: run
-// as a child with NULLSWEEP_AUDIT_HELPER=1 it executes main with the
-// arguments in NULLSWEEP_ARGS (separated by U+001F), so exit codes are real.
-func TestAuditHelperProcess(t *testing.T) {
-	if os.Getenv("NULLSWEEP_AUDIT_HELPER") != "1" {
-		t.Skip("helper process")
-	}
-	os.Args = append([]string{"nullsweep"}, strings.Split(os.Getenv("NULLSWEEP_ARGS"), "\x1f")...)
-	main()
-	os.Exit(0)
-}
-
-func nullsweep(t *testing.T, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestAuditHelperProcess$")
-	cmd.Env = append(os.Environ(), "NULLSWEEP_AUDIT_HELPER=1", "NULLSWEEP_ARGS="+strings.Join(args, "\x1f"))
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
-}
 
 const testdata = "../../internal/audit/testdata/"
 

@@ -40,18 +40,18 @@ above it, 2 usage or database errors.`,
 			}
 			db, err := sf.open(cmd.Context())
 			if err != nil {
-				return usageErr(err)
+				return runErr(err)
 			}
 			defer db.Close()
 			d, err := diffRuns(cmd.Context(), db, args)
 			if err != nil {
-				return usageErr(err)
+				return runErr(err)
 			}
 			if err := writeDiff(cmd.OutOrStdout(), d, asJSON); err != nil {
-				return usageErr(err)
+				return runErr(err)
 			}
 			if d.NewAtLeast(threshold) > 0 {
-				return &exitError{code: 1}
+				return findingsErr()
 			}
 			return nil
 		},

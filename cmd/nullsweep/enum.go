@@ -1,12 +1,8 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"time"
@@ -18,12 +14,7 @@ import (
 )
 
 type enumFlags struct {
-	json     bool
-	timeout  time.Duration
-	port     int
-	smb1     bool
-	noGuest  bool
-	verbose  bool
+	hostFlags
 	letters  map[rune]*bool
 	rids     string
 	ridBatch int
@@ -45,17 +36,21 @@ unknown user, empty password), IPC$, the well-known pipes, then the RPC checks.
 
 enum.exe's letters select checks: -U users, -M machines/browse list, -S shares,
 -P password and lockout policy, -G groups, -L LSA domain and trusts,
--N NetBIOS names, -R RID cycling, -d per-user details, -A all (the default).`,
-		Args: cobra.ExactArgs(1),
+-N NetBIOS names, -R RID cycling, -d per-user details, -A all (the default).
+
+Exit status: 0 when the host was examined (whatever it exposed; a denied
+null session or a port that refuses connections is an answer), 2 when it
+was not (unreachable, negotiate failed, the --timeout ran out, interrupted)
+or on a usage error.`,
+		Example: `  nullsweep enum 127.0.0.2                  # everything (-A)
+  nullsweep enum -U -S 127.0.0.2            # users and shares only
+  nullsweep enum -R --rids 500-550,1000-1100 --names alice,bob 127.0.0.2
+  nullsweep enum --json --timeout 30s dc.example.test > dc.json`,
+		Args: exactHosts(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runEnum(cmd, f, args[0]) },
 	}
 	fl := cmd.Flags()
-	fl.BoolVar(&f.json, "json", false, "write the result as JSON (schema nullsweep/1, docs/json.md)")
-	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "bound for the whole host")
-	fl.IntVar(&f.port, "port", 0, "SMB port: 445 or 139 (default 445, or 139 when 445 is closed)")
-	fl.BoolVar(&f.smb1, "smb1", false, "force SMB1 (NT LM 0.12) for the session and checks")
-	fl.BoolVar(&f.noGuest, "no-guest", false, "skip the guest probe")
-	fl.BoolVarP(&f.verbose, "verbose", "v", false, "debug logs on stderr")
+	f.register(fl, 10*time.Second, "write the result as JSON (schema nullsweep/1, docs/json.md)")
 	for _, l := range []struct {
 		r    rune
 		help string
@@ -70,7 +65,7 @@ enum.exe's letters select checks: -U users, -M machines/browse list, -S shares,
 	}
 	fl.StringVar(&f.rids, "rids", "", "RID ranges for -R, e.g. 500-550,1000-5000 (default 500-550 then 1000+ until --rid-stop empty batches)")
 	fl.IntVar(&f.ridBatch, "rid-batch", 1000, "SIDs per LookupSids call (1-20480)")
-	fl.IntVar(&f.ridStop, "rid-stop", 2, "empty batches in a row that end the open-ended RID scan")
+	fl.IntVar(&f.ridStop, "rid-stop", 2, "empty batches in a row that end the open-ended RID scan (at least 1)")
 	fl.BoolVar(&f.unixSIDs, "unix-sids", false, "also cycle Samba's Unix SIDs (S-1-22-1, S-1-22-2)")
 	fl.StringSliceVar(&f.names, "names", nil, "names to translate with LSA LookupNames")
 	return cmd
@@ -117,34 +112,37 @@ func parseRIDRanges(s string) ([]enum.RIDRange, error) {
 	return out, nil
 }
 
-func runEnum(cmd *cobra.Command, f *enumFlags, host string) error {
-	if f.port != 0 && f.port != 445 && f.port != 139 {
-		return usageErr(errors.New("--port must be 445 or 139"))
-	}
-	if f.timeout <= 0 {
-		return usageErr(errors.New("--timeout must be positive"))
+func runEnum(cmd *cobra.Command, f *enumFlags, arg string) error {
+	hosts, err := f.validate([]string{arg})
+	if err != nil {
+		return err
 	}
 	if f.ridBatch < 1 || f.ridBatch > 20480 {
-		return usageErr(errors.New("--rid-batch must be 1..20480"))
+		return usageErr(fmt.Errorf("--rid-batch must be 1..20480, not %d", f.ridBatch))
+	}
+	if f.ridStop < 1 {
+		return usageErr(fmt.Errorf("--rid-stop must be at least 1 (empty batches in a row), not %d", f.ridStop))
+	}
+	for _, n := range f.names {
+		if strings.TrimSpace(n) == "" {
+			return usageErr(errors.New("--names: empty name in the list"))
+		}
 	}
 	ranges, err := parseRIDRanges(f.rids)
 	if err != nil {
 		return usageErr(err)
 	}
-	level := slog.LevelWarn
-	if f.verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	ctx, in, stop := withSignals(cmd.Context())
 	defer stop()
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	res := enum.Run(ctx, host, enum.Options{
-		Timeout: f.timeout, Port: f.port, NoGuest: f.noGuest, SMB1: f.smb1, Checks: f.checks(), Logger: log,
+	start := time.Now()
+	res := enum.Run(ctx, hosts[0], enum.Options{
+		Timeout: f.timeout, Port: f.port, NoGuest: f.noGuest, SMB1: f.smb1, Checks: f.checks(), Logger: f.logger(cmd.ErrOrStderr()),
 		RIDs: enum.RIDOptions{Ranges: ranges, Batch: f.ridBatch, Stop: f.ridStop, UnixSIDs: f.unixSIDs, Names: f.names},
 	})
+	took := time.Since(start)
+	if in.Signal() != nil && res.Error != "" {
+		res.Error = fmt.Sprintf("interrupted (%s) at this layer: %s", sigName(in.Signal()), res.Error)
+	}
 	out := cmd.OutOrStdout()
 	if f.json {
 		err = report.JSON(out, res)
@@ -152,10 +150,13 @@ func runEnum(cmd *cobra.Command, f *enumFlags, host string) error {
 		err = report.Text(out, res)
 	}
 	if err != nil {
-		return usageErr(fmt.Errorf("write report: %w", err))
+		return runErr(fmt.Errorf("write report: %w", err))
 	}
-	if res.Layer == "resolve" {
-		return &exitError{code: 2, err: errors.New(res.Error)}
+	if err := in.Err("the host was not fully examined"); err != nil {
+		return err
+	}
+	if ok, why := hostExamined(res); !ok {
+		return runErr(errors.New(why + timeoutHint(took, f.timeout)))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -22,6 +23,18 @@ func init() {
 nullsweep safely. Postures (default for up: all but bulk):
 ` + postureTable() + `
 State lives in $NULLSWEEP_LAB_DIR (default ` + lab.DefaultDir() + `). Needs root.`,
+		Example: `  nullsweep lab up                # every posture but bulk
+  nullsweep lab up open dc
+  nullsweep lab status
+  nullsweep lab down`,
+		// A word that is not a subcommand is a usage error, not help.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErr(errors.New("lab needs a subcommand: up, down or status"))
+			}
+			return usageErr(fmt.Errorf("unknown lab subcommand %q (up, down or status)", args[0]))
+		},
 	}
 	var dir string
 	labCmd.PersistentFlags().StringVar(&dir, "dir", lab.DefaultDir(), "lab directory")

@@ -1,48 +1,46 @@
 // Command nullsweep finds and explains Windows null sessions (anonymous
 // SMB/RPC logons). Each verb lives in its own file; they only parse flags
-// and call into internal/.
+// and call into internal/. The exit status follows one rule for every verb
+// (exit.go).
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
 )
 
-// exitError carries a process exit code through cobra.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-// usageErr marks a usage or run error (exit 2).
-func usageErr(err error) error { return &exitError{code: 2, err: err} }
-
 var rootCmd = &cobra.Command{
-	Use:           "nullsweep",
-	Short:         "Find and explain Windows null sessions (anonymous SMB/RPC logons)",
+	Use:   "nullsweep",
+	Short: "Find and explain Windows null sessions (anonymous SMB/RPC logons)",
+	Long: `nullsweep finds and explains Windows null sessions (anonymous SMB/RPC logons).
+
+Exit status, for every command:
+  0  examined (whatever the hosts expose)
+  1  findings at or above --fail-on (audit)
+  2  not examined (a host that could not be reached, negotiated with or
+     finished within --timeout), a usage error, a run error, or an
+     interrupt (SIGINT/SIGTERM: what was learned is printed, marked incomplete)`,
+	Example: `  nullsweep lab up open
+  nullsweep enum 127.0.0.2
+  nullsweep audit 127.0.0.2 --fail-on medium`,
+	Version:       version(),
 	SilenceUsage:  true,
 	SilenceErrors: true,
 }
 
 func main() {
+	rootCmd.SetVersionTemplate("nullsweep {{.Version}}\n")
 	rootCmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
-	err := rootCmd.Execute()
-	if err == nil {
-		return
+	cmd, err := rootCmd.ExecuteC()
+	path := rootCmd.CommandPath()
+	if cmd != nil {
+		path = cmd.CommandPath()
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintln(os.Stderr, "nullsweep:", ee.err)
-		}
-		os.Exit(ee.code)
+	code, msg := exitStatus(path, err)
+	if msg != "" {
+		fmt.Fprintln(os.Stderr, msg)
 	}
-	fmt.Fprintln(os.Stderr, "nullsweep:", err)
-	os.Exit(2)
+	os.Exit(code)
 }

@@ -27,12 +27,12 @@ shards are listed), when the files cannot be read, or on database errors.`,
 		RunE: func(cmd *cobra.Command, files []string) error {
 			db, err := sf.open(cmd.Context())
 			if err != nil {
-				return usageErr(err)
+				return runErr(err)
 			}
 			defer db.Close()
 			m, err := db.Merge(cmd.Context(), files, buildVersion())
 			if err != nil {
-				return usageErr(err)
+				return runErr(err)
 			}
 			out := cmd.OutOrStdout()
 			plan := m.Plan
@@ -55,7 +55,7 @@ shards are listed), when the files cannot be read, or on database errors.`,
 				for _, i := range m.Missing {
 					list = append(list, fmt.Sprintf("%d/%d", i, max(m.Shards, 1)))
 				}
-				return &exitError{code: 2, err: fmt.Errorf("incomplete: no complete summary for shard %s; the run is recorded as incomplete", strings.Join(list, ", "))}
+				return runErr(fmt.Errorf("incomplete: no complete summary for shard %s; the run is recorded as incomplete", strings.Join(list, ", ")))
 			}
 			return nil
 		},

@@ -21,12 +21,18 @@ func newPolicyCmd() *cobra.Command {
 or an smb.conf, and predicts what an anonymous caller will get: the user and
 share lists, SID translation, guest logons, SMB1, signing and each share.
 Later files override earlier ones. 'nullsweep audit HOST --expect FILE...'
-compares the prediction with the live host.`,
-		Args: cobra.MinimumNArgs(1),
+compares the prediction with the live host.
+
+Exit status: 0 predicted, 2 a file that cannot be read or is not a policy
+file, or a usage error.`,
+		Example: `  nullsweep policy /etc/samba/smb.conf
+  nullsweep policy --json secedit-export.inf
+  nullsweep policy base.inf overrides.reg      # later files override earlier ones`,
+		Args: minHosts(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := audit.ReadConfig(args...)
 			if err != nil {
-				return usageErr(err)
+				return runErr(err)
 			}
 			p := audit.Predict(cfg)
 			out := cmd.OutOrStdout()
@@ -38,7 +44,7 @@ compares the prediction with the live host.`,
 				err = p.WriteText(out)
 			}
 			if err != nil {
-				return usageErr(fmt.Errorf("write prediction: %w", err))
+				return runErr(fmt.Errorf("write prediction: %w", err))
 			}
 			return nil
 		},

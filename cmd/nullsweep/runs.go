@@ -25,12 +25,12 @@ medium/low/info) and whether it completed.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			db, err := sf.open(cmd.Context())
 			if err != nil {
-				return usageErr(err)
+				return runErr(err)
 			}
 			defer db.Close()
 			runs, err := db.Runs(cmd.Context())
 			if err != nil {
-				return usageErr(err)
+				return runErr(err)
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {

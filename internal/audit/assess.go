@@ -22,6 +22,8 @@ type Options struct {
 type Report struct {
 	Schema   string         `json:"schema"`
 	Target   string         `json:"target"`
+	Address  string         `json:"address,omitempty"`
+	Port     int            `json:"port,omitempty"`
 	Error    string         `json:"error,omitempty"`
 	Layer    string         `json:"layer,omitempty"`
 	Host     Host           `json:"host"`
@@ -43,7 +45,7 @@ func Assess(r *enum.Result, opt Options) *Report {
 	v := &view{r: r, probes: opt.Probes, exp: map[string]Exposure{}}
 	v.host = Identify(r)
 	v.observe()
-	rep := &Report{Schema: ReportSchema, Target: r.Target, Error: r.Error, Layer: r.Layer, Host: v.host, Probes: opt.Probes}
+	rep := &Report{Schema: ReportSchema, Target: r.Target, Address: r.Address, Port: r.Port, Error: r.Error, Layer: r.Layer, Host: v.host, Probes: opt.Probes}
 	rep.Exposure = v.exposures()
 	if opt.Expect != nil {
 		rep.Expect = opt.Expect.Files

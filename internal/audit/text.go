@@ -33,7 +33,14 @@ func exposureTitle(name string) string {
 // why it matters, what to set and what that may break.
 func (r *Report) WriteText(w io.Writer) error {
 	b := bufio.NewWriter(w)
-	fmt.Fprintf(b, "nullsweep audit %s\n", r.Target)
+	fmt.Fprintf(b, "nullsweep audit %s", r.Target)
+	if r.Address != "" && r.Address != r.Target {
+		fmt.Fprintf(b, " (%s)", r.Address)
+	}
+	if r.Port != 0 {
+		fmt.Fprintf(b, ", port %d", r.Port)
+	}
+	fmt.Fprintf(b, "\n")
 	fmt.Fprintf(b, "  platform: %s", r.Host.Family)
 	if r.Host.OS != "" && r.Host.OS != "Samba" {
 		fmt.Fprintf(b, " (%s)", r.Host.OS)

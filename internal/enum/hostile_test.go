@@ -637,10 +637,10 @@ func sameUsers(t *testing.T, r, base *Result) {
 }
 
 // findings is a Result without what differs between two clean runs: the
-// target, the evidence (timings, order) and the NetBIOS answer.
+// target and its address, the evidence (timings, order) and the NetBIOS answer.
 func findings(r *Result) Result {
 	f := *r
-	f.Target, f.Checks, f.NetBIOS = "", nil, nil
+	f.Target, f.Address, f.Checks, f.NetBIOS = "", "", nil, nil
 	return f
 }
 

@@ -12,11 +12,16 @@ const Schema = "nullsweep/1"
 type Result struct {
 	Schema string `json:"schema"`
 	Target string `json:"target"`
+	// Address is the IP address examined: Target itself, or what it
+	// resolved to (absent when resolution failed).
+	Address string `json:"address,omitempty"`
 	// Error and Layer say where the host's examination stopped, if it did.
 	Error string `json:"error,omitempty"`
 	Layer string `json:"layer,omitempty"`
 
-	Ports    map[string]string         `json:"ports"` // "445","139" → open|closed|filtered
+	Ports map[string]string `json:"ports"` // "445","139" → open|closed|filtered
+	// Port is the SMB port the session and checks used (445 or 139).
+	Port     int                       `json:"port,omitempty"`
 	SMB      *SMBInfo                  `json:"smb,omitempty"`
 	NetBIOS  *NetBIOS                  `json:"netbios,omitempty"`
 	Sessions map[string]*SessionResult `json:"sessions,omitempty"` // "null", "guest"

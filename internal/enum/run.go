@@ -101,11 +101,15 @@ type Host struct {
 	mu      sync.Mutex // guards Result.Checks when checks run concurrently
 }
 
-// Record appends one piece of evidence.
+// Record appends one piece of evidence, and logs it at debug level as it
+// happens (nullsweep -v).
 func (h *Host) Record(c Check) {
 	h.mu.Lock()
 	h.Result.Checks = append(h.Result.Checks, c)
 	h.mu.Unlock()
+	if h.log != nil {
+		h.log.Debug("call", "layer", c.Layer, "call", c.Name, "result", c.Result, "status", c.Status, "ms", c.MS)
+	}
 }
 
 // Evidence records the outcome of a call that took since start.
@@ -239,13 +243,17 @@ func (h *Host) run(ctx context.Context) {
 	// A name that does not resolve is the caller's error, not the host's.
 	if net.ParseIP(h.Target) == nil {
 		start := time.Now()
-		_, err := net.DefaultResolver.LookupHost(ctx, h.Target)
+		addrs, err := net.DefaultResolver.LookupHost(ctx, h.Target)
 		h.Evidence("dns.LookupHost", "resolve", start, err)
 		if err != nil {
 			h.fail("resolve", err)
 			return
 		}
+		// Every connection goes to the address shown, not to whatever a
+		// later lookup of the name returns.
+		h.Target = addrs[0]
 	}
+	r.Address = h.Target
 	// Layer 1: reachability.
 	later, probes := h.probePorts(ctx)
 	if later != "" {
@@ -276,6 +284,7 @@ func (h *Host) run(ctx context.Context) {
 		h.fail("reachability", fmt.Errorf("tcp/%d %s", port, r.Ports[strconv.Itoa(port)]))
 		return
 	}
+	r.Port = port
 	// sopt serves every extra connection (dialect probe, guest probe);
 	// mainOpt starts from the connection layer 1 opened.
 	sopt := smb.Options{Port: port}

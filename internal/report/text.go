@@ -36,8 +36,16 @@ func (t *tw) f(format string, a ...any) {
 // was seen and the status that decided it.
 func Text(w io.Writer, r *enum.Result) error {
 	t := &tw{w: w}
-	t.f("server: %s\n", r.Target)
-	t.f("reachability: tcp/445 %s, tcp/139 %s\n", orDash(r.Ports["445"]), orDash(r.Ports["139"]))
+	t.f("server: %s", r.Target)
+	if r.Address != "" && r.Address != r.Target {
+		t.f(" (%s)", r.Address)
+	}
+	t.f("\n")
+	t.f("reachability: tcp/445 %s, tcp/139 %s", orDash(r.Ports["445"]), orDash(r.Ports["139"]))
+	if r.Port != 0 {
+		t.f("; SMB on tcp/%d", r.Port)
+	}
+	t.f("\n")
 	if r.NetBIOS != nil {
 		writeNetBIOS(t, r.NetBIOS)
 	}
