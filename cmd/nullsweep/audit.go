@@ -150,7 +150,7 @@ func auditHost(ctx context.Context, f *auditFlags, host string, expect *audit.Pr
 	defer cancel()
 	opt := audit.Options{Expect: expect}
 	var probeErr error
-	if !f.noProbe && res.Sessions["null"] != nil && res.Sessions["null"].Result != "denied" && res.Sessions["null"].Result != "error" {
+	if !f.noProbe && res.Sessions["null"] != nil && res.Sessions["null"].Result != enum.Denied && res.Sessions["null"].Result != enum.Error {
 		popt := audit.ProbeOptions{Names: f.shares, SMB: smb.Options{Port: f.port}}
 		for _, s := range res.Shares {
 			popt.Listed = append(popt.Listed, s.Name)

@@ -81,11 +81,11 @@ func hostExamined(r *enum.Result) (bool, string) {
 		return true, ""
 	}
 	switch r.Layer {
-	case "session":
-		if s := r.Sessions["null"]; s != nil && s.Result == "denied" {
+	case enum.LayerSession:
+		if s := r.Sessions["null"]; s != nil && s.Result == enum.Denied {
 			return true, ""
 		}
-	case "reachability":
+	case enum.LayerReachability:
 		// "tcp/445 closed": the port refused the connection (RST), which
 		// is the host's answer; "filtered" is no answer at all.
 		if strings.HasPrefix(r.Error, "tcp/") && strings.HasSuffix(r.Error, " closed") {

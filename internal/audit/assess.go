@@ -25,7 +25,7 @@ type Report struct {
 	Address  string         `json:"address,omitempty"`
 	Port     int            `json:"port,omitempty"`
 	Error    string         `json:"error,omitempty"`
-	Layer    string         `json:"layer,omitempty"`
+	Layer    enum.Layer     `json:"layer,omitempty"`
 	Host     Host           `json:"host"`
 	Findings []Finding      `json:"findings"`
 	Settings []SettingState `json:"settings"`

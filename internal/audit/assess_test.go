@@ -6,6 +6,12 @@ import (
 	"testing"
 
 	"github.com/nullsweep/nullsweep/internal/enum"
+	"github.com/nullsweep/nullsweep/internal/msrpc/lsa"
+	"github.com/nullsweep/nullsweep/internal/msrpc/samr"
+	"github.com/nullsweep/nullsweep/internal/msrpc/srvsvc"
+	"github.com/nullsweep/nullsweep/internal/ntstatus"
+	"github.com/nullsweep/nullsweep/internal/rap"
+	"github.com/nullsweep/nullsweep/internal/werror"
 )
 
 // The Results below follow lab-findings.md §3 (what rpcclient/smbclient saw
@@ -16,33 +22,67 @@ func u16(v uint16) *uint16 { return &v }
 func i64(v int64) *int64   { return &v }
 func str(s string) *string { return &s }
 
-func ok(name string) enum.Check { return enum.Check{Name: name, Layer: "call", Result: "ok"} }
-func denied(name, st string) enum.Check {
-	return enum.Check{Name: name, Layer: "call", Result: "denied", Status: st}
+// fixtureCalls are the calls the fixtures below use, described as enum
+// records them; a name missing here fails the test that uses it.
+var fixtureCalls = map[string]enum.Check{
+	"srvsvc.NetrServerGetInfo":         enum.Call(enum.LayerCall, enum.IfaceSRVSVC, "NetrServerGetInfo", "level 101").Op(srvsvc.OpNetrServerGetInfo),
+	"srvsvc.NetrShareEnum":             enum.Call(enum.LayerCall, enum.IfaceSRVSVC, "NetrShareEnum", "").Op(srvsvc.OpNetrShareEnum),
+	"samr.Connect5":                    enum.Call(enum.LayerCall, enum.IfaceSAMR, "Connect5", "access 0x30").Op(samr.OpConnect5),
+	"samr.EnumerateUsersInDomain":      enum.Call(enum.LayerCall, enum.IfaceSAMR, "EnumerateUsersInDomain", "resume 0").Op(samr.OpEnumerateUsersInDomain),
+	"samr.QueryDisplayInformation":     enum.Call(enum.LayerCall, enum.IfaceSAMR, "QueryDisplayInformation", "class 1 index 0").Op(samr.OpQueryDisplayInformation),
+	"samr.QueryInformationDomain2(1)":  enum.Call(enum.LayerCall, enum.IfaceSAMR, "QueryInformationDomain2", "class 1").Op(samr.OpQueryInformationDomain2),
+	"samr.QueryInformationDomain2(12)": enum.Call(enum.LayerCall, enum.IfaceSAMR, "QueryInformationDomain2", "class 12").Op(samr.OpQueryInformationDomain2),
+	"samr.LookupIdsInDomain":           enum.Call(enum.LayerCall, enum.IfaceSAMR, "LookupIdsInDomain", "3 rids").Op(samr.OpLookupIdsInDomain),
+	"lsa.OpenPolicy2":                  enum.Call(enum.LayerCall, enum.IfaceLSA, "OpenPolicy2", "access 0x00000800").Op(lsa.OpOpenPolicy2),
+	"lsa.LookupSids":                   enum.Call(enum.LayerCall, enum.IfaceLSA, "LookupSids", "51 sids").Op(lsa.OpLookupSids),
+	"rap.NetServerEnum2(domains)":      enum.Call(enum.LayerCall, enum.IfaceRAP, "NetServerEnum2", "domains").Op(rap.OpNetServerEnum2),
+	"smb.SessionSetup(null)":           enum.Call(enum.LayerSession, enum.IfaceSMB, "SessionSetup", "null"),
+	"smb.TreeConnect(IPC$)":            enum.Call(enum.LayerIPC, enum.IfaceSMB, "TreeConnect", "IPC$"),
 }
+
+func fixtureCall(name string) enum.Check {
+	c, found := fixtureCalls[name]
+	if !found {
+		panic("no fixture call " + name)
+	}
+	return c.Named(name)
+}
+
+// ok and denied record a call as enum does, with the status the product
+// itself names.
+func ok(name string) enum.Check { return fixtureCall(name).Done(0, nil) }
+func denied(name string, st error) enum.Check {
+	return fixtureCall(name).Done(0, st)
+}
+
+var (
+	success    = ntstatus.Success.String()
+	accessDeny = enum.StatusOutcome(ntstatus.AccessDenied.String())
+	noPipe     = enum.StatusOutcome(ntstatus.ObjectNameNotFound.String())
+)
 
 var allDialects = map[string]bool{"SMB 1.0": true, "SMB 2.0.2": true, "SMB 2.1": true, "SMB 3.0": true, "SMB 3.0.2": true, "SMB 3.1.1": true}
 
 func sambaBase(target, name string) *enum.Result {
 	return &enum.Result{
 		Schema: enum.Schema, Target: target,
-		Ports: map[string]string{"445": "open", "139": "open"},
+		Ports: map[string]enum.Outcome{"445": enum.Open, "139": enum.Open},
 		SMB: &enum.SMBInfo{Dialects: allDialects, Dialect: "SMB 3.1.1", SigningEnabled: true,
 			NTLM: &enum.NTLM{NetBIOSComputer: name, NetBIOSDomain: name, DNSComputer: "vm", OSVersion: "6.1.0"}},
 		Sessions: map[string]*enum.SessionResult{
-			"null":  {Result: "allowed", Status: "STATUS_SUCCESS", SessionFlags: u16(0), Dialect: "SMB 3.1.1", Form: "ntlmssp-anonymous"},
-			"guest": {Result: "guest", Status: "STATUS_SUCCESS", SessionFlags: u16(1), Dialect: "SMB 3.1.1", Form: "ntlmv2"},
+			"null":  {Result: enum.Allowed, Status: success, SessionFlags: u16(0), Dialect: "SMB 3.1.1", Form: "ntlmssp-anonymous"},
+			"guest": {Result: enum.Guest, Status: success, SessionFlags: u16(1), Dialect: "SMB 3.1.1", Form: "ntlmv2"},
 		},
-		IPC: &enum.Outcome{Result: "allowed", Status: "STATUS_SUCCESS"},
-		Pipes: map[string]string{"lsarpc": "open", "samr": "open", "srvsvc": "open", "wkssvc": "open", "winreg": "open",
-			"netlogon": "STATUS_OBJECT_NAME_NOT_FOUND", "browser": "STATUS_OBJECT_NAME_NOT_FOUND", "epmapper": "open"},
+		IPC: &enum.Step{Result: enum.Allowed, Status: success},
+		Pipes: map[string]enum.Outcome{"lsarpc": enum.Open, "samr": enum.Open, "srvsvc": enum.Open, "wkssvc": enum.Open, "winreg": enum.Open,
+			"netlogon": noPipe, "browser": noPipe, "epmapper": enum.Open},
 		ServerInfo:    &enum.ServerInfo{PlatformID: 500, Name: name, VersionMajor: 6, VersionMinor: 1, Type: 0x809a03, Comment: "lab victim"},
 		PrimaryDomain: &enum.PrimaryDomain{Name: "LAB", SID: nil},
 		Domain:        &enum.Domain{Name: name, SID: "S-1-5-21-1111111111-2222222222-3333333333"},
 		Checks: []enum.Check{
-			{Name: "tcp/445", Layer: "reachability", Result: "ok", Status: "open"},
-			{Name: "smb.SessionSetup(null)", Layer: "session", Result: "ok"},
-			{Name: "smb.TreeConnect(IPC$)", Layer: "ipc", Result: "ok"},
+			{Name: "tcp/445", Interface: enum.IfaceTCP, Method: "Connect", Arg: "445", Layer: enum.LayerReachability, Result: enum.OK, Status: string(enum.Open)},
+			ok("smb.SessionSetup(null)"),
+			ok("smb.TreeConnect(IPC$)"),
 		},
 	}
 }
@@ -56,9 +96,9 @@ func labOpen() *enum.Result {
 	r.Users = []enum.User{{RID: 1000, Name: "alice"}, {RID: 1001, Name: "bob"}, {RID: 1002, Name: "svc_backup"}}
 	r.Groups = []enum.Group{{RID: 1003, Name: "LabAdmins", Kind: "domain"}, {RID: 1004, Name: "LabOps", Kind: "alias"}}
 	r.Shares = []enum.Share{
-		{Name: "public", Type: "disk", Anonymous: enum.ShareAnonymous{Connect: "ok", List: "ok", Entries: []string{"readme.txt"}}},
-		{Name: "data", Type: "disk", Anonymous: enum.ShareAnonymous{Connect: "STATUS_ACCESS_DENIED", List: "skipped"}},
-		{Name: "IPC$", Type: "ipc", Anonymous: enum.ShareAnonymous{Connect: "ok", List: "skipped"}},
+		{Name: "public", Type: "disk", Anonymous: enum.ShareAnonymous{Connect: enum.OK, List: enum.OK, Entries: []string{"readme.txt"}}},
+		{Name: "data", Type: "disk", Anonymous: enum.ShareAnonymous{Connect: accessDeny, List: enum.Skipped}},
+		{Name: "IPC$", Type: "ipc", Anonymous: enum.ShareAnonymous{Connect: enum.OK, List: enum.Skipped}},
 	}
 	r.Policy = &enum.Policy{
 		Password: &enum.PasswordPolicy{MinLength: 8},
@@ -75,9 +115,9 @@ func labRestricted1() *enum.Result {
 	r := sambaBase("127.0.0.6", "RESTRICT1SRV")
 	r.ServerInfo = nil // srvinfo is denied at restrict anonymous = 1
 	r.Checks = append(r.Checks,
-		denied("srvsvc.NetrServerGetInfo", "WERR_ACCESS_DENIED"), ok("samr.Connect5"),
-		denied("samr.EnumerateUsersInDomain", "STATUS_ACCESS_DENIED"), denied("samr.QueryDisplayInformation", "STATUS_ACCESS_DENIED"),
-		denied("samr.QueryInformationDomain2(1)", "STATUS_ACCESS_DENIED"), denied("srvsvc.NetrShareEnum", "WERR_ACCESS_DENIED"),
+		denied("srvsvc.NetrServerGetInfo", werror.AccessDenied), ok("samr.Connect5"),
+		denied("samr.EnumerateUsersInDomain", ntstatus.AccessDenied), denied("samr.QueryDisplayInformation", ntstatus.AccessDenied),
+		denied("samr.QueryInformationDomain2(1)", ntstatus.AccessDenied), denied("srvsvc.NetrShareEnum", werror.AccessDenied),
 		ok("lsa.OpenPolicy2"), ok("lsa.LookupSids"))
 	r.RIDs = []enum.RID{{RID: 1000, Name: "alice", Type: "user"}, {RID: 1001, Name: "bob", Type: "user"}, {RID: 1002, Name: "svc_backup", Type: "user"}}
 	r.RIDCycling = &enum.RIDCycling{Path: "lsa"}
@@ -86,10 +126,10 @@ func labRestricted1() *enum.Result {
 
 func labRestricted() *enum.Result {
 	r := sambaBase("127.0.0.3", "RESTRICTSRV")
-	r.IPC = &enum.Outcome{Result: "denied", Status: "STATUS_ACCESS_DENIED"}
-	r.Pipes = map[string]string{"lsarpc": "skipped", "samr": "skipped", "srvsvc": "skipped"}
+	r.IPC = &enum.Step{Result: enum.Denied, Status: string(accessDeny)}
+	r.Pipes = map[string]enum.Outcome{"lsarpc": enum.Skipped, "samr": enum.Skipped, "srvsvc": enum.Skipped}
 	r.ServerInfo, r.PrimaryDomain, r.Domain = nil, nil, nil
-	r.Checks[2] = enum.Check{Name: "smb.TreeConnect(IPC$)", Layer: "ipc", Result: "denied", Status: "STATUS_ACCESS_DENIED"}
+	r.Checks[2] = denied("smb.TreeConnect(IPC$)", ntstatus.AccessDenied)
 	return r
 }
 
@@ -98,18 +138,18 @@ func labDC() *enum.Result {
 	r.SMB.Dialects = map[string]bool{"SMB 1.0": false, "SMB 2.0.2": true, "SMB 2.1": true, "SMB 3.0": true, "SMB 3.0.2": true, "SMB 3.1.1": true}
 	r.SMB.SigningRequired = true
 	r.SMB.NTLM = &enum.NTLM{NetBIOSComputer: "DC1", NetBIOSDomain: "LAB", DNSComputer: "dc1.lab.test", DNSDomain: "lab.test", OSVersion: "6.1.0"}
-	r.Sessions["guest"] = &enum.SessionResult{Result: "denied", Status: "STATUS_LOGON_FAILURE", Form: "ntlmv2"}
+	r.Sessions["guest"] = &enum.SessionResult{Result: enum.Denied, Status: ntstatus.LogonFailure.String(), Form: "ntlmv2"}
 	sid := "S-1-5-21-4444444444-5555555555-6666666666"
 	r.PrimaryDomain = &enum.PrimaryDomain{Name: "LAB", SID: str(sid)}
 	r.Domain = &enum.Domain{Name: "LAB", SID: sid, DNSDomain: "lab.test"}
 	r.ServerInfo.Comment = "Samba 4.17.12-Debian"
 	r.Checks = append(r.Checks, ok("samr.EnumerateUsersInDomain"), ok("samr.QueryDisplayInformation"),
 		ok("samr.QueryInformationDomain2(12)"), ok("srvsvc.NetrShareEnum"), ok("lsa.OpenPolicy2"),
-		denied("lsa.LookupSids", "STATUS_ACCESS_DENIED"), ok("samr.LookupIdsInDomain"))
+		denied("lsa.LookupSids", ntstatus.AccessDenied), ok("samr.LookupIdsInDomain"))
 	r.Users = []enum.User{{RID: 500, Name: "Administrator"}, {RID: 501, Name: "Guest"}, {RID: 502, Name: "krbtgt"},
 		{RID: 1103, Name: "alice"}, {RID: 1104, Name: "bob"}, {RID: 1105, Name: "svc_sql", Description: "pw: Summer2024!"}}
-	r.Shares = []enum.Share{{Name: "sysvol", Anonymous: enum.ShareAnonymous{Connect: "STATUS_ACCESS_DENIED"}},
-		{Name: "netlogon", Anonymous: enum.ShareAnonymous{Connect: "STATUS_ACCESS_DENIED"}}}
+	r.Shares = []enum.Share{{Name: "sysvol", Anonymous: enum.ShareAnonymous{Connect: accessDeny}},
+		{Name: "netlogon", Anonymous: enum.ShareAnonymous{Connect: accessDeny}}}
 	r.Policy = &enum.Policy{Lockout: &enum.LockoutPolicy{Threshold: 5, DurationS: i64(1800), WindowS: i64(1800)}}
 	r.RIDCycling = &enum.RIDCycling{Path: "samr", Denied: []string{"lsa.LookupSids: STATUS_ACCESS_DENIED"}, Administrator: "Administrator"}
 	return r
@@ -118,16 +158,16 @@ func labDC() *enum.Result {
 func win2019Member() *enum.Result {
 	return &enum.Result{
 		Schema: enum.Schema, Target: "192.0.2.5",
-		Ports: map[string]string{"445": "open", "139": "closed"},
+		Ports: map[string]enum.Outcome{"445": enum.Open, "139": enum.Closed},
 		SMB: &enum.SMBInfo{Dialects: map[string]bool{"SMB 1.0": false, "SMB 2.0.2": true, "SMB 3.1.1": true}, Dialect: "SMB 3.1.1", SigningEnabled: true,
 			NTLM: &enum.NTLM{NetBIOSComputer: "FS01", NetBIOSDomain: "CORP", DNSDomain: "corp.example", OSVersion: "10.0.17763"}},
 		Sessions: map[string]*enum.SessionResult{
-			"null":  {Result: "allowed", Status: "STATUS_SUCCESS", SessionFlags: u16(0x2)},
-			"guest": {Result: "denied", Status: "STATUS_LOGON_FAILURE"},
+			"null":  {Result: enum.Allowed, Status: success, SessionFlags: u16(0x2)},
+			"guest": {Result: enum.Denied, Status: ntstatus.LogonFailure.String()},
 		},
-		IPC:    &enum.Outcome{Result: "allowed", Status: "STATUS_SUCCESS"},
-		Pipes:  map[string]string{"lsarpc": "STATUS_ACCESS_DENIED", "samr": "STATUS_ACCESS_DENIED", "srvsvc": "STATUS_ACCESS_DENIED", "netlogon": "STATUS_ACCESS_DENIED", "winreg": "STATUS_ACCESS_DENIED", "spoolss": "STATUS_ACCESS_DENIED"},
-		Checks: []enum.Check{{Name: "smb.SessionSetup(null)", Layer: "session", Result: "ok"}},
+		IPC:    &enum.Step{Result: enum.Allowed, Status: success},
+		Pipes:  map[string]enum.Outcome{"lsarpc": accessDeny, "samr": accessDeny, "srvsvc": accessDeny, "netlogon": accessDeny, "winreg": accessDeny, "spoolss": accessDeny},
+		Checks: []enum.Check{ok("smb.SessionSetup(null)")},
 	}
 }
 
@@ -135,13 +175,13 @@ func win2003DC() *enum.Result {
 	sid := "S-1-5-21-7-8-9"
 	r := &enum.Result{
 		Schema: enum.Schema, Target: "192.0.2.2",
-		Ports: map[string]string{"445": "open", "139": "open"},
+		Ports: map[string]enum.Outcome{"445": enum.Open, "139": enum.Open},
 		SMB: &enum.SMBInfo{Dialects: map[string]bool{"SMB 1.0": true, "SMB 2.0.2": false}, Dialect: "SMB 1.0", SigningEnabled: true, SigningRequired: true,
 			NativeOS: "Windows Server 2003 3790 Service Pack 2", NativeLanMan: "Windows Server 2003 5.2",
 			NTLM: &enum.NTLM{NetBIOSComputer: "DC2003", NetBIOSDomain: "OLD", DNSDomain: "old.example", OSVersion: "5.2.3790"}},
-		Sessions: map[string]*enum.SessionResult{"null": {Result: "allowed", Status: "STATUS_SUCCESS"}},
-		IPC:      &enum.Outcome{Result: "allowed", Status: "STATUS_SUCCESS"},
-		Pipes:    map[string]string{"lsarpc": "open", "samr": "open", "netlogon": "open", "winreg": "open", "srvsvc": "STATUS_ACCESS_DENIED"},
+		Sessions: map[string]*enum.SessionResult{"null": {Result: enum.Allowed, Status: success}},
+		IPC:      &enum.Step{Result: enum.Allowed, Status: success},
+		Pipes:    map[string]enum.Outcome{"lsarpc": enum.Open, "samr": enum.Open, "netlogon": enum.Open, "winreg": enum.Open, "srvsvc": accessDeny},
 		ServerInfo: &enum.ServerInfo{PlatformID: 500, Name: "DC2003", VersionMajor: 5, VersionMinor: 2,
 			Type: 0x0000100b, Comment: ""},
 		PrimaryDomain: &enum.PrimaryDomain{Name: "OLD", SID: str(sid)},
@@ -156,8 +196,8 @@ func win2003DC() *enum.Result {
 }
 
 func closedHost() *enum.Result {
-	return &enum.Result{Schema: enum.Schema, Target: "127.0.0.99", Layer: "reachability", Error: "tcp/445 closed",
-		Ports: map[string]string{"445": "closed", "139": "closed"}, Checks: []enum.Check{}}
+	return &enum.Result{Schema: enum.Schema, Target: "127.0.0.99", Layer: enum.LayerReachability, Error: "tcp/445 closed",
+		Ports: map[string]enum.Outcome{"445": enum.Closed, "139": enum.Closed}, Checks: []enum.Check{}}
 }
 
 type settingWant struct{ state, value string }
@@ -202,8 +242,8 @@ func TestAssess(t *testing.T) {
 		},
 		{
 			name: "restricted", r: labRestricted(), family: FamilySamba, role: RoleStandalone,
-			probes: &Probes{Control: &ShareProbe{Name: "NULLSWEEP-X", Connect: "STATUS_BAD_NETWORK_NAME"},
-				Shares: []ShareProbe{{Name: "public", Connect: "ok", List: "ok", Entries: 1}, {Name: "data", Connect: "STATUS_ACCESS_DENIED"}}},
+			probes: &Probes{Control: &ShareProbe{Name: "NULLSWEEP-X", Connect: enum.StatusOutcome(ntstatus.BadNetworkName.String())},
+				Shares: []ShareProbe{{Name: "public", Connect: enum.OK, List: enum.OK, Entries: 1}, {Name: "data", Connect: accessDeny}}},
 			settings: map[string]settingWant{
 				SambaRestrictAnonymous: {StateObserved, "2"},
 				SambaGuestOK:           {StateObserved, "yes on public"},

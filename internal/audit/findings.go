@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/nullsweep/nullsweep/internal/enum"
+	"github.com/nullsweep/nullsweep/internal/msrpc/samr"
+	"github.com/nullsweep/nullsweep/internal/rap"
 )
 
 // Severity orders findings; --fail-on compares against it.
@@ -135,14 +137,14 @@ func (v *view) findings() []Finding {
 	nullOK := v.get(ExpNullSession).Value == Yes
 
 	// Reachability: the seed's "absolute null killer".
-	if st := v.r.Ports; st["445"] == "open" || st["139"] == "open" {
+	if st := v.r.Ports; st["445"] == enum.Open || st["139"] == enum.Open {
 		sev := Info
 		if nullOK {
 			sev = Low
 		}
 		var open []string
 		for _, p := range []string{"445", "139"} {
-			if st[p] == "open" {
+			if st[p] == enum.Open {
 				open = append(open, "tcp/"+p)
 			}
 		}
@@ -228,12 +230,12 @@ func (v *view) findings() []Finding {
 			"Knowing the lockout threshold and window tells an attacker exactly how fast to guess without tripping it.", p.Because...))
 	}
 	if len(r.Groups) > 0 {
-		_, why := verdict(v.calls("samr", "enumerategroups", "enumeratealiases", "getmembers"))
+		_, why := verdict(v.calls(enum.IfaceSAMR, samr.OpEnumerateGroupsInDomain, samr.OpEnumerateAliasesInDomain, samr.OpGetMembersInGroup, samr.OpGetMembersInAlias))
 		add(v.newFinding("groups-enumerable", Low, v.usersSetting(), fmt.Sprintf("%d groups readable anonymously", len(r.Groups)),
 			"Group names and members show who the administrators are.", append(why, fmt.Sprintf("groups: %s", sample(groupNames(r), 8)))...))
 	}
 	if b := r.Browse; b != nil && b.Unavailable == "" && len(b.Servers)+len(b.Domains) > 0 {
-		_, why := verdict(v.calls("rap", "netserverenum2"))
+		_, why := verdict(v.calls(enum.IfaceRAP, rap.OpNetServerEnum2))
 		var names []string
 		for _, s := range append(append([]enum.BrowseServer{}, b.Domains...), b.Servers...) {
 			names = append(names, s.Name)
@@ -250,7 +252,7 @@ func (v *view) findings() []Finding {
 		if e := v.exp["share:"+s.Name]; e.Value == Yes {
 			sev := Medium
 			title := "Share " + s.Name + " opens to anonymous callers"
-			if s.List == "ok" {
+			if s.List == enum.OK {
 				title = "Share " + s.Name + " is readable anonymously"
 			}
 			add(v.newFinding("share-anonymous:"+s.Name, sev, v.settingFor(NullSessionShares, SambaGuestOK), title,
@@ -271,7 +273,7 @@ func (v *view) findings() []Finding {
 	}
 	if !v.host.Samba() {
 		for p, st := range r.Pipes {
-			if st == "open" && p == "winreg" {
+			if st == enum.Open && p == "winreg" {
 				add(v.newFinding("pipe-winreg", High, NullSessionPipes, `\PIPE\winreg opens to anonymous callers`,
 					"winreg is the remote registry: the one named pipe the seed says you do not want to grant anonymous access to.", v.pipeEvidence(p)))
 			}

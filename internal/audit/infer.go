@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/nullsweep/nullsweep/internal/enum"
+	"github.com/nullsweep/nullsweep/internal/msrpc/samr"
 )
 
 // inferers holds, per setting of the table, how its state follows from the
@@ -92,7 +95,7 @@ func (v *view) blockedBefore(pipe string) (string, bool) {
 	if e := v.get(ExpIPC); e.Value != Yes {
 		return "no anonymous IPC$: " + strings.Join(e.Because, "; "), true
 	}
-	if st := v.r.Pipes[pipe]; st != "" && st != "open" {
+	if st := v.r.Pipes[pipe]; st != "" && st != enum.Open {
 		return v.pipeEvidence(pipe) + " — the pipe layer stops the probe before this setting", true
 	}
 	return "", false
@@ -159,12 +162,12 @@ func inferEveryone(v *view) SettingState {
 // pipeSets splits enum's pipe results.
 func (v *view) pipeSets() (open, denied, absent []string) {
 	for p, st := range v.r.Pipes {
-		switch st {
-		case "open":
+		switch {
+		case st == enum.Open:
 			open = append(open, p)
-		case "STATUS_ACCESS_DENIED":
+		case st.IsDenied():
 			denied = append(denied, p)
-		case "STATUS_OBJECT_NAME_NOT_FOUND":
+		case st == objectNameNotFound:
 			absent = append(absent, p)
 		}
 	}
@@ -184,10 +187,10 @@ func (v *view) pipeSummary() []string {
 		why = append(why, "pipes denied (STATUS_ACCESS_DENIED): "+strings.Join(denied, ", "))
 	}
 	if len(absent) > 0 {
-		why = append(why, "pipes absent (STATUS_OBJECT_NAME_NOT_FOUND): "+strings.Join(absent, ", "))
+		why = append(why, "pipes absent ("+string(objectNameNotFound)+"): "+strings.Join(absent, ", "))
 	}
 	if v.probes != nil && v.probes.ControlPipe != "" {
-		why = append(why, "control pipe (random name): "+v.probes.ControlPipe)
+		why = append(why, "control pipe (random name): "+string(v.probes.ControlPipe))
 	}
 	return why
 }
@@ -261,7 +264,7 @@ func (v *view) controlEvidence() string {
 	}
 	c := v.probes.Control
 	s := fmt.Sprintf("control share %q (random name): %s", c.Name, c.Connect)
-	if c.Connect != "STATUS_BAD_NETWORK_NAME" {
+	if c.Connect != badNetworkName {
 		s += " — not a proper BAD_NETWORK_NAME, so a denial elsewhere may mean 'absent'"
 	}
 	return s
@@ -269,7 +272,7 @@ func (v *view) controlEvidence() string {
 
 func inferLSAAnonymousNameLookup(v *view) SettingState {
 	sid := v.get(ExpSIDLookup)
-	opens := v.calls("lsa", "openpolicy")
+	opens := v.calls(enum.IfaceLSA, lsaOpenPolicy...)
 	openVal, openWhy := verdict(opens)
 	switch {
 	case sid.Value == Yes:
@@ -299,7 +302,7 @@ func inferRestrictRemoteSAM(v *view) SettingState {
 	if why, blocked := v.blockedBefore("samr"); blocked {
 		return notObs("", why)
 	}
-	connects := v.calls("samr", "connect")
+	connects := v.calls(enum.IfaceSAMR, samr.OpConnect2, samr.OpConnect5)
 	if val, why := verdict(connects); val == No {
 		if v.host.Family == Family2016 {
 			return consistent("O:SYG:SYD:(A;;RC;;;BA) (the 2016+ default) or stricter", why...)
@@ -367,11 +370,11 @@ func inferPorts(v *view) SettingState {
 	return observed(fmt.Sprintf("445 %s, 139 %s", orDash(p445), orDash(p139)), "tcp/445: "+orDash(p445), "tcp/139: "+orDash(p139))
 }
 
-func orDash(s string) string {
+func orDash[S ~string](s S) string {
 	if s == "" {
 		return "not probed"
 	}
-	return s
+	return string(s)
 }
 
 func inferSambaRestrictAnonymous(v *view) SettingState {

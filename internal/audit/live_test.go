@@ -9,6 +9,8 @@ import (
 
 	"github.com/nullsweep/nullsweep/internal/enum"
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
+	"github.com/nullsweep/nullsweep/internal/msrpc/srvsvc"
+	"github.com/nullsweep/nullsweep/internal/ntstatus"
 )
 
 // liveShareNames are tried on every posture: the standalone shares, the
@@ -19,7 +21,7 @@ func liveAudit(t *testing.T, addr string, expect *Prediction) (*enum.Result, *Re
 	t.Helper()
 	// Generous bounds: the lab shares two CPUs with every other test.
 	r := enum.Run(context.Background(), addr, enum.Options{Timeout: 60 * time.Second})
-	if r.Layer == "negotiate" && strings.Contains(r.Error, "not supported") {
+	if r.Layer == enum.LayerNegotiate && strings.Contains(r.Error, "not supported") {
 		t.Skipf("enum cannot examine %s yet: %s", addr, r.Error)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -76,19 +78,19 @@ func oracleRestrictAnonymous(t *testing.T, addr string) string {
 }
 
 // oracleShare asks smbclient for an anonymous listing of a share.
-func oracleShare(t *testing.T, addr, share string) string {
+func oracleShare(t *testing.T, addr, share string) enum.Outcome {
 	t.Helper()
 	out, err := exec.Command("smbclient", "--option=client min protocol=NT1", "-U", "%", "//"+addr+"/"+share, "-c", "ls").CombinedOutput()
 	s := string(out)
 	switch {
 	case err == nil:
-		return "ok"
+		return enum.OK
 	case strings.Contains(s, "NT_STATUS_BAD_NETWORK_NAME"):
-		return "STATUS_BAD_NETWORK_NAME"
+		return badNetworkName
 	case strings.Contains(s, "NT_STATUS_ACCESS_DENIED"):
-		return "STATUS_ACCESS_DENIED"
+		return enum.StatusOutcome(ntstatus.AccessDenied.String())
 	}
-	return "smbclient: " + s
+	return enum.Outcome("smbclient: " + s)
 }
 
 // oracleGuest logs on as a random unknown user with impacket.
@@ -148,7 +150,7 @@ func TestLivePostures(t *testing.T) {
 				t.Errorf("restrict anonymous %s: %v", ra.State, ra.Evidence)
 			}
 			// Once enum's SRVSVC/SAMR calls ran, 0 and 1 are told apart.
-			if len((&view{r: r}).calls("srvsvc", "shareenum")) > 0 && ra.State != StateObserved {
+			if len((&view{r: r}).calls(enum.IfaceSRVSVC, srvsvc.OpNetrShareEnum)) > 0 && ra.State != StateObserved {
 				t.Errorf("restrict anonymous only %s %q although srvsvc.NetrShareEnum ran", ra.State, ra.Value)
 			}
 			if posture == "restricted" && (ra.State != StateObserved || ra.Value != "2") {
@@ -179,7 +181,7 @@ func TestLivePostures(t *testing.T) {
 			}
 
 			// Every share probe against smbclient, and the control.
-			if rep.Probes == nil || rep.Probes.Control == nil || rep.Probes.Control.Connect != "STATUS_BAD_NETWORK_NAME" {
+			if rep.Probes == nil || rep.Probes.Control == nil || rep.Probes.Control.Connect != badNetworkName {
 				t.Errorf("control probe %+v", rep.Probes)
 			}
 			for _, sp := range rep.Probes.Shares {

@@ -6,6 +6,11 @@ import (
 	"strings"
 
 	"github.com/nullsweep/nullsweep/internal/enum"
+	"github.com/nullsweep/nullsweep/internal/msrpc/lsa"
+	"github.com/nullsweep/nullsweep/internal/msrpc/samr"
+	"github.com/nullsweep/nullsweep/internal/msrpc/srvsvc"
+	"github.com/nullsweep/nullsweep/internal/ntstatus"
+	"github.com/nullsweep/nullsweep/internal/smb"
 )
 
 // view is one host's Result with lookups the inference shares.
@@ -17,40 +22,13 @@ type view struct {
 	drifts []Drift
 }
 
-// methodKey normalises a check name's method for matching:
-// "samr.SamrEnumerateUsersInDomain(Builtin)" → "enumerateusersindomain".
-func methodKey(name string) (iface, method string) {
-	iface, method, ok := strings.Cut(name, ".")
-	if !ok {
-		return "", strings.ToLower(name)
-	}
-	if i := strings.IndexByte(method, '('); i >= 0 {
-		method = method[:i]
-	}
-	method = strings.ToLower(method)
-	for _, p := range []string{"samr", "lsar", "netr", "lsa"} {
-		if strings.HasPrefix(method, p) && len(method) > len(p) {
-			method = method[len(p):]
-			break
-		}
-	}
-	return strings.ToLower(iface), method
-}
-
-// calls returns the checks of interface iface whose method starts with one
-// of the prefixes (lower case), in the order they ran.
-func (v *view) calls(iface string, prefixes ...string) []enum.Check {
+// calls returns the checks of interface iface (enum.IfaceSAMR, …) with
+// one of the operation numbers, in the order they ran.
+func (v *view) calls(iface string, opnums ...uint16) []enum.Check {
 	var out []enum.Check
 	for _, c := range v.r.Checks {
-		ci, m := methodKey(c.Name)
-		if ci != iface {
-			continue
-		}
-		for _, p := range prefixes {
-			if strings.HasPrefix(m, p) {
-				out = append(out, c)
-				break
-			}
+		if c.Is(iface, opnums...) {
+			out = append(out, c)
 		}
 	}
 	return out
@@ -58,7 +36,7 @@ func (v *view) calls(iface string, prefixes ...string) []enum.Check {
 
 // ev renders a check as evidence: "samr.EnumerateUsersInDomain: denied (STATUS_ACCESS_DENIED)".
 func ev(c enum.Check) string {
-	s := c.Name + ": " + c.Result
+	s := c.Name + ": " + string(c.Result)
 	if c.Status != "" {
 		s += " (" + c.Status + ")"
 	} else if c.Detail != "" {
@@ -73,9 +51,9 @@ func verdict(cs []enum.Check) (string, []string) {
 	var okE, deniedE, otherE []string
 	for _, c := range cs {
 		switch c.Result {
-		case "ok":
+		case enum.OK:
 			okE = append(okE, ev(c))
-		case "denied":
+		case enum.Denied:
 			deniedE = append(deniedE, ev(c))
 		default:
 			otherE = append(otherE, ev(c))
@@ -142,7 +120,7 @@ func (v *view) ipcEvidence() string {
 	if v.r.IPC == nil {
 		return ""
 	}
-	e := "TREE_CONNECT IPC$: " + v.r.IPC.Result
+	e := "TREE_CONNECT IPC$: " + string(v.r.IPC.Result)
 	if v.r.IPC.Status != "" {
 		e += " (" + v.r.IPC.Status + ")"
 	}
@@ -175,9 +153,8 @@ func (v *view) rpcExposure(name, pipe string, cs []enum.Check, data bool, dataWh
 		v.set(name, No, "", v.sessionEvidence("null"))
 	case v.get(ExpIPC).Value == No:
 		v.set(name, No, "", v.ipcEvidence(), "no IPC$, so no RPC pipe")
-	case v.r.Pipes[pipe] != "" && v.r.Pipes[pipe] != "open" && v.r.Pipes[pipe] != "skipped":
-		st := v.r.Pipes[pipe]
-		if st == "STATUS_ACCESS_DENIED" {
+	case v.r.Pipes[pipe] != "" && v.r.Pipes[pipe] != enum.Open && v.r.Pipes[pipe] != enum.Skipped:
+		if v.r.Pipes[pipe].IsDenied() {
 			v.set(name, No, "", v.pipeEvidence(pipe))
 		} else {
 			v.set(name, Unknown, "", v.pipeEvidence(pipe))
@@ -192,9 +169,9 @@ func (v *view) rpcExposure(name, pipe string, cs []enum.Check, data bool, dataWh
 func (v *view) gateCalls(pipe string) []enum.Check {
 	switch pipe {
 	case "samr":
-		return v.calls("samr", "connect", "opendomain")
+		return v.calls(enum.IfaceSAMR, samrConnect...)
 	case "lsarpc":
-		return v.calls("lsa", "openpolicy")
+		return v.calls(enum.IfaceLSA, lsaOpenPolicy...)
 	}
 	return nil
 }
@@ -203,44 +180,44 @@ func (v *view) gateCalls(pipe string) []enum.Check {
 func (v *view) observe() {
 	r := v.r
 	switch s := r.Sessions["null"]; {
-	case s != nil && (s.Result == "allowed" || s.Result == "guest"):
+	case s != nil && (s.Result == enum.Allowed || s.Result == enum.Guest):
 		v.set(ExpNullSession, Yes, "", v.sessionEvidence("null"))
-	case s != nil && s.Result == "denied":
+	case s != nil && s.Result == enum.Denied:
 		v.set(ExpNullSession, No, "", v.sessionEvidence("null"))
-	case r.Ports["445"] != "" && r.Ports["445"] != "open" && r.Ports["139"] != "open":
-		v.set(ExpNullSession, No, "", "tcp/445 "+r.Ports["445"]+", tcp/139 "+r.Ports["139"])
+	case r.Ports["445"] != "" && r.Ports["445"] != enum.Open && r.Ports["139"] != enum.Open:
+		v.set(ExpNullSession, No, "", fmt.Sprintf("tcp/445 %s, tcp/139 %s", r.Ports["445"], r.Ports["139"]))
 	default:
 		v.set(ExpNullSession, Unknown, "")
 	}
 	switch {
-	case r.IPC != nil && r.IPC.Result == "allowed":
+	case r.IPC != nil && r.IPC.Result == enum.Allowed:
 		v.set(ExpIPC, Yes, "", v.ipcEvidence())
-	case r.IPC != nil && r.IPC.Result == "denied":
+	case r.IPC != nil && r.IPC.Result == enum.Denied:
 		v.set(ExpIPC, No, "", v.ipcEvidence())
 	case v.get(ExpNullSession).Value == No:
 		v.set(ExpIPC, No, "", v.get(ExpNullSession).Because...)
 	default:
 		v.set(ExpIPC, Unknown, "")
 	}
-	v.rpcExposure(ExpUsers, "samr", v.calls("samr", "enumerateusers", "querydisplayinformation"),
+	v.rpcExposure(ExpUsers, "samr", v.calls(enum.IfaceSAMR, samr.OpEnumerateUsersInDomain, samr.OpQueryDisplayInformation),
 		len(r.Users) > 0, fmt.Sprintf("%d users read anonymously", len(r.Users)))
-	v.rpcExposure(ExpShares, "srvsvc", v.calls("srvsvc", "shareenum"),
+	v.rpcExposure(ExpShares, "srvsvc", v.calls(enum.IfaceSRVSVC, srvsvc.OpNetrShareEnum),
 		len(r.Shares) > 0, fmt.Sprintf("%d shares listed anonymously", len(r.Shares)))
-	v.rpcExposure(ExpPolicy, "samr", v.calls("samr", "queryinformationdomain", "getdomainpasswordinformation"),
+	v.rpcExposure(ExpPolicy, "samr", v.calls(enum.IfaceSAMR, samr.OpQueryInformationDomain, samr.OpQueryInformationDomain2, samr.OpGetDomainPasswordInformation),
 		r.Policy != nil, "password policy read anonymously")
 	lsaData := r.RIDCycling != nil && r.RIDCycling.Path == "lsa"
-	v.rpcExposure(ExpSIDLookup, "lsarpc", v.calls("lsa", "lookupsids", "lookupnames"), lsaData, "RID cycling went through LSA LookupSids")
+	v.rpcExposure(ExpSIDLookup, "lsarpc", v.calls(enum.IfaceLSA, lsa.OpLookupSids, lsa.OpLookupNames), lsaData, "RID cycling went through LSA LookupSids")
 
 	switch g := r.Sessions["guest"]; {
-	case g != nil && (g.Result == "guest" || g.Result == "allowed"):
+	case g != nil && (g.Result == enum.Guest || g.Result == enum.Allowed):
 		v.set(ExpGuest, Yes, "", v.sessionEvidence("guest"))
-	case g != nil && g.Result == "denied":
+	case g != nil && g.Result == enum.Denied:
 		v.set(ExpGuest, No, "", v.sessionEvidence("guest"))
 	default:
 		v.set(ExpGuest, Unknown, "", "no guest probe result")
 	}
 	if r.SMB != nil && len(r.SMB.Dialects) > 0 {
-		on, ok := r.SMB.Dialects["SMB 1.0"]
+		on, ok := r.SMB.Dialects[smb.SMB1.String()]
 		if ok {
 			v.set(ExpSMB1, yesNo(on), "", "NEGOTIATE NT LM 0.12: "+acceptWord(on))
 		}
@@ -250,13 +227,13 @@ func (v *view) observe() {
 	}
 	for _, s := range v.shareProbes() {
 		switch {
-		case s.Connect == "ok":
+		case s.Connect == enum.OK:
 			v.set("share:"+s.Name, Yes, "", "TREE_CONNECT "+s.Name+": ok"+listWord(s.List))
-		case s.Connect == "STATUS_BAD_NETWORK_NAME" || s.Connect == "" || s.Connect == "skipped":
-		case strings.Contains(s.Connect, "DENIED") || s.Connect == "STATUS_LOGON_FAILURE" || s.Connect == "STATUS_BAD_IMPERSONATION_LEVEL":
-			v.set("share:"+s.Name, No, "", "TREE_CONNECT "+s.Name+": "+s.Connect)
+		case s.Connect == badNetworkName || s.Connect == "" || s.Connect == enum.Skipped:
+		case s.Connect.IsDenied() || s.Connect == badImpersonation:
+			v.set("share:"+s.Name, No, "", "TREE_CONNECT "+s.Name+": "+string(s.Connect))
 		default:
-			v.set("share:"+s.Name, Unknown, "", "TREE_CONNECT "+s.Name+": "+s.Connect)
+			v.set("share:"+s.Name, Unknown, "", "TREE_CONNECT "+s.Name+": "+string(s.Connect))
 		}
 	}
 }
@@ -268,24 +245,39 @@ func acceptWord(b bool) string {
 	return "refused"
 }
 
-func listWord(l string) string {
+func listWord(l enum.Outcome) string {
 	switch l {
-	case "", "skipped":
+	case "", enum.Skipped:
 		return ""
-	case "ok":
+	case enum.OK:
 		return ", root listing ok"
 	}
-	return ", root listing " + l
+	return ", root listing " + string(l)
 }
+
+// Statuses the share verdicts tell apart: absent, and a refusal Windows
+// gives a null session on a share it does not grant.
+var (
+	badNetworkName   = enum.StatusOutcome(ntstatus.BadNetworkName.String())
+	badImpersonation = enum.StatusOutcome(ntstatus.BadImpersonationLevel.String())
+	// objectNameNotFound is a pipe the server does not have.
+	objectNameNotFound = enum.StatusOutcome(ntstatus.ObjectNameNotFound.String())
+)
+
+// Operation numbers of the handle-opening calls in front of the queries.
+var (
+	samrConnect   = []uint16{samr.OpConnect2, samr.OpConnect5, samr.OpOpenDomain}
+	lsaOpenPolicy = []uint16{lsa.OpOpenPolicy, lsa.OpOpenPolicy2}
+)
 
 // ShareProbe is one anonymous tree connect, from enum's share list or
 // from names the user gave (--shares).
 type ShareProbe struct {
-	Name    string `json:"name"`
-	Listed  bool   `json:"listed"`            // came from NetrShareEnum
-	Connect string `json:"connect"`           // ok | NTSTATUS name | skipped
-	List    string `json:"list,omitempty"`    // ok | NTSTATUS name | skipped
-	Entries int    `json:"entries,omitempty"` // names in the root listing
+	Name    string       `json:"name"`
+	Listed  bool         `json:"listed"`            // came from NetrShareEnum
+	Connect enum.Outcome `json:"connect"`           // ok | NTSTATUS name | skipped
+	List    enum.Outcome `json:"list,omitempty"`    // ok | NTSTATUS name | skipped
+	Entries int          `json:"entries,omitempty"` // names in the root listing
 }
 
 // Probes are audit's own anonymous probes beside enum's.
@@ -295,7 +287,7 @@ type Probes struct {
 	// STATUS_BAD_NETWORK_NAME shows the server tells "absent" from "denied".
 	Control *ShareProbe `json:"control,omitempty"`
 	// ControlPipe is the status of opening a random pipe name.
-	ControlPipe string `json:"control_pipe,omitempty"`
+	ControlPipe enum.Outcome `json:"control_pipe,omitempty"`
 }
 
 // shareProbes merges enum's share results with audit's probes (the probe

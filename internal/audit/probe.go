@@ -90,17 +90,8 @@ func probeOne(ctx context.Context, sess smb.Session, name string, listed bool) S
 	return sp
 }
 
-// statusOf names an outcome the way enum's share results do: "ok", the
-// NTSTATUS name, or "error: …".
-func statusOf(err error) string {
-	if err == nil {
-		return "ok"
-	}
-	if _, st := enum.Classify(err); st != "" {
-		return st
-	}
-	return "error: " + err.Error()
-}
+// statusOf names an outcome the way enum's share results do.
+func statusOf(err error) enum.Outcome { return enum.ProbeOutcome(err) }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

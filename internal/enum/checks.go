@@ -34,17 +34,19 @@ func (s *rpcState) close(ctx context.Context) {
 // bind opens a pipe and binds one interface on it, recording both steps.
 func (h *Host) bind(ctx context.Context, st *rpcState, pipe string, iface dcerpc.SyntaxID) (*dcerpc.Client, error) {
 	if h.IPC == nil {
-		h.Record(Check{Name: "smb.OpenPipe(" + pipe + ")", Layer: "pipe", Result: "skipped", Detail: "IPC$ not connected"})
+		c := openPipeCall(pipe)
+		c.Result, c.Detail = Skipped, "IPC$ not connected"
+		h.Record(c)
 		return nil, fmt.Errorf("%s: IPC$ not connected", pipe)
 	}
 	start := time.Now()
 	p, err := h.IPC.OpenPipe(ctx, pipe)
 	if _, probed := h.Result.Pipes[pipe]; !probed {
 		// Without the layer-5 probe, the pipes the checks open are its result.
-		h.Evidence("smb.OpenPipe("+pipe+")", "pipe", start, err)
+		h.note(openPipeCall(pipe), start, err)
 		h.Result.Pipes[pipe] = pipeState(err)
 	} else if err != nil {
-		h.Evidence("smb.OpenPipe("+pipe+")", "pipe", start, err)
+		h.note(openPipeCall(pipe), start, err)
 	}
 	if err != nil {
 		return nil, err
@@ -52,7 +54,7 @@ func (h *Host) bind(ctx context.Context, st *rpcState, pipe string, iface dcerpc
 	st.pipes = append(st.pipes, p)
 	start = time.Now()
 	c, err := dcerpc.Bind(ctx, p, iface)
-	h.Evidence("dcerpc.Bind("+pipe+")", "bind", start, err)
+	h.note(bindCall(pipe), start, err)
 	return c, err
 }
 
@@ -86,7 +88,7 @@ func (h *Host) serverInfo(ctx context.Context, st *rpcState) {
 	if c, err := h.bind(ctx, st, "srvsvc", dcerpc.SRVSVC); err == nil {
 		start := time.Now()
 		info, err := srvsvc.New(c, h.Target).ServerInfo(ctx)
-		h.Evidence("srvsvc.NetrServerGetInfo", "call", start, err)
+		h.note(Call(LayerCall, IfaceSRVSVC, "NetrServerGetInfo", "level 101").Op(srvsvc.OpNetrServerGetInfo).Named("srvsvc.NetrServerGetInfo"), start, err)
 		if err == nil {
 			si = &ServerInfo{PlatformID: info.PlatformID, Name: info.Name, VersionMajor: info.VersionMajor,
 				VersionMinor: info.VersionMinor, Type: info.Type, TypeNames: ServerTypeNames(info.Type), Comment: info.Comment}
@@ -98,7 +100,7 @@ func (h *Host) serverInfo(ctx context.Context, st *rpcState) {
 	if c, err := h.bind(ctx, st, "wkssvc", dcerpc.WKSSVC); err == nil {
 		start := time.Now()
 		w, err := wkssvc.New(c, h.Target).WkstaGetInfo(ctx)
-		h.Evidence("wkssvc.NetrWkstaGetInfo", "call", start, err)
+		h.note(Call(LayerCall, IfaceWKSSVC, "NetrWkstaGetInfo", "level 100").Op(wkssvc.OpNetrWkstaGetInfo).Named("wkssvc.NetrWkstaGetInfo"), start, err)
 		if err == nil {
 			if si == nil {
 				si = &ServerInfo{}
@@ -110,6 +112,52 @@ func (h *Host) serverInfo(ctx context.Context, st *rpcState) {
 	h.Result.ServerInfo = si
 }
 
+// bindCall is the evidence of binding an interface on a pipe.
+func bindCall(pipe string) Check {
+	return Call(LayerBind, IfaceDCERPC, "Bind", pipe).Named("dcerpc.Bind(" + pipe + ")")
+}
+
+// queryPolicyCall is the evidence of LsarQueryInformationPolicy for one class.
+func queryPolicyCall(class int, what string) Check {
+	return Call(LayerCall, IfaceLSA, "QueryInformationPolicy", fmt.Sprintf("class %d", class)).Op(lsa.OpQueryInformationPolicy).
+		Named(fmt.Sprintf("lsa.QueryInformationPolicy(%d %s)", class, what))
+}
+
+// openPolicyCheck is the evidence of one LSA open-policy attempt; note
+// says what else the caller wants said (the RID-cycling lane).
+func openPolicyCheck(a lsa.Attempt, note string) Check {
+	method := "OpenPolicy2"
+	if a.Opnum == lsa.OpOpenPolicy {
+		method = "OpenPolicy"
+	}
+	access := fmt.Sprintf("access 0x%08x", a.Access)
+	ch := Call(LayerCall, IfaceLSA, method, access).Op(a.Opnum).Named("lsa."+method).Done(a.Duration, a.Err)
+	ch.Detail = joinWords(access, note, ch.Detail)
+	return ch
+}
+
+// samrCheck is the evidence of one SAMR call as the samr client reported
+// it; withStatus keeps a success status (the lookups' STATUS_SOME_NOT_MAPPED).
+func samrCheck(call samr.Call, withStatus bool) Check {
+	ch := Call(LayerCall, IfaceSAMR, call.Method, call.Detail).Op(call.Opnum).Named(call.Name).Done(call.Duration, call.Err)
+	if call.Err == nil && withStatus {
+		ch.Status, ch.StatusCode = call.Status, call.Code
+	}
+	ch.Detail = joinWords(call.Detail, ch.Detail)
+	return ch
+}
+
+// joinWords joins the non-empty parts with spaces.
+func joinWords(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
 // lsaChecks: the primary and account domains, DNS domain info, trusts.
 func (h *Host) lsaChecks(ctx context.Context, st *rpcState) {
 	c, err := h.bind(ctx, st, "lsarpc", dcerpc.LSARPC)
@@ -117,16 +165,9 @@ func (h *Host) lsaChecks(ctx context.Context, st *rpcState) {
 		return
 	}
 	st.lsa = lsa.New(c)
-	start := time.Now()
 	pol, err := st.lsa.OpenPolicy(ctx)
 	for _, a := range pol.Attempts {
-		name := "lsa.OpenPolicy2"
-		if a.Opnum == lsa.OpOpenPolicy {
-			name = "lsa.OpenPolicy"
-		}
-		ch := CheckOf(name, "call", time.Since(start), a.Err)
-		ch.Detail = strings.TrimSpace(fmt.Sprintf("access 0x%08x %s", a.Access, ch.Detail))
-		h.Record(ch)
+		h.Record(openPolicyCheck(a, ""))
 	}
 	if err != nil {
 		return
@@ -134,9 +175,9 @@ func (h *Host) lsaChecks(ctx context.Context, st *rpcState) {
 	st.lsaPolicy = pol
 	r := h.Result
 
-	start = time.Now()
+	start := time.Now()
 	pd, err := st.lsa.PrimaryDomain(ctx, pol.Handle)
-	h.Evidence("lsa.QueryInformationPolicy(3 primary domain)", "call", start, err)
+	h.note(queryPolicyCall(3, "primary domain"), start, err)
 	if err == nil {
 		r.PrimaryDomain = &PrimaryDomain{Name: pd.Name}
 		if pd.SID != nil {
@@ -146,7 +187,7 @@ func (h *Host) lsaChecks(ctx context.Context, st *rpcState) {
 	}
 	start = time.Now()
 	ad, err := st.lsa.AccountDomain(ctx, pol.Handle)
-	h.Evidence("lsa.QueryInformationPolicy(5 account domain)", "call", start, err)
+	h.note(queryPolicyCall(5, "account domain"), start, err)
 	if err == nil {
 		r.Domain = &Domain{Name: ad.Name}
 		if ad.SID != nil {
@@ -157,7 +198,7 @@ func (h *Host) lsaChecks(ctx context.Context, st *rpcState) {
 	}
 	start = time.Now()
 	dns, err := st.lsa.DNSDomain(ctx, pol.Handle)
-	h.Evidence("lsa.QueryInformationPolicy(12 dns domain)", "call", start, err)
+	h.note(queryPolicyCall(12, "dns domain"), start, err)
 	if err == nil && dns.DNSDomain != "" && r.Domain != nil && strings.EqualFold(dns.Name, r.Domain.Name) {
 		r.Domain.DNSDomain = dns.DNSDomain
 		r.Domain.Forest = dns.DNSForest
@@ -168,7 +209,7 @@ func (h *Host) lsaChecks(ctx context.Context, st *rpcState) {
 	if h.Opt.Checks.Has(CheckLSA) {
 		start = time.Now()
 		tex, err := st.lsa.EnumerateTrustedDomainsEx(ctx, pol.Handle)
-		h.Evidence("lsa.EnumerateTrustedDomainsEx", "call", start, err)
+		h.note(Call(LayerCall, IfaceLSA, "EnumerateTrustedDomainsEx", "").Op(lsa.OpEnumerateTrustedDomainsEx).Named("lsa.EnumerateTrustedDomainsEx"), start, err)
 		if err == nil {
 			r.Trusts = []Trust{}
 			for _, t := range tex {
@@ -182,7 +223,7 @@ func (h *Host) lsaChecks(ctx context.Context, st *rpcState) {
 		}
 		start = time.Now()
 		tl, err := st.lsa.EnumerateTrustedDomains(ctx, pol.Handle)
-		h.Evidence("lsa.EnumerateTrustedDomains", "call", start, err)
+		h.note(Call(LayerCall, IfaceLSA, "EnumerateTrustedDomains", "").Op(lsa.OpEnumerateTrustedDomains).Named("lsa.EnumerateTrustedDomains"), start, err)
 		if err == nil {
 			r.Trusts = []Trust{}
 			for _, t := range tl {
@@ -257,11 +298,7 @@ func (h *Host) samrChecks(ctx context.Context, st *rpcState) {
 		return
 	}
 	for _, call := range e.Calls {
-		ch := CheckOf(call.Name, "call", call.Duration, call.Err)
-		if call.Detail != "" {
-			ch.Detail = strings.TrimSpace(call.Detail + " " + ch.Detail)
-		}
-		h.Record(ch)
+		h.Record(samrCheck(call, false))
 	}
 	r := h.Result
 	if e.Account != nil {

@@ -33,7 +33,7 @@ func netbiosSession(dial func(ctx context.Context) (net.Conn, error)) func(ctx c
 func (h *Host) netbios(ctx context.Context) {
 	start := time.Now()
 	ns, err := netbios.QueryNodeStatus(ctx, h.Target)
-	h.Evidence("nbns.NodeStatus", "reachability", start, err)
+	h.note(Call(LayerReachability, IfaceNBNS, "NodeStatus", "").Named("nbns.NodeStatus"), start, err)
 	if err != nil {
 		return
 	}

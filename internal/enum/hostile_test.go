@@ -40,7 +40,7 @@ type hostileCase struct {
 	opt     Options
 	handler hostile.Handler                             // a scripted server; else a proxy to the open lab server
 	proxy   func() *hostile.Proxy                       // the proxy, its rules set (Upstream is filled in)
-	layer   string                                      // Result.Layer wanted ("" = the host went on past the fault)
+	layer   Layer                                       // Result.Layer wanted ("" = the host went on past the fault)
 	errHas  string                                      // Result.Error must contain it
 	check   func(t *testing.T, r *Result, base *Result) // what was learned before the fault
 }
@@ -125,7 +125,7 @@ func hostileCases() []hostileCase {
 				}}
 			},
 			check: func(t *testing.T, r, base *Result) {
-				if s := r.Sessions["null"]; s == nil || s.Result != "allowed" || s.Dialect != "SMB 1.0" {
+				if s := r.Sessions["null"]; s == nil || s.Result != Allowed || s.Dialect != "SMB 1.0" {
 					t.Errorf("null session over SMB1 fallback: %+v", s)
 				}
 				sameUsers(t, r, base)
@@ -199,7 +199,7 @@ func hostileCases() []hostileCase {
 			},
 			layer: "ipc", errHas: "reset",
 			check: func(t *testing.T, r, base *Result) {
-				if s := r.Sessions["null"]; s == nil || s.Result != "allowed" {
+				if s := r.Sessions["null"]; s == nil || s.Result != Allowed {
 					t.Errorf("null session result lost: %+v", s)
 				}
 			},
@@ -368,7 +368,7 @@ func hostileCases() []hostileCase {
 			},
 			check: func(t *testing.T, r, base *Result) {
 				wantCheck(t, r, "dcerpc.Bind(srvsvc)", "bind", "error")
-				if s := r.Sessions["null"]; s == nil || s.Result != "allowed" || s.Dialect != "SMB 1.0" {
+				if s := r.Sessions["null"]; s == nil || s.Result != Allowed || s.Dialect != "SMB 1.0" {
 					t.Errorf("SMB1 null session lost: %+v", s)
 				}
 			},
@@ -616,7 +616,7 @@ func waitGoroutines(before int, d time.Duration) string {
 	return ""
 }
 
-func wantCheck(t *testing.T, r *Result, name, layer, result string) {
+func wantCheck(t *testing.T, r *Result, name string, layer Layer, result Outcome) {
 	t.Helper()
 	for _, c := range r.Checks {
 		if c.Name == name {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
+	"github.com/nullsweep/nullsweep/internal/ntstatus"
 )
 
 // liveRun enumerates a lab victim with a generous bound: CI boxes are slow
@@ -45,7 +46,7 @@ func rpcclient(t *testing.T, addr string, smb1 bool, cmds string) string {
 	return string(out)
 }
 
-func checkStatus(r *Result, name string) (result, status string) {
+func checkStatus(r *Result, name string) (result Outcome, status string) {
 	for _, c := range r.Checks {
 		if c.Name == name {
 			return c.Result, c.Status
@@ -59,7 +60,7 @@ func TestLiveLayers(t *testing.T) {
 	addrs := labtest.Require(t, "open", "restricted", "smb2only", "dc")
 	t.Run("open", func(t *testing.T) {
 		r := liveRun(t, addrs["open"], Options{Checks: CheckNetBIOS | CheckPipes | CheckDialects})
-		if r.Ports["445"] != "open" || r.Ports["139"] != "open" {
+		if r.Ports["445"] != Open || r.Ports["139"] != Open {
 			t.Errorf("ports %v", r.Ports)
 		}
 		for d, want := range map[string]bool{"SMB 1.0": true, "SMB 2.0.2": true, "SMB 3.1.1": true} {
@@ -67,13 +68,13 @@ func TestLiveLayers(t *testing.T) {
 				t.Errorf("dialect %s = %v, want %v", d, r.SMB.Dialects[d], want)
 			}
 		}
-		if n := r.Sessions["null"]; n == nil || n.Result != "allowed" || n.SessionFlags == nil || *n.SessionFlags != 0 {
+		if n := r.Sessions["null"]; n == nil || n.Result != Allowed || n.SessionFlags == nil || *n.SessionFlags != 0 {
 			t.Errorf("null session = %+v, want allowed with Samba's flags 0", n)
 		}
-		if g := r.Sessions["guest"]; g == nil || g.Result != "guest" || g.SessionFlags == nil || *g.SessionFlags&1 == 0 {
+		if g := r.Sessions["guest"]; g == nil || g.Result != Guest || g.SessionFlags == nil || *g.SessionFlags&1 == 0 {
 			t.Errorf("guest probe = %+v, want guest with IS_GUEST", g)
 		}
-		if r.IPC == nil || r.IPC.Result != "allowed" {
+		if r.IPC == nil || r.IPC.Result != Allowed {
 			t.Errorf("ipc = %+v", r.IPC)
 		}
 		for _, p := range []string{"lsarpc", "samr", "srvsvc"} {
@@ -90,7 +91,7 @@ func TestLiveLayers(t *testing.T) {
 	})
 	t.Run("restricted", func(t *testing.T) {
 		r := liveRun(t, addrs["restricted"], Options{})
-		if r.IPC == nil || r.IPC.Result != "denied" || r.IPC.Status != "STATUS_ACCESS_DENIED" {
+		if r.IPC == nil || r.IPC.Result != Denied || r.IPC.Status != ntstatus.AccessDenied.String() {
 			t.Errorf("ipc = %+v, want denied STATUS_ACCESS_DENIED", r.IPC)
 		}
 		for p, st := range r.Pipes {
@@ -120,10 +121,10 @@ func TestLiveLayers(t *testing.T) {
 		if !r.SMB.SigningRequired {
 			t.Error("the DC requires signing; reported not required")
 		}
-		if s := r.Sessions["null"]; s == nil || s.Result != "allowed" {
+		if s := r.Sessions["null"]; s == nil || s.Result != Allowed {
 			t.Errorf("null session on dc = %+v", s)
 		}
-		if g := r.Sessions["guest"]; g == nil || g.Result != "denied" || g.Status != "STATUS_LOGON_FAILURE" {
+		if g := r.Sessions["guest"]; g == nil || g.Result != Denied || g.Status != ntstatus.LogonFailure.String() {
 			t.Errorf("guest probe on dc (guest disabled) = %+v", g)
 		}
 		if r.Domain == nil || r.Domain.Name != "LAB" || r.Domain.DNSDomain != "lab.test" || r.Domain.Role != "domain controller" {
@@ -281,7 +282,7 @@ func TestLiveRestricted1Denials(t *testing.T) {
 	}
 	var samrDenied bool
 	for _, c := range r.Checks {
-		if strings.HasPrefix(c.Name, "samr.") && c.Result == "denied" && c.Status == "STATUS_ACCESS_DENIED" {
+		if c.Interface == IfaceSAMR && c.Result == Denied && c.Status == ntstatus.AccessDenied.String() {
 			samrDenied = true
 		}
 	}
@@ -298,7 +299,7 @@ func TestLiveRestricted1Denials(t *testing.T) {
 func TestLivePort139(t *testing.T) {
 	addrs := labtest.Require(t, "open")
 	r := liveRun(t, addrs["open"], Options{Port: 139, NoGuest: true})
-	if r.Error != "" || r.IPC == nil || r.IPC.Result != "allowed" || len(r.Users) != 3 || len(r.Shares) != 4 {
+	if r.Error != "" || r.IPC == nil || r.IPC.Result != Allowed || len(r.Users) != 3 || len(r.Shares) != 4 {
 		t.Errorf("over 139: error %q ipc %+v users %d shares %d", r.Error, r.IPC, len(r.Users), len(r.Shares))
 	}
 }

@@ -17,16 +17,16 @@ type Result struct {
 	Address string `json:"address,omitempty"`
 	// Error and Layer say where the host's examination stopped, if it did.
 	Error string `json:"error,omitempty"`
-	Layer string `json:"layer,omitempty"`
+	Layer Layer  `json:"layer,omitempty"`
 
-	Ports map[string]string `json:"ports"` // "445","139" → open|closed|filtered
+	Ports map[string]Outcome `json:"ports"` // "445","139" → open|closed|filtered
 	// Port is the SMB port the session and checks used (445 or 139).
 	Port     int                       `json:"port,omitempty"`
 	SMB      *SMBInfo                  `json:"smb,omitempty"`
 	NetBIOS  *NetBIOS                  `json:"netbios,omitempty"`
 	Sessions map[string]*SessionResult `json:"sessions,omitempty"` // "null", "guest"
-	IPC      *Outcome                  `json:"ipc,omitempty"`
-	Pipes    map[string]string         `json:"pipes,omitempty"` // name → open | NTSTATUS name | skipped
+	IPC      *Step                     `json:"ipc,omitempty"`
+	Pipes    map[string]Outcome        `json:"pipes,omitempty"` // name → open | NTSTATUS name | skipped
 
 	ServerInfo    *ServerInfo    `json:"server_info,omitempty"`
 	Domain        *Domain        `json:"domain,omitempty"`
@@ -83,7 +83,7 @@ type NetBIOSName struct {
 
 // SessionResult is layer 3 for one kind of logon.
 type SessionResult struct {
-	Result       string  `json:"result"` // allowed | guest | denied | error
+	Result       Outcome `json:"result"` // allowed | guest | denied | error
 	Status       string  `json:"status,omitempty"`
 	SessionFlags *uint16 `json:"session_flags,omitempty"`
 	Dialect      string  `json:"dialect,omitempty"`
@@ -91,11 +91,11 @@ type SessionResult struct {
 	Error        string  `json:"error,omitempty"`
 }
 
-// Outcome is a single step's result.
-type Outcome struct {
-	Result string `json:"result"` // allowed | denied | error | skipped
-	Status string `json:"status,omitempty"`
-	Error  string `json:"error,omitempty"`
+// Step is a single step's result.
+type Step struct {
+	Result Outcome `json:"result"` // allowed | denied | error | skipped
+	Status string  `json:"status,omitempty"`
+	Error  string  `json:"error,omitempty"`
 }
 
 // ServerInfo is SRVSVC NetrServerGetInfo 101 and WKSSVC NetrWkstaGetInfo 100.
@@ -162,10 +162,10 @@ type Share struct {
 	Anonymous ShareAnonymous `json:"anonymous"`
 }
 
-// ShareAnonymous: each field is "ok", an NTSTATUS name, or "skipped".
+// ShareAnonymous: each field is OK, Skipped, or the refusing status's name.
 type ShareAnonymous struct {
-	Connect string   `json:"connect"`
-	List    string   `json:"list"`
+	Connect Outcome  `json:"connect"`
+	List    Outcome  `json:"list"`
 	Entries []string `json:"entries,omitempty"`
 }
 
@@ -242,14 +242,4 @@ type BrowseServer struct {
 	Domain    string `json:"domain,omitempty"`
 	TypeFlags uint32 `json:"type_flags"`
 	Comment   string `json:"comment"`
-}
-
-// Check is the evidence for one call: what was asked and what came back.
-type Check struct {
-	Name   string `json:"name"`   // e.g. "samr.QueryDisplayInformation"
-	Layer  string `json:"layer"`  // session | ipc | pipe | bind | call
-	Result string `json:"result"` // ok | denied | error | skipped
-	Status string `json:"status,omitempty"`
-	MS     int64  `json:"ms"`
-	Detail string `json:"detail,omitempty"`
 }

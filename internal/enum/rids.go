@@ -255,7 +255,7 @@ func (c *cycler) addSource(source string, sid ndr.SID) {
 // sourcesFromLSAQueries takes what the LSA checks read (they ran before).
 func (c *cycler) sourcesFromLSAQueries() {
 	r := c.h.Result
-	if r.Domain != nil && r.Domain.SID != "" && c.checkOK("lsa.QueryInformationPolicy(5 account domain)") {
+	if r.Domain != nil && r.Domain.SID != "" && c.callOK(queryPolicyCall(5, "account domain")) {
 		if sid, err := ndr.ParseSID(r.Domain.SID); err == nil {
 			c.addSource("lsa.QueryInformationPolicy(5 account domain)", sid)
 		}
@@ -279,11 +279,13 @@ func (c *cycler) anyDomainSource() bool {
 	return false
 }
 
-func (c *cycler) checkOK(name string) bool {
+// callOK reports whether the call want describes (interface, opnum,
+// argument) was made and succeeded.
+func (c *cycler) callOK(want Check) bool {
 	c.h.mu.Lock()
 	defer c.h.mu.Unlock()
 	for _, ch := range c.h.Result.Checks {
-		if ch.Name == name && ch.Result == "ok" {
+		if ch.Is(want.Interface, *want.Opnum) && ch.Arg == want.Arg && ch.Result == OK {
 			return true
 		}
 	}
@@ -339,9 +341,9 @@ func (c *cycler) discoverLSA(ctx context.Context, l *lsaLane) {
 		names = names[n:]
 		start := time.Now()
 		tr, st, err := l.c.LookupNames(ctx, l.pol, batch)
-		ch := CheckOf("lsa.LookupNames", "call", time.Since(start), err)
+		ch := Call(LayerCall, IfaceLSA, "LookupNames", fmt.Sprintf("%d names", n)).Op(lsa.OpLookupNames).Named("lsa.LookupNames").Done(time.Since(start), err)
 		if err == nil {
-			ch.Status = st.String()
+			ch.Status, ch.StatusCode = st.String(), uint32(st)
 			ch.Detail = fmt.Sprintf("%d names, %d mapped", n, countMapped(tr))
 		}
 		c.h.Record(ch)
@@ -416,14 +418,7 @@ func (c *cycler) discoverSAMR(ctx context.Context) {
 }
 
 func (c *cycler) recordSAMR(call samr.Call) {
-	ch := CheckOf(call.Name, "call", call.Duration, call.Err)
-	if call.Err == nil {
-		ch.Status = call.Status
-	}
-	if call.Detail != "" {
-		ch.Detail = strings.TrimSpace(call.Detail + " " + ch.Detail)
-	}
-	c.h.Record(ch)
+	c.h.Record(samrCheck(call, true))
 }
 
 // isDomainSID: S-1-5-21-a-b-c, a machine or domain SID.
@@ -793,8 +788,9 @@ func (c *cycler) run(ctx context.Context, samrPath bool, open func(i int) (ridLa
 			return // the path is closed; the caller decides what next
 		}
 		if n := c.foundCount(); n >= ridMaxFound {
-			c.h.Record(Check{Name: "rid cycling", Layer: "call", Result: "error",
-				Detail: fmt.Sprintf("stopped after %d names (the most one host may give)", n)})
+			ch := Call(LayerCall, IfaceEnum, "RIDCycling", "").Named("rid cycling")
+			ch.Result, ch.Detail = Error, fmt.Sprintf("stopped after %d names (the most one host may give)", n)
+			c.h.Record(ch)
 			return
 		}
 		for _, d := range c.doms {
@@ -856,7 +852,7 @@ func (c *cycler) round(ctx context.Context, jobs []*ridJob) {
 
 func isDenied(err error) bool {
 	res, _ := Classify(err)
-	return res == "denied"
+	return res == Denied
 }
 
 // deniedJobs names the status of the last round when all its calls were
@@ -871,7 +867,7 @@ func (c *cycler) deniedJobs() string {
 		}
 	}
 	_, st := Classify(c.lastRound[0].err)
-	return st
+	return st.Name
 }
 
 func (c *cycler) foundCount() int {
@@ -988,8 +984,8 @@ func (c *cycler) openPipe(ctx context.Context, name string, iface dcerpc.SyntaxI
 	detail := fmt.Sprintf("rid cycling lane %d", lane)
 	start := time.Now()
 	p, err := c.h.IPC.OpenPipe(ctx, name)
-	ch := CheckOf("smb.OpenPipe("+name+")", "pipe", time.Since(start), err)
-	ch.Detail = strings.TrimSpace(detail + " " + ch.Detail)
+	ch := openPipeCall(name).Done(time.Since(start), err)
+	ch.Detail = joinWords(detail, ch.Detail)
 	c.h.Record(ch)
 	if err != nil {
 		return nil, nil, err
@@ -997,8 +993,8 @@ func (c *cycler) openPipe(ctx context.Context, name string, iface dcerpc.SyntaxI
 	g := &gatedPipe{Pipe: p}
 	start = time.Now()
 	rpc, err := dcerpc.Bind(ctx, g, iface)
-	ch = CheckOf("dcerpc.Bind("+name+")", "bind", time.Since(start), err)
-	ch.Detail = strings.TrimSpace(detail + " " + ch.Detail)
+	ch = bindCall(name).Done(time.Since(start), err)
+	ch.Detail = joinWords(detail, ch.Detail)
 	c.h.Record(ch)
 	if err != nil {
 		_ = p.Close(ctx)
@@ -1023,19 +1019,17 @@ func (c *cycler) openLSALane(ctx context.Context, i int) (*lsaLane, error) {
 		return nil, nil // not a denial of translation; nothing to report beyond the check
 	}
 	cl := lsa.New(rpc)
-	start := time.Now()
 	pol, err := cl.OpenPolicy(ctx, lsa.PolicyLookupNames)
 	name := "lsa.OpenPolicy2"
-	if pol != nil && pol.Opnum == lsa.OpOpenPolicy {
-		name = "lsa.OpenPolicy"
+	for _, a := range pol.Attempts {
+		ch := openPolicyCheck(a, fmt.Sprintf("(lookup names), rid cycling lane %d", i))
+		name = ch.Name
+		c.h.Record(ch)
 	}
-	ch := CheckOf(name, "call", time.Since(start), err)
-	ch.Detail = strings.TrimSpace(fmt.Sprintf("access 0x%08x (lookup names), rid cycling lane %d %s", lsa.PolicyLookupNames, i, ch.Detail))
-	c.h.Record(ch)
 	if err != nil {
 		_ = g.Close(ctx)
-		if _, st := Classify(err); st != "" && i == 0 {
-			return nil, fmt.Errorf("%s(lookup names): %s", name, st)
+		if _, st := Classify(err); st.Name != "" && i == 0 {
+			return nil, fmt.Errorf("%s(lookup names): %s", name, st.Name)
 		}
 		return nil, nil
 	}
@@ -1066,9 +1060,9 @@ const maxShrink = 5
 func (l *lsaLane) lookupSids(ctx context.Context, c *cycler, sids []ndr.SID, label string, depth int) ([]RID, error) {
 	start := time.Now()
 	tr, st, err := l.c.LookupSids(ctx, l.pol, sids)
-	ch := CheckOf("lsa.LookupSids", "call", time.Since(start), err)
+	ch := Call(LayerCall, IfaceLSA, "LookupSids", label).Op(lsa.OpLookupSids).Named("lsa.LookupSids").Done(time.Since(start), err)
 	if err == nil {
-		ch.Status = st.String()
+		ch.Status, ch.StatusCode = st.String(), uint32(st)
 		ch.Detail = fmt.Sprintf("%s: %d mapped", label, countMapped(tr))
 	} else {
 		ch.Detail = strings.TrimSpace(label + " " + ch.Detail)

@@ -175,7 +175,7 @@ func TestRIDCyclingRestricted1Live(t *testing.T) {
 	}
 	samrDenied := false
 	for _, c := range r.Checks {
-		samrDenied = samrDenied || strings.HasPrefix(c.Name, "samr.") && c.Result == "denied"
+		samrDenied = samrDenied || c.Interface == IfaceSAMR && c.Result == Denied
 	}
 	if !samrDenied {
 		t.Error("no denied SAMR call in the evidence")
@@ -271,7 +271,7 @@ func BenchmarkRIDCycleBulk(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	opt := Options{NoGuest: true, Checks: CheckRIDs, RIDs: RIDOptions{Ranges: []RIDRange{{500, 5100}}}}
-	h := &Host{Target: addr, Opt: opt, Result: &Result{Checks: []Check{}, Pipes: map[string]string{}}, log: slog.New(slog.DiscardHandler)}
+	h := &Host{Target: addr, Opt: opt, Result: &Result{Checks: []Check{}, Pipes: map[string]Outcome{}}, log: slog.New(slog.DiscardHandler)}
 	defer h.close()
 	var err error
 	if h.Conn, err = smb.Dial(ctx, addr, smb.Options{}); err != nil {

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nullsweep/nullsweep/internal/dcerpc"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
 	"github.com/nullsweep/nullsweep/internal/smb"
 )
@@ -112,64 +111,9 @@ func (h *Host) Record(c Check) {
 	}
 }
 
-// Evidence records the outcome of a call that took since start.
-func (h *Host) Evidence(name, layer string, start time.Time, err error) {
-	h.Record(CheckOf(name, layer, time.Since(start), err))
-}
-
-// CheckOf turns an error (or nil) into evidence: ok, denied (an access
-// status), or error, with the NTSTATUS/WERROR name when there is one.
-func CheckOf(name, layer string, d time.Duration, err error) Check {
-	c := Check{Name: name, Layer: layer, Result: "ok", MS: d.Milliseconds()}
-	if err == nil {
-		return c
-	}
-	c.Result, c.Status = Classify(err)
-	if c.Status == "" {
-		c.Detail = err.Error()
-	}
-	return c
-}
-
-// statusNamer is any wire status code with a name (NTSTATUS, WERROR, fault).
-type statusNamer interface {
-	error
-	String() string
-}
-
-// deniedNames are the statuses that mean "the server said no".
-var deniedNames = map[string]bool{
-	"STATUS_ACCESS_DENIED":         true,
-	"STATUS_LOGON_FAILURE":         true,
-	"STATUS_NETWORK_ACCESS_DENIED": true,
-	"STATUS_ACCOUNT_DISABLED":      true,
-	"STATUS_ACCOUNT_RESTRICTION":   true,
-	"WERR_ACCESS_DENIED":           true,
-	"nca_s_fault_access_denied":    true,
-	"ERROR_ACCESS_DENIED":          true,
-}
-
-// Classify maps an error to a check result and a status name.
-func Classify(err error) (result, status string) {
-	if err == nil {
-		return "ok", ""
-	}
-	var st ntstatus.Status
-	var fault *dcerpc.Fault
-	if errors.As(err, &st) {
-		status = st.String()
-	} else if errors.As(err, &fault) {
-		status = fault.Name()
-	} else {
-		var sn statusNamer
-		if errors.As(err, &sn) {
-			status = sn.String()
-		}
-	}
-	if deniedNames[status] {
-		return "denied", status
-	}
-	return "error", status
+// note records c, a call that took since start and returned err.
+func (h *Host) note(c Check, start time.Time, err error) {
+	h.Record(c.Done(time.Since(start), err))
 }
 
 // Run examines one host, layer by layer, and never fails as a whole: what
@@ -186,7 +130,7 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &Host{Target: target, Opt: opt, log: log.With("target", target),
-		Result: &Result{Schema: Schema, Target: target, Ports: map[string]string{},
+		Result: &Result{Schema: Schema, Target: target, Ports: map[string]Outcome{},
 			Sessions: map[string]*SessionResult{}, Checks: []Check{}}}
 	defer h.close()
 	h.run(ctx)
@@ -206,10 +150,10 @@ func (h *Host) noteDeadline(ctx context.Context) {
 	if err == nil || h.Result.Error != "" {
 		return
 	}
-	layer := "call"
+	layer := LayerCall
 	h.mu.Lock()
 	for i := len(h.Result.Checks) - 1; i >= 0; i-- {
-		if l := h.Result.Checks[i].Layer; l == "pipe" || l == "bind" || l == "call" || l == "share" {
+		if l := h.Result.Checks[i].Layer; l == LayerPipe || l == LayerBind || l == LayerCall || l == LayerShare {
 			layer = l
 			break
 		}
@@ -218,7 +162,7 @@ func (h *Host) noteDeadline(ctx context.Context) {
 	h.fail(layer, err)
 }
 
-func (h *Host) fail(layer string, err error) {
+func (h *Host) fail(layer Layer, err error) {
 	h.Result.Layer = layer
 	h.Result.Error = err.Error()
 }
@@ -244,9 +188,9 @@ func (h *Host) run(ctx context.Context) {
 	if net.ParseIP(h.Target) == nil {
 		start := time.Now()
 		addrs, err := net.DefaultResolver.LookupHost(ctx, h.Target)
-		h.Evidence("dns.LookupHost", "resolve", start, err)
+		h.note(Call(LayerResolve, IfaceDNS, "LookupHost", h.Target).Named("dns.LookupHost"), start, err)
 		if err != nil {
-			h.fail("resolve", err)
+			h.fail(LayerResolve, err)
 			return
 		}
 		// Every connection goes to the address shown, not to whatever a
@@ -270,7 +214,7 @@ func (h *Host) run(ctx context.Context) {
 	port := h.Opt.Port
 	if port == 0 {
 		port = 445
-		if r.Ports["445"] != "open" && r.Ports["139"] == "open" {
+		if r.Ports["445"] != Open && r.Ports["139"] == Open {
 			port = 139
 		}
 	}
@@ -280,8 +224,8 @@ func (h *Host) run(ctx context.Context) {
 			p.conn.Close()
 		}
 	}
-	if r.Ports[strconv.Itoa(port)] != "open" {
-		h.fail("reachability", fmt.Errorf("tcp/%d %s", port, r.Ports[strconv.Itoa(port)]))
+	if r.Ports[strconv.Itoa(port)] != Open {
+		h.fail(LayerReachability, fmt.Errorf("tcp/%d %s", port, r.Ports[strconv.Itoa(port)]))
 		return
 	}
 	r.Port = port
@@ -321,7 +265,7 @@ func (h *Host) run(ctx context.Context) {
 		go func() {
 			start := time.Now()
 			d, err := smb.ProbeDialects(ctx, h.Target, sopt)
-			h.Evidence("smb.ProbeDialects", "negotiate", start, err)
+			h.note(Call(LayerNegotiate, IfaceSMB, "ProbeDialects", "").Named("smb.ProbeDialects"), start, err)
 			probed <- d
 		}()
 	} else {
@@ -353,16 +297,16 @@ func (h *Host) run(ctx context.Context) {
 			// No SMB2: an NT4/2000/XP/2003-era host, or SMB1-only Samba.
 			// Unprobed, SMB1 is simply tried.
 			if d := waitProbe(); d == nil || d[smb.SMB1] && !anySMB2(d) {
-				h.Evidence("smb.Negotiate(SMB2)", "negotiate", start, err)
+				h.note(Call(LayerNegotiate, IfaceSMB, "Negotiate", "SMB2").Named("smb.Negotiate(SMB2)"), start, err)
 				start = time.Now()
 				h.Conn, err = DialSMB1(ctx, h.Target, sopt)
 			}
 		}
 	}
-	h.Evidence("smb.Negotiate", "negotiate", start, err)
+	h.note(Call(LayerNegotiate, IfaceSMB, "Negotiate", "").Named("smb.Negotiate"), start, err)
 	if err != nil {
 		waitProbe()
-		h.fail("negotiate", err)
+		h.fail(LayerNegotiate, err)
 		return
 	}
 	// The guest probe gets its own connection, in the same dialect family,
@@ -385,14 +329,14 @@ func (h *Host) run(ctx context.Context) {
 	// Layer 3: the null session.
 	start = time.Now()
 	sess, info, err := h.Conn.SessionSetup(ctx, smb.Credentials{})
-	h.Evidence("smb.SessionSetup(null)", "session", start, err)
+	h.note(Call(LayerSession, IfaceSMB, "SessionSetup", "null").Named("smb.SessionSetup(null)"), start, err)
 	h.noteSessionInfo(info)
 	sr := sessionResult(info, err, neg.Dialect)
 	h.mu.Lock()
 	r.Sessions["null"] = sr
 	h.mu.Unlock()
 	if err != nil {
-		h.fail("session", err)
+		h.fail(LayerSession, err)
 		return
 	}
 	h.Session = sess
@@ -400,22 +344,22 @@ func (h *Host) run(ctx context.Context) {
 	// Layer 4: IPC$.
 	start = time.Now()
 	ipc, err := sess.TreeConnect(ctx, "IPC$")
-	h.Evidence("smb.TreeConnect(IPC$)", "ipc", start, err)
+	h.note(Call(LayerIPC, IfaceSMB, "TreeConnect", "IPC$").Named("smb.TreeConnect(IPC$)"), start, err)
 	res, status := Classify(err)
-	if res == "ok" {
-		res, status = "allowed", ntstatus.Success.String()
+	if res == OK {
+		res, status = Allowed, Status{Name: ntstatus.Success.String()}
 	}
-	r.IPC = &Outcome{Result: res, Status: status}
+	r.IPC = &Step{Result: res, Status: status.Name}
 	if err != nil {
-		if status == "" {
+		if status.Name == "" {
 			r.IPC.Error = err.Error()
 		}
-		r.Pipes = map[string]string{}
+		r.Pipes = map[string]Outcome{}
 		for _, p := range WellKnownPipes {
-			r.Pipes[p] = "skipped"
+			r.Pipes[p] = Skipped
 		}
-		if res != "denied" {
-			h.fail("ipc", err)
+		if res != Denied {
+			h.fail(LayerIPC, err)
 		}
 		// Disk shares may still answer a denied IPC$ (restrict anonymous = 2
 		// blocks IPC$ only): the share checks try them if they know names.
@@ -426,18 +370,18 @@ func (h *Host) run(ctx context.Context) {
 	h.IPC = ipc
 
 	// Layer 5: which well-known pipes open anonymously.
-	r.Pipes = map[string]string{}
+	r.Pipes = map[string]Outcome{}
 	for _, p := range WellKnownPipes {
 		if !h.Opt.Checks.Has(CheckPipes) {
 			break
 		}
 		start = time.Now()
 		pipe, err := ipc.OpenPipe(ctx, p)
-		h.Evidence("smb.OpenPipe("+p+")", "pipe", start, err)
+		h.note(openPipeCall(p), start, err)
 		r.Pipes[p] = pipeState(err)
 		if err != nil {
 			if ctx.Err() != nil {
-				h.fail("pipe", ctx.Err())
+				h.fail(LayerPipe, ctx.Err())
 				return
 			}
 			continue
@@ -451,15 +395,26 @@ func (h *Host) run(ctx context.Context) {
 	h.runRPCChecks(ctx)
 }
 
-// pipeState is "open", the NTSTATUS name, or the error.
-func pipeState(err error) string {
+// openPipeCall is the evidence of opening a named pipe.
+func openPipeCall(pipe string) Check {
+	return Call(LayerPipe, IfaceSMB, "OpenPipe", pipe).Named("smb.OpenPipe(" + pipe + ")")
+}
+
+// pipeState is Open, the status name, or the error.
+func pipeState(err error) Outcome {
 	if err == nil {
-		return "open"
+		return Open
 	}
-	if _, st := Classify(err); st != "" {
-		return st
+	return refusal(err)
+}
+
+// refusal is the outcome of a pipe or share probe that failed: the
+// status's name, or the error.
+func refusal(err error) Outcome {
+	if _, st := Classify(err); st.Name != "" {
+		return StatusOutcome(st.Name)
 	}
-	return "error: " + err.Error()
+	return Outcome(string(Error) + ": " + err.Error())
 }
 
 func anySMB2(d map[smb.Dialect]bool) bool {
@@ -495,15 +450,15 @@ func sessionResult(info smb.SessionInfo, err error, d smb.Dialect) *SessionResul
 	sr := &SessionResult{Dialect: d.String(), Form: info.Form}
 	if err != nil {
 		res, st := Classify(err)
-		if st == "" {
-			sr.Result, sr.Error = "error", err.Error()
+		if st.Name == "" {
+			sr.Result, sr.Error = Error, err.Error()
 			return sr
 		}
-		sr.Status = st
-		if res == "denied" || info.Status.IsError() {
-			sr.Result = "denied"
+		sr.Status = st.Name
+		if res == Denied || info.Status.IsError() {
+			sr.Result = Denied
 		} else {
-			sr.Result = "error"
+			sr.Result = Error
 		}
 		return sr
 	}
@@ -511,9 +466,9 @@ func sessionResult(info smb.SessionInfo, err error, d smb.Dialect) *SessionResul
 	sr.SessionFlags = &flags
 	sr.Status = info.Status.String()
 	if info.Guest() {
-		sr.Result = "guest"
+		sr.Result = Guest
 	} else {
-		sr.Result = "allowed"
+		sr.Result = Allowed
 	}
 	return sr
 }
@@ -533,21 +488,21 @@ func (h *Host) guestProbe(ctx context.Context, sopt smb.Options, smb1 bool) {
 		conn, err = smb.Dial(ctx, h.Target, sopt)
 	}
 	if err != nil {
-		h.Evidence("smb.Negotiate(guest probe)", "negotiate", start, err)
+		h.note(Call(LayerNegotiate, IfaceSMB, "Negotiate", "guest").Named("smb.Negotiate(guest probe)"), start, err)
 		h.mu.Lock()
-		h.Result.Sessions["guest"] = &SessionResult{Result: "error", Error: err.Error()}
+		h.Result.Sessions["guest"] = &SessionResult{Result: Error, Error: err.Error()}
 		h.mu.Unlock()
 		return
 	}
 	defer conn.Close()
 	start = time.Now()
 	sess, info, err := conn.SessionSetup(ctx, smb.Credentials{User: user})
-	h.Evidence("smb.SessionSetup(guest probe)", "session", start, err)
+	h.note(Call(LayerSession, IfaceSMB, "SessionSetup", "guest").Named("smb.SessionSetup(guest probe)"), start, err)
 	sr := sessionResult(info, err, conn.Negotiated().Dialect)
-	if sr.Result == "allowed" {
+	if sr.Result == Allowed {
 		// An unknown user that logs on without the guest flag is still not a
 		// null session; say what the server did.
-		sr.Result = "guest"
+		sr.Result = Guest
 	}
 	h.mu.Lock()
 	h.Result.Sessions["guest"] = sr
@@ -562,7 +517,7 @@ func (h *Host) guestProbe(ctx context.Context, sopt smb.Options, smb1 bool) {
 // (smbd forks per connection) is most of a host's time.
 type portProbe struct {
 	port  string
-	state string
+	state Outcome
 	conn  net.Conn
 }
 
@@ -573,9 +528,10 @@ func (h *Host) probePort(ctx context.Context, port string) portProbe {
 	h.mu.Lock()
 	h.Result.Ports[port] = state
 	h.mu.Unlock()
-	c := Check{Name: "tcp/" + port, Layer: "reachability", Result: "ok", Status: state, MS: time.Since(start).Milliseconds()}
-	if state != "open" {
-		c.Result = "error"
+	c := Call(LayerReachability, IfaceTCP, "Connect", port).Named("tcp/"+port).Done(time.Since(start), nil)
+	c.Status = string(state)
+	if state != Open {
+		c.Result = Error
 		if err != nil {
 			c.Detail = err.Error()
 		}
@@ -599,7 +555,7 @@ func (h *Host) probePorts(ctx context.Context) (later string, got map[string]por
 	go func() { prefCh <- h.probePort(ctx, pref) }()
 	select {
 	case p := <-prefCh:
-		if p.state == "open" {
+		if p.state == Open {
 			return alt, map[string]portProbe{pref: p}
 		}
 		got[pref] = p
@@ -616,18 +572,18 @@ func (h *Host) probePorts(ctx context.Context) (later string, got map[string]por
 
 // probeTCP says open (with the connection), closed (refused) or filtered
 // (no answer in time).
-func probeTCP(ctx context.Context, host, port string) (string, net.Conn, error) {
+func probeTCP(ctx context.Context, host, port string) (Outcome, net.Conn, error) {
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	var d net.Dialer
 	c, err := d.DialContext(pctx, "tcp", net.JoinHostPort(host, port))
 	if err == nil {
-		return "open", c, nil
+		return Open, c, nil
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
-		return "closed", nil, err
+		return Closed, nil, err
 	}
-	return "filtered", nil, err
+	return Filtered, nil, err
 }
 
 // keptConn hands out the connection layer 1 opened once, then dials

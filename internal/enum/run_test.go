@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nullsweep/nullsweep/internal/dcerpc"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
+	"github.com/nullsweep/nullsweep/internal/werror"
 )
 
 func TestClosedPortIsQuick(t *testing.T) {
@@ -16,10 +18,10 @@ func TestClosedPortIsQuick(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("closed host took %v, want well under a second", d)
 	}
-	if r.Ports["445"] != "closed" || r.Ports["139"] != "closed" {
+	if r.Ports["445"] != Closed || r.Ports["139"] != Closed {
 		t.Errorf("ports = %v, want both closed", r.Ports)
 	}
-	if r.Layer != "reachability" {
+	if r.Layer != LayerReachability {
 		t.Errorf("layer = %q, want reachability", r.Layer)
 	}
 	if len(r.Sessions) != 0 {
@@ -53,28 +55,33 @@ func TestSilentListenerBoundedByTimeout(t *testing.T) {
 	if d > limit+500*time.Millisecond {
 		t.Errorf("silent host took %v, want about %v", d, limit)
 	}
-	if r.Ports["445"] != "open" {
+	if r.Ports["445"] != Open {
 		t.Errorf("port 445 = %q, want open (it accepts)", r.Ports["445"])
 	}
-	if r.Error == "" || r.Layer != "negotiate" {
+	if r.Error == "" || r.Layer != LayerNegotiate {
 		t.Errorf("layer/error = %q/%q, want a negotiate error", r.Layer, r.Error)
 	}
 }
 
 func TestClassify(t *testing.T) {
 	for _, tc := range []struct {
-		err            error
-		result, status string
+		err    error
+		result Outcome
+		status Status
 	}{
-		{nil, "ok", ""},
-		{context.DeadlineExceeded, "error", ""},
-		{ntstatus.AccessDenied, "denied", "STATUS_ACCESS_DENIED"},
-		{fmt.Errorf("smb2: tree connect: %w", ntstatus.BadNetworkName), "error", "STATUS_BAD_NETWORK_NAME"},
-		{fmt.Errorf("x: %w", ntstatus.Status(0xC0001234)), "error", "0xC0001234"},
+		{nil, OK, Status{}},
+		{context.DeadlineExceeded, Error, Status{}},
+		{ntstatus.AccessDenied, Denied, Status{ntstatus.AccessDenied.String(), uint32(ntstatus.AccessDenied)}},
+		{fmt.Errorf("smb2: tree connect: %w", ntstatus.BadNetworkName), Error, Status{ntstatus.BadNetworkName.String(), uint32(ntstatus.BadNetworkName)}},
+		{fmt.Errorf("x: %w", ntstatus.Status(0xC0001234)), Error, Status{"0xC0001234", 0xC0001234}},
+		// WERROR 5 and fault 5 are both "access denied", each in its own name.
+		{fmt.Errorf("srvsvc: share enum: %w", werror.AccessDenied), Denied, Status{werror.AccessDenied.String(), 5}},
+		{fmt.Errorf("samr: connect: %w", &dcerpc.Fault{Status: dcerpc.FaultAccessDenied}), Denied, Status{dcerpc.FaultName(dcerpc.FaultAccessDenied), 5}},
+		{fmt.Errorf("lsa: %w", &dcerpc.Fault{Status: dcerpc.FaultOpRngError}), Error, Status{dcerpc.FaultName(dcerpc.FaultOpRngError), dcerpc.FaultOpRngError}},
 	} {
 		res, st := Classify(tc.err)
 		if res != tc.result || st != tc.status {
-			t.Errorf("Classify(%v) = %q,%q want %q,%q", tc.err, res, st, tc.result, tc.status)
+			t.Errorf("Classify(%v) = %q,%v want %q,%v", tc.err, res, st, tc.result, tc.status)
 		}
 	}
 }

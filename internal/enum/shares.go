@@ -20,7 +20,7 @@ func ServerTypeNames(t uint32) []string { return rap.TypeNames(t) }
 func (h *Host) shareEnum(ctx context.Context, c *dcerpc.Client) {
 	start := time.Now()
 	shares, level, err := srvsvc.New(c, h.Target).Shares(ctx)
-	ch := CheckOf("srvsvc.NetrShareEnum", "call", time.Since(start), err)
+	ch := Call(LayerCall, IfaceSRVSVC, "NetrShareEnum", "").Op(srvsvc.OpNetrShareEnum).Named("srvsvc.NetrShareEnum").Done(time.Since(start), err)
 	if err == nil {
 		ch.Detail = fmt.Sprintf("level %d", level)
 	}
@@ -31,7 +31,7 @@ func (h *Host) shareEnum(ctx context.Context, c *dcerpc.Client) {
 	out := make([]Share, 0, len(shares))
 	for _, s := range shares {
 		out = append(out, Share{Name: s.Name, Type: srvsvc.TypeString(s.Type), TypeRaw: s.Type, Comment: s.Remark,
-			Anonymous: ShareAnonymous{Connect: "skipped", List: "skipped"}})
+			Anonymous: ShareAnonymous{Connect: Skipped, List: Skipped}})
 	}
 	h.Result.Shares = out
 }
@@ -46,24 +46,24 @@ func (h *Host) shareChecks(ctx context.Context, st *rpcState) {
 		s := &h.Result.Shares[i]
 		if s.TypeRaw&0xff != 0 { // print queues, devices and IPC: no files to list
 			if s.TypeRaw&0xff == 3 {
-				s.Anonymous.Connect = h.Result.IPC.Status
-				if h.Result.IPC.Result == "allowed" {
-					s.Anonymous.Connect = "ok"
+				s.Anonymous.Connect = StatusOutcome(h.Result.IPC.Status)
+				if h.Result.IPC.Result == Allowed {
+					s.Anonymous.Connect = OK
 				}
 			}
 			continue
 		}
 		start := time.Now()
 		t, err := h.Session.TreeConnect(ctx, s.Name)
-		h.Evidence("smb.TreeConnect("+s.Name+")", "share", start, err)
-		s.Anonymous.Connect = outcome(err)
+		h.note(Call(LayerShare, IfaceSMB, "TreeConnect", s.Name).Named("smb.TreeConnect("+s.Name+")"), start, err)
+		s.Anonymous.Connect = ProbeOutcome(err)
 		if err != nil {
 			continue
 		}
 		start = time.Now()
 		entries, err := t.List(ctx, "")
-		h.Evidence("smb.List("+s.Name+")", "share", start, err)
-		s.Anonymous.List = outcome(err)
+		h.note(Call(LayerShare, IfaceSMB, "List", s.Name).Named("smb.List("+s.Name+")"), start, err)
+		s.Anonymous.List = ProbeOutcome(err)
 		if err == nil {
 			s.Anonymous.Entries = entryNames(entries)
 		}
@@ -87,15 +87,18 @@ func entryNames(es []smb.DirEntry) []string {
 	return out
 }
 
-// outcome is "ok", the status name, or the error text.
-func outcome(err error) string {
+// ProbeOutcome is a share probe's outcome: OK, the status name, or the
+// error text.
+func ProbeOutcome(err error) Outcome {
 	if err == nil {
-		return "ok"
+		return OK
 	}
-	if _, st := Classify(err); st != "" {
-		return st
-	}
-	return "error: " + err.Error()
+	return refusal(err)
+}
+
+// netServerEnum2Call is the evidence of one RAP NetServerEnum2.
+func netServerEnum2Call(arg string) Check {
+	return Call(LayerCall, IfaceRAP, "NetServerEnum2", arg).Op(rap.OpNetServerEnum2)
 }
 
 // lanmanTree is an SMB1 IPC$ tree that can carry RAP calls.
@@ -115,14 +118,16 @@ func (h *Host) browse(ctx context.Context) {
 	tree, closeFn, why := h.lanman(ctx)
 	if tree == nil {
 		r.Browse = &Browse{Unavailable: why, Servers: []BrowseServer{}, Domains: []BrowseServer{}}
-		h.Record(Check{Name: "rap.NetServerEnum2", Layer: "call", Result: "skipped", Detail: why})
+		c := netServerEnum2Call("").Named("rap.NetServerEnum2")
+		c.Result, c.Detail = Skipped, why
+		h.Record(c)
 		return
 	}
 	defer closeFn()
 	b := &Browse{}
 	start := time.Now()
 	doms, err := rap.NetServerEnum2(ctx, tree, rap.SVTypeDomainEnum, "")
-	h.Evidence("rap.NetServerEnum2(domains)", "call", start, err)
+	h.note(netServerEnum2Call("domains").Named("rap.NetServerEnum2(domains)"), start, err)
 	if err == nil {
 		b.Domains = browseList(doms)
 	}
@@ -136,7 +141,7 @@ func (h *Host) browse(ctx context.Context) {
 	for _, dom := range names {
 		start = time.Now()
 		srv, err := rap.NetServerEnum2(ctx, tree, rap.SVTypeAll, dom)
-		h.Evidence("rap.NetServerEnum2(servers "+dom+")", "call", start, err)
+		h.note(netServerEnum2Call(joinWords("servers", dom)).Named("rap.NetServerEnum2(servers "+dom+")"), start, err)
 		if err != nil {
 			continue
 		}
@@ -177,28 +182,28 @@ func (h *Host) lanman(ctx context.Context) (lanmanTree, func(), string) {
 	}
 	start := time.Now()
 	conn, err := DialSMB1(ctx, h.Target, sopt)
-	h.Evidence("smb.Negotiate(SMB1 for RAP)", "negotiate", start, err)
+	h.note(Call(LayerNegotiate, IfaceSMB, "Negotiate", "SMB1 for RAP").Named("smb.Negotiate(SMB1 for RAP)"), start, err)
 	if err != nil {
 		if !probed && ctx.Err() == nil {
 			// Without the dialect probe, a refused NT LM 0.12 negotiate is
 			// how we learn SMB1 is off.
-			return nil, nil, disabled + " (NT LM 0.12 negotiate: " + outcome(err) + ")"
+			return nil, nil, disabled + " (NT LM 0.12 negotiate: " + string(ProbeOutcome(err)) + ")"
 		}
-		return nil, nil, "browse list unavailable: SMB1 negotiate failed: " + outcome(err)
+		return nil, nil, "browse list unavailable: SMB1 negotiate failed: " + string(ProbeOutcome(err))
 	}
 	start = time.Now()
 	sess, _, err := conn.SessionSetup(ctx, smb.Credentials{})
-	h.Evidence("smb.SessionSetup(null, SMB1 for RAP)", "session", start, err)
+	h.note(Call(LayerSession, IfaceSMB, "SessionSetup", "null, SMB1 for RAP").Named("smb.SessionSetup(null, SMB1 for RAP)"), start, err)
 	if err != nil {
 		conn.Close()
-		return nil, nil, "browse list unavailable: SMB1 null session: " + outcome(err)
+		return nil, nil, "browse list unavailable: SMB1 null session: " + string(ProbeOutcome(err))
 	}
 	start = time.Now()
 	t, err := sess.TreeConnect(ctx, "IPC$")
-	h.Evidence("smb.TreeConnect(IPC$, SMB1 for RAP)", "ipc", start, err)
+	h.note(Call(LayerIPC, IfaceSMB, "TreeConnect", "IPC$, SMB1 for RAP").Named("smb.TreeConnect(IPC$, SMB1 for RAP)"), start, err)
 	if err != nil {
 		conn.Close()
-		return nil, nil, "browse list unavailable: SMB1 IPC$: " + outcome(err)
+		return nil, nil, "browse list unavailable: SMB1 IPC$: " + string(ProbeOutcome(err))
 	}
 	lt, ok := t.(lanmanTree)
 	if !ok {

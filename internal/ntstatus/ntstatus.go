@@ -26,6 +26,7 @@ const (
 	EndOfFile                Status = 0xC0000011
 	MoreProcessingRequired   Status = 0xC0000016
 	AccessDenied             Status = 0xC0000022
+	BadImpersonationLevel    Status = 0xC00000A5
 	BufferTooSmall           Status = 0xC0000023
 	ObjectNameInvalid        Status = 0xC0000033
 	ObjectNameNotFound       Status = 0xC0000034
@@ -125,6 +126,7 @@ var names = map[Status]string{
 	EndOfFile:                "STATUS_END_OF_FILE",
 	MoreProcessingRequired:   "STATUS_MORE_PROCESSING_REQUIRED",
 	AccessDenied:             "STATUS_ACCESS_DENIED",
+	BadImpersonationLevel:    "STATUS_BAD_IMPERSONATION_LEVEL",
 	BufferTooSmall:           "STATUS_BUFFER_TOO_SMALL",
 	ObjectTypeMismatch:       "STATUS_OBJECT_TYPE_MISMATCH",
 	ObjectNameInvalid:        "STATUS_OBJECT_NAME_INVALID",

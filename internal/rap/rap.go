@@ -25,7 +25,7 @@ type Transport interface {
 const (
 	opNetShareEnum     = 0
 	opNetServerGetInfo = 13
-	opNetServerEnum2   = 104
+	OpNetServerEnum2   = 104
 )
 
 // Server type bits ([MS-RAP] 2.5.5.2.1, the SV_TYPE_* values).
@@ -182,7 +182,7 @@ type ServerInfo1 struct {
 // SVTypeDomainEnum for the domains) the browser knows in domain ("" for the
 // server's own).
 func NetServerEnum2(ctx context.Context, t Transport, serverType uint32, domain string) ([]ServerInfo1, error) {
-	p := request(opNetServerEnum2, "WrLehDz", "B16BBDz", 1)
+	p := request(OpNetServerEnum2, "WrLehDz", "B16BBDz", 1)
 	p = binary.LittleEndian.AppendUint32(p, serverType)
 	p = append(p, oemBytes(domain)...)
 	p = append(p, 0)

@@ -235,7 +235,7 @@ func browseSection(t *tw, r *enum.Result) {
 func denialsSection(t *tw, r *enum.Result) {
 	var lines []string
 	for _, c := range r.Checks {
-		if (c.Layer == "call" || c.Layer == "bind") && c.Result != "ok" && c.Result != "skipped" {
+		if (c.Layer == enum.LayerCall || c.Layer == enum.LayerBind) && c.Result != enum.OK && c.Result != enum.Skipped {
 			st := c.Status
 			if st == "" {
 				st = c.Detail

@@ -95,7 +95,7 @@ func Text(w io.Writer, r *enum.Result) error {
 	}
 	if r.IPC != nil {
 		t.f("IPC$ tree connect: %s", r.IPC.Result)
-		if r.IPC.Status != "" && r.IPC.Result != "allowed" {
+		if r.IPC.Status != "" && r.IPC.Result != enum.Allowed {
 			t.f(" (%s)", r.IPC.Status)
 		}
 		if r.IPC.Error != "" {
@@ -125,7 +125,7 @@ var sections = []func(*tw, *enum.Result){}
 
 func sessionLine(s *enum.SessionResult) string {
 	var b strings.Builder
-	b.WriteString(s.Result)
+	b.WriteString(string(s.Result))
 	var parts []string
 	if s.Status != "" {
 		parts = append(parts, s.Status)
@@ -185,11 +185,11 @@ func writeNetBIOS(t *tw, n *enum.NetBIOS) {
 	}
 }
 
-func orDash(s string) string {
+func orDash[S ~string](s S) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return string(s)
 }
 
 // sortedKeys returns m's keys in order.

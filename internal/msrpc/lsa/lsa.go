@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nullsweep/nullsweep/internal/dcerpc"
 	"github.com/nullsweep/nullsweep/internal/ndr"
@@ -62,9 +63,10 @@ func New(c Caller) *Client { return &Client{c: c} }
 
 // Attempt is one open-policy try, kept as evidence.
 type Attempt struct {
-	Opnum  uint16
-	Access uint32
-	Err    error // nil when it worked
+	Opnum    uint16
+	Access   uint32
+	Err      error // nil when it worked
+	Duration time.Duration
 }
 
 // Policy is an open policy handle and how it was obtained.
@@ -89,8 +91,9 @@ func (c *Client) OpenPolicy(ctx context.Context, masks ...uint32) (*Policy, erro
 	var last error
 	for i := 0; i < len(masks); i++ {
 		access := masks[i]
+		start := time.Now()
 		h, err := c.openPolicy(ctx, op, access)
-		p.Attempts = append(p.Attempts, Attempt{Opnum: op, Access: access, Err: err})
+		p.Attempts = append(p.Attempts, Attempt{Opnum: op, Access: access, Err: err, Duration: time.Since(start)})
 		if err == nil {
 			p.Handle, p.Access, p.Opnum = h, access, op
 			return p, nil

@@ -58,7 +58,10 @@ type Caller interface {
 // took.
 type Call struct {
 	Name     string // "samr.QueryDisplayInformation"
+	Method   string // "QueryDisplayInformation"
+	Opnum    uint16
 	Status   string // NTSTATUS name; empty when no status came back
+	Code     uint32 // the NTSTATUS value, when Status is not empty
 	Err      error  // nil on success
 	Duration time.Duration
 	Detail   string // what was asked, e.g. "class 12" or "rid 0x3eb"
@@ -107,7 +110,7 @@ func (c *Client) call(ctx context.Context, opnum uint16, req []byte) ([]byte, er
 
 // done records a finished call and turns an error status into an error.
 // accept lists error-severity statuses that are answers, not failures.
-func (c *Client) done(name, detail string, start time.Time, st ntstatus.Status, err error, accept ...ntstatus.Status) error {
+func (c *Client) done(op uint16, name, detail string, start time.Time, st ntstatus.Status, err error, accept ...ntstatus.Status) error {
 	if err == nil && !st.IsSuccess() && !slices.Contains(accept, st) {
 		err = st
 	}
@@ -115,11 +118,15 @@ func (c *Client) done(name, detail string, start time.Time, st ntstatus.Status, 
 		err = fmt.Errorf("samr: %s: %w", name, err)
 	}
 	if c.OnCall != nil {
-		rec := Call{Name: "samr." + name, Err: err, Duration: time.Since(start), Detail: detail}
+		rec := Call{Name: "samr." + name, Method: name, Opnum: op, Err: err, Duration: time.Since(start), Detail: detail}
 		if err == nil {
-			rec.Status = st.String()
+			rec.Status, rec.Code = st.String(), uint32(st)
 		} else {
 			rec.Status = StatusName(err)
+			var code ntstatus.Status
+			if errors.As(err, &code) {
+				rec.Code = uint32(code)
+			}
 		}
 		c.OnCall(rec)
 	}
@@ -142,7 +149,7 @@ func (c *Client) handleCall(ctx context.Context, name, detail string, op uint16,
 	if err == nil {
 		h, st, err = decHandleReply(stub)
 	}
-	return h, c.done(name, detail, start, st, err)
+	return h, c.done(op, name, detail, start, st, err)
 }
 
 // Connect opens the server with SamrConnect5, falling back to SamrConnect2
@@ -166,23 +173,23 @@ func (c *Client) Connect(ctx context.Context, access uint32) (Handle, string, er
 // Connect5 is SamrConnect5 (opnum 64) with revision 3.
 func (c *Client) Connect5(ctx context.Context, access uint32) (Handle, error) {
 	start := time.Now()
-	stub, err := c.call(ctx, opConnect5, encConnect5(access))
+	stub, err := c.call(ctx, OpConnect5, encConnect5(access))
 	var h Handle
 	var st ntstatus.Status
 	if err == nil {
 		h, st, err = decConnect5(stub)
 	}
-	return h, c.done("Connect5", fmt.Sprintf("access 0x%x", access), start, st, err)
+	return h, c.done(OpConnect5, "Connect5", fmt.Sprintf("access 0x%x", access), start, st, err)
 }
 
 // Connect2 is SamrConnect2 (opnum 57).
 func (c *Client) Connect2(ctx context.Context, access uint32) (Handle, error) {
-	return c.handleCall(ctx, "Connect2", fmt.Sprintf("access 0x%x", access), opConnect2, encConnect2(access))
+	return c.handleCall(ctx, "Connect2", fmt.Sprintf("access 0x%x", access), OpConnect2, encConnect2(access))
 }
 
 // Close is SamrCloseHandle (opnum 1).
 func (c *Client) Close(ctx context.Context, h Handle) error {
-	_, err := c.handleCall(ctx, "CloseHandle", "", opCloseHandle, encHandle(h))
+	_, err := c.handleCall(ctx, "CloseHandle", "", OpCloseHandle, encHandle(h))
 	return err
 }
 
@@ -201,7 +208,7 @@ func (c *Client) enumerate(ctx context.Context, name string, op uint16, req func
 		if err == nil {
 			rep, st, err = decEnum(stub)
 		}
-		if err := c.done(name, fmt.Sprintf("resume %d", resume), start, st, err); err != nil {
+		if err := c.done(op, name, fmt.Sprintf("resume %d", resume), start, st, err); err != nil {
 			return all, err
 		}
 		all = append(all, rep.Entries...)
@@ -223,43 +230,43 @@ const prefLen = 0xffffffff
 // EnumerateDomains is SamrEnumerateDomainsInSamServer (opnum 6); the RID
 // field of each entry is the server's index.
 func (c *Client) EnumerateDomains(ctx context.Context, server Handle) ([]RIDName, error) {
-	return c.enumerate(ctx, "EnumerateDomainsInSamServer", opEnumerateDomainsInSamServer,
+	return c.enumerate(ctx, "EnumerateDomainsInSamServer", OpEnumerateDomainsInSamServer,
 		func(resume uint32) []byte { return encEnum(server, resume, prefLen) })
 }
 
 // LookupDomain is SamrLookupDomainInSamServer (opnum 5): a domain's SID.
 func (c *Client) LookupDomain(ctx context.Context, server Handle, name string) (ndr.SID, error) {
 	start := time.Now()
-	stub, err := c.call(ctx, opLookupDomainInSamServer, encLookupDomain(server, name))
+	stub, err := c.call(ctx, OpLookupDomainInSamServer, encLookupDomain(server, name))
 	var sid ndr.SID
 	var st ntstatus.Status
 	if err == nil {
 		sid, st, err = decLookupDomain(stub)
 	}
-	return sid, c.done("LookupDomainInSamServer", name, start, st, err)
+	return sid, c.done(OpLookupDomainInSamServer, "LookupDomainInSamServer", name, start, st, err)
 }
 
 // OpenDomain is SamrOpenDomain (opnum 7).
 func (c *Client) OpenDomain(ctx context.Context, server Handle, access uint32, sid ndr.SID) (Handle, error) {
-	return c.handleCall(ctx, "OpenDomain", fmt.Sprintf("%s access 0x%x", sid, access), opOpenDomain, encOpenDomain(server, access, sid))
+	return c.handleCall(ctx, "OpenDomain", fmt.Sprintf("%s access 0x%x", sid, access), OpOpenDomain, encOpenDomain(server, access, sid))
 }
 
 // EnumerateUsers is SamrEnumerateUsersInDomain (opnum 13); acb filters by
 // account-control bits (0 = all accounts).
 func (c *Client) EnumerateUsers(ctx context.Context, domain Handle, acb uint32) ([]RIDName, error) {
-	return c.enumerate(ctx, "EnumerateUsersInDomain", opEnumerateUsersInDomain,
+	return c.enumerate(ctx, "EnumerateUsersInDomain", OpEnumerateUsersInDomain,
 		func(resume uint32) []byte { return encEnumUsers(domain, resume, acb, prefLen) })
 }
 
 // EnumerateGroups is SamrEnumerateGroupsInDomain (opnum 11).
 func (c *Client) EnumerateGroups(ctx context.Context, domain Handle) ([]RIDName, error) {
-	return c.enumerate(ctx, "EnumerateGroupsInDomain", opEnumerateGroupsInDomain,
+	return c.enumerate(ctx, "EnumerateGroupsInDomain", OpEnumerateGroupsInDomain,
 		func(resume uint32) []byte { return encEnum(domain, resume, prefLen) })
 }
 
 // EnumerateAliases is SamrEnumerateAliasesInDomain (opnum 15).
 func (c *Client) EnumerateAliases(ctx context.Context, domain Handle) ([]RIDName, error) {
-	return c.enumerate(ctx, "EnumerateAliasesInDomain", opEnumerateAliasesInDomain,
+	return c.enumerate(ctx, "EnumerateAliasesInDomain", OpEnumerateAliasesInDomain,
 		func(resume uint32) []byte { return encEnum(domain, resume, prefLen) })
 }
 
@@ -275,13 +282,13 @@ func (c *Client) QueryDisplayUsers(ctx context.Context, domain Handle) ([]Displa
 			return all, fmt.Errorf("samr: QueryDisplayInformation: still more entries after %d calls", page)
 		}
 		start := time.Now()
-		stub, err := c.call(ctx, opQueryDisplayInformation, encQueryDisplay(domain, displayUser, index, 0xffffffff, prefLen))
+		stub, err := c.call(ctx, OpQueryDisplayInformation, encQueryDisplay(domain, displayUser, index, 0xffffffff, prefLen))
 		var rep displayReply
 		var st ntstatus.Status
 		if err == nil {
 			rep, st, err = decQueryDisplay(stub)
 		}
-		if err := c.done("QueryDisplayInformation", fmt.Sprintf("class 1 index %d", index), start, st, err); err != nil {
+		if err := c.done(OpQueryDisplayInformation, "QueryDisplayInformation", fmt.Sprintf("class 1 index %d", index), start, st, err); err != nil {
 			return all, err
 		}
 		all = append(all, rep.Users...)
@@ -299,41 +306,41 @@ func (c *Client) QueryDisplayUsers(ctx context.Context, domain Handle) ([]Displa
 
 // OpenGroup is SamrOpenGroup (opnum 19).
 func (c *Client) OpenGroup(ctx context.Context, domain Handle, access, rid uint32) (Handle, error) {
-	return c.handleCall(ctx, "OpenGroup", fmt.Sprintf("rid 0x%x", rid), opOpenGroup, encOpenByRID(domain, access, rid))
+	return c.handleCall(ctx, "OpenGroup", fmt.Sprintf("rid 0x%x", rid), OpOpenGroup, encOpenByRID(domain, access, rid))
 }
 
 // GetMembersInGroup is SamrGetMembersInGroup (opnum 25).
 func (c *Client) GetMembersInGroup(ctx context.Context, group Handle) ([]GroupMember, error) {
 	start := time.Now()
-	stub, err := c.call(ctx, opGetMembersInGroup, encHandle(group))
+	stub, err := c.call(ctx, OpGetMembersInGroup, encHandle(group))
 	var m []GroupMember
 	var st ntstatus.Status
 	if err == nil {
 		m, st, err = decGetMembersInGroup(stub)
 	}
-	return m, c.done("GetMembersInGroup", "", start, st, err)
+	return m, c.done(OpGetMembersInGroup, "GetMembersInGroup", "", start, st, err)
 }
 
 // OpenAlias is SamrOpenAlias (opnum 27).
 func (c *Client) OpenAlias(ctx context.Context, domain Handle, access, rid uint32) (Handle, error) {
-	return c.handleCall(ctx, "OpenAlias", fmt.Sprintf("rid 0x%x", rid), opOpenAlias, encOpenByRID(domain, access, rid))
+	return c.handleCall(ctx, "OpenAlias", fmt.Sprintf("rid 0x%x", rid), OpOpenAlias, encOpenByRID(domain, access, rid))
 }
 
 // GetMembersInAlias is SamrGetMembersInAlias (opnum 33): member SIDs.
 func (c *Client) GetMembersInAlias(ctx context.Context, alias Handle) ([]ndr.SID, error) {
 	start := time.Now()
-	stub, err := c.call(ctx, opGetMembersInAlias, encHandle(alias))
+	stub, err := c.call(ctx, OpGetMembersInAlias, encHandle(alias))
 	var m []ndr.SID
 	var st ntstatus.Status
 	if err == nil {
 		m, st, err = decGetMembersInAlias(stub)
 	}
-	return m, c.done("GetMembersInAlias", "", start, st, err)
+	return m, c.done(OpGetMembersInAlias, "GetMembersInAlias", "", start, st, err)
 }
 
 // OpenUser is SamrOpenUser (opnum 34).
 func (c *Client) OpenUser(ctx context.Context, domain Handle, access, rid uint32) (Handle, error) {
-	return c.handleCall(ctx, "OpenUser", fmt.Sprintf("rid 0x%x", rid), opOpenUser, encOpenByRID(domain, access, rid))
+	return c.handleCall(ctx, "OpenUser", fmt.Sprintf("rid 0x%x", rid), OpOpenUser, encOpenByRID(domain, access, rid))
 }
 
 // QueryUserControl is SamrQueryInformationUser (opnum 36) class 16: the
@@ -341,25 +348,25 @@ func (c *Client) OpenUser(ctx context.Context, domain Handle, access, rid uint32
 // information carries zeros.
 func (c *Client) QueryUserControl(ctx context.Context, user Handle) (uint32, error) {
 	start := time.Now()
-	stub, err := c.call(ctx, opQueryInformationUser, encHandleClass(user, UserControlInformation))
+	stub, err := c.call(ctx, OpQueryInformationUser, encHandleClass(user, UserControlInformation))
 	var acb uint32
 	var st ntstatus.Status
 	if err == nil {
 		acb, st, err = decQueryUserControl(stub)
 	}
-	return acb, c.done("QueryInformationUser", "class 16", start, st, err)
+	return acb, c.done(OpQueryInformationUser, "QueryInformationUser", "class 16", start, st, err)
 }
 
 // QueryDomainInfo2 is SamrQueryInformationDomain2 (opnum 46) for class 1
 // (password), 3 (logoff) or 12 (lockout).
 func (c *Client) QueryDomainInfo2(ctx context.Context, domain Handle, class uint16) (DomainInfo, error) {
-	return c.queryDomain(ctx, "QueryInformationDomain2", opQueryInformationDomain2, domain, class)
+	return c.queryDomain(ctx, "QueryInformationDomain2", OpQueryInformationDomain2, domain, class)
 }
 
 // QueryDomainInfo is SamrQueryInformationDomain (opnum 8), the older
 // form of QueryDomainInfo2 with the same reply.
 func (c *Client) QueryDomainInfo(ctx context.Context, domain Handle, class uint16) (DomainInfo, error) {
-	return c.queryDomain(ctx, "QueryInformationDomain", opQueryInformationDomain, domain, class)
+	return c.queryDomain(ctx, "QueryInformationDomain", OpQueryInformationDomain, domain, class)
 }
 
 func (c *Client) queryDomain(ctx context.Context, name string, op uint16, domain Handle, class uint16) (DomainInfo, error) {
@@ -370,20 +377,20 @@ func (c *Client) queryDomain(ctx context.Context, name string, op uint16, domain
 	if err == nil {
 		info, st, err = decQueryDomainInfo(stub, class)
 	}
-	return info, c.done(name, fmt.Sprintf("class %d", class), start, st, err)
+	return info, c.done(op, name, fmt.Sprintf("class %d", class), start, st, err)
 }
 
 // GetDomainPasswordInformation is SamrGetDomainPasswordInformation (opnum
 // 56): minimum length and properties without a domain handle.
 func (c *Client) GetDomainPasswordInformation(ctx context.Context) (DomainPasswordInfo, error) {
 	start := time.Now()
-	stub, err := c.call(ctx, opGetDomainPasswordInformation, encGetDomainPasswordInformation())
+	stub, err := c.call(ctx, OpGetDomainPasswordInformation, encGetDomainPasswordInformation())
 	var info DomainPasswordInfo
 	var st ntstatus.Status
 	if err == nil {
 		info, st, err = decGetDomainPasswordInformation(stub)
 	}
-	return info, c.done("GetDomainPasswordInformation", "", start, st, err)
+	return info, c.done(OpGetDomainPasswordInformation, "GetDomainPasswordInformation", "", start, st, err)
 }
 
 // LookupIDs is SamrLookupIdsInDomain (opnum 18), in batches of MaxLookup
@@ -396,7 +403,7 @@ func (c *Client) LookupIDs(ctx context.Context, domain Handle, rids []uint32) ([
 		batch := rids[:n]
 		rids = rids[n:]
 		start := time.Now()
-		stub, err := c.call(ctx, opLookupIdsInDomain, encLookupIds(domain, batch))
+		stub, err := c.call(ctx, OpLookupIdsInDomain, encLookupIds(domain, batch))
 		var res []Lookup
 		var st ntstatus.Status
 		if err == nil {
@@ -405,7 +412,7 @@ func (c *Client) LookupIDs(ctx context.Context, domain Handle, rids []uint32) ([
 		if err == nil && st == ntstatus.NoneMapped {
 			res = unmappedRIDs(batch)
 		}
-		if err := c.done("LookupIdsInDomain", fmt.Sprintf("%d rids", n), start, st, err, ntstatus.NoneMapped); err != nil {
+		if err := c.done(OpLookupIdsInDomain, "LookupIdsInDomain", fmt.Sprintf("%d rids", n), start, st, err, ntstatus.NoneMapped); err != nil {
 			return out, err
 		}
 		out = append(out, res...)
@@ -431,7 +438,7 @@ func (c *Client) LookupNames(ctx context.Context, domain Handle, names []string)
 		batch := names[:n]
 		names = names[n:]
 		start := time.Now()
-		stub, err := c.call(ctx, opLookupNamesInDomain, encLookupNames(domain, batch))
+		stub, err := c.call(ctx, OpLookupNamesInDomain, encLookupNames(domain, batch))
 		var res []Lookup
 		var st ntstatus.Status
 		if err == nil {
@@ -443,7 +450,7 @@ func (c *Client) LookupNames(ctx context.Context, domain Handle, names []string)
 				res[i] = Lookup{Name: name, Use: UseUnknown}
 			}
 		}
-		if err := c.done("LookupNamesInDomain", fmt.Sprintf("%d names", n), start, st, err, ntstatus.NoneMapped); err != nil {
+		if err := c.done(OpLookupNamesInDomain, "LookupNamesInDomain", fmt.Sprintf("%d names", n), start, st, err, ntstatus.NoneMapped); err != nil {
 			return out, err
 		}
 		out = append(out, res...)

@@ -51,7 +51,7 @@ func TestConnectFallbackAndEvidence(t *testing.T) {
 	handle := strings.Repeat("11", 20) + "00000000"
 	h2, _ := hex.DecodeString(handle)
 	f := &fakeRPC{answer: func(op uint16, _ int) ([]byte, error) {
-		if op == opConnect5 {
+		if op == OpConnect5 {
 			return nil, &dcerpc.Fault{Status: 0x1c010002}
 		}
 		return h2, nil

@@ -23,23 +23,23 @@ func replayOpen(t *testing.T, override map[uint16]func(req []byte) ([]byte, erro
 			return f(req)
 		}
 		switch op {
-		case opConnect5:
+		case OpConnect5:
 			return capture(t, "open-Connect5"), nil
-		case opEnumerateDomainsInSamServer:
+		case OpEnumerateDomainsInSamServer:
 			return capture(t, "open-EnumerateDomains"), nil
-		case opLookupDomainInSamServer:
+		case OpLookupDomainInSamServer:
 			if bytes.Contains(req, builtin) {
 				return capture(t, "open-LookupDomain-builtin"), nil
 			}
 			return capture(t, "open-LookupDomain-account"), nil
-		case opOpenDomain:
+		case OpOpenDomain:
 			return capture(t, "open-OpenDomain-account"), nil
-		case opQueryInformationDomain, opQueryInformationDomain2:
+		case OpQueryInformationDomain, OpQueryInformationDomain2:
 			class := binary.LittleEndian.Uint16(req[20:])
 			return capture(t, "open-QueryInformationDomain2-"+map[uint16]string{1: "1", 3: "3", 12: "12"}[class]), nil
-		case opGetDomainPasswordInformation:
+		case OpGetDomainPasswordInformation:
 			return capture(t, "open-GetDomainPasswordInformation"), nil
-		case opCloseHandle:
+		case OpCloseHandle:
 			return capture(t, "open-CloseHandle"), nil
 		}
 		t.Fatalf("unexpected opnum %d", op)
@@ -61,8 +61,8 @@ func callNames(calls []Call) []string {
 // class falls back to GetDomainPasswordInformation.
 func TestPolicyFallbacks(t *testing.T) {
 	f := replayOpen(t, map[uint16]func([]byte) ([]byte, error){
-		opQueryInformationDomain2: func([]byte) ([]byte, error) { return nil, &dcerpc.Fault{Status: 0x1c010002} },
-		opQueryInformationDomain: func(req []byte) ([]byte, error) {
+		OpQueryInformationDomain2: func([]byte) ([]byte, error) { return nil, &dcerpc.Fault{Status: 0x1c010002} },
+		OpQueryInformationDomain: func(req []byte) ([]byte, error) {
 			switch binary.LittleEndian.Uint16(req[20:]) {
 			case 3:
 				return capture(t, "open-QueryInformationDomain2-3"), nil
@@ -113,7 +113,7 @@ func TestAccountDomainBySID(t *testing.T) {
 // With the domain list refused, a known SID still opens the domain.
 func TestDomainsRefusedButSIDKnown(t *testing.T) {
 	f := replayOpen(t, map[uint16]func([]byte) ([]byte, error){
-		opEnumerateDomainsInSamServer: func([]byte) ([]byte, error) { return le(0, 0, 0, uint32(ntstatus.AccessDenied)), nil },
+		OpEnumerateDomainsInSamServer: func([]byte) ([]byte, error) { return le(0, 0, 0, uint32(ntstatus.AccessDenied)), nil },
 	})
 	e, err := New(f).Enumerate(context.Background(), Options{Policy: true, DomainSID: openSID})
 	if err != nil || e.Account == nil || e.Account.SID.String() != openSID || e.Policy == nil || e.Policy.Password.MinLength != 8 {

@@ -161,11 +161,11 @@ func shortBlob(r *ndr.Reader) {
 // handle opened with UserReadDetails.
 func (c *Client) QueryUserDetails(ctx context.Context, user Handle) (UserDetails, error) {
 	start := time.Now()
-	stub, err := c.call(ctx, opQueryInformationUser, encHandleClass(user, UserAllInformation))
+	stub, err := c.call(ctx, OpQueryInformationUser, encHandleClass(user, UserAllInformation))
 	var u UserDetails
 	var st ntstatus.Status
 	if err == nil {
 		u, st, err = decQueryUserAll(stub)
 	}
-	return u, c.done("QueryInformationUser", "class 21", start, st, err)
+	return u, c.done(OpQueryInformationUser, "QueryInformationUser", "class 21", start, st, err)
 }

@@ -11,27 +11,27 @@ import (
 
 // Opnums, [MS-SAMR] 3.1.5.
 const (
-	opCloseHandle                  = 1
-	opLookupDomainInSamServer      = 5
-	opEnumerateDomainsInSamServer  = 6
-	opOpenDomain                   = 7
-	opQueryInformationDomain       = 8
-	opEnumerateGroupsInDomain      = 11
-	opEnumerateUsersInDomain       = 13
-	opEnumerateAliasesInDomain     = 15
-	opLookupNamesInDomain          = 17
-	opLookupIdsInDomain            = 18
-	opOpenGroup                    = 19
-	opGetMembersInGroup            = 25
-	opOpenAlias                    = 27
-	opGetMembersInAlias            = 33
-	opOpenUser                     = 34
-	opQueryInformationUser         = 36
-	opQueryDisplayInformation      = 40
-	opQueryInformationDomain2      = 46
-	opGetDomainPasswordInformation = 56
-	opConnect2                     = 57
-	opConnect5                     = 64
+	OpCloseHandle                  = 1
+	OpLookupDomainInSamServer      = 5
+	OpEnumerateDomainsInSamServer  = 6
+	OpOpenDomain                   = 7
+	OpQueryInformationDomain       = 8
+	OpEnumerateGroupsInDomain      = 11
+	OpEnumerateUsersInDomain       = 13
+	OpEnumerateAliasesInDomain     = 15
+	OpLookupNamesInDomain          = 17
+	OpLookupIdsInDomain            = 18
+	OpOpenGroup                    = 19
+	OpGetMembersInGroup            = 25
+	OpOpenAlias                    = 27
+	OpGetMembersInAlias            = 33
+	OpOpenUser                     = 34
+	OpQueryInformationUser         = 36
+	OpQueryDisplayInformation      = 40
+	OpQueryInformationDomain2      = 46
+	OpGetDomainPasswordInformation = 56
+	OpConnect2                     = 57
+	OpConnect5                     = 64
 )
 
 // Sentinel errors for replies that do not decode. They reach callers
