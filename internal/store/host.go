@@ -83,13 +83,13 @@ func Items(h *Host) []Item {
 	}
 	if r := h.Result; r != nil {
 		for name, st := range r.Pipes {
-			it := Item{Key: keyPipe + name, Evidence: st}
+			it := Item{Key: keyPipe + name, Evidence: string(st)}
 			switch {
-			case st == "open":
+			case st == enum.Open:
 				it.State = audit.Yes
-			case st == "skipped" || st == "":
+			case st == enum.Skipped || st == "":
 				continue
-			case strings.HasPrefix(st, "STATUS_"):
+			case strings.HasPrefix(string(st), "STATUS_"):
 				it.State = audit.No
 			default: // a timeout or transport error: not read
 				it.State = audit.Unknown

@@ -18,7 +18,7 @@ func testRecords(t *testing.T) (string, []*Record, *Summary) {
 	h := Header{Schema: Schema, Kind: KindHost, RunID: "r1", PlanID: "p1", Shard: "1/1", Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	recs := []*Record{
 		{Header: h, Index: 0, Target: "127.0.0.2", Port: 445, Status: StatusOpen,
-			Result: &enum.Result{Schema: enum.Schema, Target: "127.0.0.2", Ports: map[string]string{"445": "open"}, Checks: []enum.Check{}},
+			Result: &enum.Result{Schema: enum.Schema, Target: "127.0.0.2", Ports: map[string]enum.Outcome{"445": enum.Open}, Checks: []enum.Check{}},
 			Audit:  &audit.Report{Schema: audit.ReportSchema, Target: "127.0.0.2", Findings: []audit.Finding{{ID: "null-session-allowed", Severity: audit.High}}}},
 		{Header: h, Index: 1, Target: "127.0.0.9", Status: StatusClosed},
 		{Header: h, Index: 2, Target: "127.0.0.8", Status: StatusError, Layer: "reachability", Error: "tcp/445: no answer"},
