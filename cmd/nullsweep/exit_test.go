@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -237,5 +239,47 @@ func TestInterrupt(t *testing.T) {
 				t.Errorf("audit went on to the next host after the interrupt:\n%s", text)
 			}
 		})
+	}
+}
+
+// TestPolicyInput: key = value text is not an smb.conf (exit 2, no
+// prediction); an empty smb.conf is Samba's defaults (exit 0); a file over
+// the cap is refused; two smb.conf files are told apart by their paths.
+func TestPolicyInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	xy := write("xy.conf", strings.Repeat("x = y\n", 100000))
+	big := write("big.conf", strings.Repeat("restrict anonymous = 2\n", 400000))
+	empty := write("empty/smb.conf", "")
+	a := write("a/smb.conf", "[global]\nrestrict anonymous = 2\n")
+	b := write("b/smb.conf", "[global]\nmap to guest = bad user\n")
+	for _, tt := range []struct {
+		args       []string
+		code       int
+		out, errIs string
+	}{
+		{[]string{"policy", xy}, exitIncomplete, "", "not an smb.conf"},
+		{[]string{"audit", "--expect", xy, "127.0.0.2"}, exitIncomplete, "", "not an smb.conf"},
+		{[]string{"policy", big}, exitIncomplete, "", "larger than 8 MiB"},
+		{[]string{"policy", empty}, exitExamined, "platform samba", ""},
+		{[]string{"policy", a, b}, exitExamined, a + ":2: restrict anonymous = 2", ""},
+		{[]string{"policy", a, b}, exitExamined, b + ":2: map to guest = bad user", ""},
+	} {
+		out, errOut, code := nullsweep(t, tt.args...)
+		if code != tt.code || !strings.Contains(out, tt.out) || !strings.Contains(errOut, tt.errIs) {
+			t.Errorf("%v: exit %d (want %d), stderr %q (want %q)\n%s", tt.args, code, tt.code, errOut, tt.errIs, out)
+		}
+		if tt.code != 0 && out != "" {
+			t.Errorf("%v: a prediction was printed:\n%s", tt.args, out)
+		}
 	}
 }

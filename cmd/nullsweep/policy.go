@@ -20,7 +20,9 @@ func newPolicyCmd() *cobra.Command {
 (UTF-16LE with a BOM, as Windows writes it, or UTF-8), a regedit .reg export,
 or an smb.conf, and predicts what an anonymous caller will get: the user and
 share lists, SID translation, guest logons, SMB1, signing and each share.
-Later files override earlier ones. 'nullsweep audit HOST --expect FILE...'
+Later files override earlier ones. Each file is read up to 8 MiB; key =
+value text that names no smb.conf parameter is refused, and an empty file
+is an smb.conf that sets nothing (Samba's defaults). 'nullsweep audit HOST --expect FILE...'
 compares the prediction with the live host.
 
 Exit status: 0 predicted, 2 a file that cannot be read or is not a policy

@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -53,20 +53,44 @@ const (
 // ErrUnknownFormat is returned for a file that is none of the three kinds.
 var ErrUnknownFormat = errors.New("audit: not a security template, .reg export or smb.conf")
 
+// MaxPolicyFile caps what ReadConfig reads of one file: a security
+// template, a policy .reg export or an smb.conf is kilobytes; a file larger
+// than 8 MiB is not one, and is refused before it is held in memory.
+const MaxPolicyFile = 8 << 20
+
 // ReadConfig reads and merges policy files; later files override earlier
-// ones value by value.
+// ones value by value. Sources name each file by the path as given, so
+// that two files called smb.conf are told apart.
 func ReadConfig(paths ...string) (*Config, error) {
 	cfg := &Config{Values: map[string]Configured{}}
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
+		data, err := readCapped(p, MaxPolicyFile)
 		if err != nil {
-			return nil, fmt.Errorf("audit: read policy: %w", err)
+			return nil, err
 		}
-		if err := cfg.Add(filepath.Base(p), data); err != nil {
+		if err := cfg.Add(p, data); err != nil {
 			return nil, fmt.Errorf("audit: %s: %w", p, err)
 		}
 	}
 	return cfg, nil
+}
+
+// readCapped reads at most limit bytes of path, and fails on a longer file
+// (or stream: a FIFO or /dev/zero is read only up to the cap).
+func readCapped(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("audit: read policy: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("audit: read policy %s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("audit: %s: larger than %d MiB, more than any policy file needs", path, limit>>20)
+	}
+	return data, nil
 }
 
 // ParseConfig parses one file's bytes; name labels the sources.
@@ -93,7 +117,14 @@ func (cfg *Config) Add(name string, data []byte) error {
 			return err
 		}
 	case KindSmbConf:
-		cfg.parseSmbConf(name, text)
+		if err := cfg.parseSmbConf(name, text); err != nil {
+			return err
+		}
+	case kindEmpty:
+		// Only Samba runs on an empty configuration (every parameter at its
+		// smb.conf(5) default); a template or .reg export has a header.
+		kind = KindSmbConf
+		cfg.Warnings = append(cfg.Warnings, name+": empty: read as an smb.conf that sets nothing (Samba's defaults)")
 	default:
 		return ErrUnknownFormat
 	}
@@ -151,6 +182,9 @@ func utf16String(b []byte, bigEndian bool) (string, error) {
 	return string(utf16.Decode(u)), nil
 }
 
+// kindEmpty is a file with nothing but blank lines and comments.
+const kindEmpty = "empty"
+
 func detectKind(text string) string {
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
@@ -172,7 +206,10 @@ func detectKind(text string) string {
 		}
 		return ""
 	}
-	return ""
+	if sc.Err() != nil {
+		return ""
+	}
+	return kindEmpty
 }
 
 // regSettings maps a lower-cased registry path (below HKLM) to a setting.
@@ -364,8 +401,11 @@ var sambaSynonyms = map[string]string{
 }
 
 // parseSmbConf reads an smb.conf: [global] parameters and each share's
-// guest ok (a [global] guest ok is every share's default).
-func (cfg *Config) parseSmbConf(name, text string) {
+// guest ok (a [global] guest ok is every share's default). Text in which
+// no line is an smb.conf(5) parameter is not an smb.conf, however many
+// "key = value" lines it has: predicting Samba's defaults from it would be
+// a confident answer to a question nobody asked.
+func (cfg *Config) parseSmbConf(name, text string) error {
 	section := "global"
 	type share struct {
 		name    string
@@ -376,6 +416,8 @@ func (cfg *Config) parseSmbConf(name, text string) {
 	var shares []*share
 	var globalGuest *bool
 	var cur *share
+	known := 0
+	firstUnknown := ""
 	lines := strings.Split(text, "\n")
 	for i := 0; i < len(lines); i++ {
 		start := i + 1
@@ -402,12 +444,20 @@ func (cfg *Config) parseSmbConf(name, text string) {
 		}
 		k, v, ok := strings.Cut(l, "=")
 		if !ok {
+			if firstUnknown == "" {
+				firstUnknown = fmt.Sprintf("line %d: %.40q", start, l)
+			}
 			continue
 		}
 		k = strings.Join(strings.Fields(strings.ToLower(k)), " ")
 		v = strings.TrimSpace(v)
 		if s, ok := sambaSynonyms[k]; ok {
 			k = s
+		}
+		if smbConfParams[k] || sambaKnown[k] {
+			known++
+		} else if firstUnknown == "" {
+			firstUnknown = fmt.Sprintf("line %d: %.40q", start, k)
 		}
 		if k == SambaGuestOK {
 			b, ok := parseBool(v)
@@ -452,6 +502,9 @@ func (cfg *Config) parseSmbConf(name, text string) {
 		}
 		cfg.Shares = append(cfg.Shares, cs)
 	}
+	if known == 0 && firstUnknown != "" {
+		return fmt.Errorf("not an smb.conf: no smb.conf(5) parameter recognised (first: %s)", firstUnknown)
+	}
 	if len(shares) > 0 || globalGuest != nil {
 		var open []string
 		for _, s := range cfg.Shares {
@@ -465,6 +518,7 @@ func (cfg *Config) parseSmbConf(name, text string) {
 		}
 		cfg.Values[SambaGuestOK] = Configured{Value: v, Source: name}
 	}
+	return nil
 }
 
 func canonMapToGuest(v string) string {

@@ -3,6 +3,7 @@ package audit
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -100,12 +101,12 @@ func TestReadConfigValues(t *testing.T) {
 func TestTemplateSourceLines(t *testing.T) {
 	cfg := readTestConfig(t, "secedit-member-hardened.inf")
 	got := cfg.Values[RestrictAnonymousSAM]
-	if got.Source != "secedit-member-hardened.inf:16" || !strings.HasSuffix(got.Line, "RestrictAnonymousSAM=4,1") {
+	if got.Source != "testdata/secedit-member-hardened.inf:16" || !strings.HasSuffix(got.Line, "RestrictAnonymousSAM=4,1") {
 		t.Errorf("RestrictAnonymousSAM from %s %q", got.Source, got.Line)
 	}
 	reg := readTestConfig(t, "member-open.reg")
-	if got := reg.Values[NullSessionPipes].Source; got != "member-open.reg:10" {
-		t.Errorf("NullSessionPipes source %s, want member-open.reg:10 (start of a continued value)", got)
+	if got := reg.Values[NullSessionPipes].Source; got != "testdata/member-open.reg:10" {
+		t.Errorf("NullSessionPipes source %s, want testdata/member-open.reg:10 (start of a continued value)", got)
 	}
 }
 
@@ -157,12 +158,18 @@ func TestParseConfigForms(t *testing.T) {
 
 func TestParseConfigRejects(t *testing.T) {
 	for name, data := range map[string][]byte{
-		"empty":  nil,
 		"binary": {0x7f, 'E', 'L', 'F', 0, 0, 1},
 		"prose":  []byte("hello world\n"),
+		// key = value text in which no smb.conf(5) parameter appears is
+		// not an smb.conf: no confident Samba-default prediction from it.
+		"x = y":         []byte(strings.Repeat("x = y\n", 1000)),
+		"ini":           []byte("[database]\nhost = db1\nport = 5432\n[cache]\nsize = 10\n"),
+		"key=value env": []byte("USER=root\nHOME=/root\n"),
 	} {
 		if _, err := ParseConfig(name, data); err == nil {
 			t.Errorf("%s: parsed", name)
+		} else if name != "binary" && name != "prose" && !strings.Contains(err.Error(), "no smb.conf(5) parameter recognised") {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 	// A deleted value in a .reg falls back to the default.
@@ -192,4 +199,84 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		_ = Predict(cfg)
 	})
+}
+
+// TestEmptySmbConf: Samba runs on an empty smb.conf (every parameter at its
+// default), so an empty file, or one of comments and [global] only, is a
+// valid smb.conf; its prediction is Samba's defaults.
+func TestEmptySmbConf(t *testing.T) {
+	for _, text := range []string{"", "\n\n", "# nothing here\n; nor here\n", "[global]\n"} {
+		cfg, err := ParseConfig("smb.conf", []byte(text))
+		if err != nil {
+			t.Errorf("%q: %v", text, err)
+			continue
+		}
+		if cfg.Platform() != "samba" {
+			t.Errorf("%q: platform %s", text, cfg.Platform())
+		}
+		p := Predict(cfg)
+		got := map[string]string{}
+		for _, e := range p.Exposure {
+			got[e.Name] = e.Value
+		}
+		// smb.conf(5) defaults: restrict anonymous = 0, map to guest = Never.
+		if got[ExpNullSession] != Yes || got[ExpGuest] != No {
+			t.Errorf("%q: prediction %v", text, got)
+		}
+	}
+}
+
+// TestReadConfigCapped: a file over MaxPolicyFile is refused after reading
+// at most the cap (a stream such as /dev/zero too), never held whole.
+func TestReadConfigCapped(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.conf")
+	line := "restrict anonymous = 2\n"
+	if err := os.WriteFile(big, []byte(strings.Repeat(line, MaxPolicyFile/len(line)+1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{big, "/dev/zero"} {
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		_, err := ReadConfig(p)
+		if err == nil || !strings.Contains(err.Error(), "larger than 8 MiB") {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	ok := filepath.Join(dir, "ok.conf")
+	if err := os.WriteFile(ok, []byte(strings.Repeat(line, MaxPolicyFile/len(line))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadConfig(ok); err != nil {
+		t.Errorf("a file at the cap: %v", err)
+	}
+}
+
+// TestReadConfigSourcesByPath: evidence names each file by the path given,
+// so that two files called smb.conf are told apart.
+func TestReadConfigSourcesByPath(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a", "smb.conf"), filepath.Join(dir, "b", "smb.conf")
+	for p, text := range map[string]string{a: "[global]\nrestrict anonymous = 1\n", b: "[global]\nmap to guest = bad user\n"} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := ReadConfig(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Values[SambaRestrictAnonymous].Source; got != a+":2" {
+		t.Errorf("restrict anonymous from %q, want %q", got, a+":2")
+	}
+	if got := cfg.Values[SambaMapToGuest].Source; got != b+":2" {
+		t.Errorf("map to guest from %q, want %q", got, b+":2")
+	}
+	if !slices.Equal(cfg.Files, []string{a, b}) {
+		t.Errorf("files %v", cfg.Files)
+	}
 }
