@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/nullsweep/nullsweep/internal/audit"
 	"github.com/nullsweep/nullsweep/internal/enum"
 	"github.com/nullsweep/nullsweep/internal/smb"
+	"github.com/nullsweep/nullsweep/internal/store"
 )
 
 type auditFlags struct {
@@ -22,6 +24,7 @@ type auditFlags struct {
 	expect  []string
 	shares  []string
 	noProbe bool
+	store   storeFlags
 }
 
 func init() { rootCmd.AddCommand(newAuditCmd()) }
@@ -62,6 +65,7 @@ unreadable policy file. 2 wins over 1: an incomplete audit is never clean.`,
 	fl.StringSliceVar(&f.expect, "expect", nil, "policy files (INF, .reg, smb.conf) whose prediction the observation is compared with")
 	fl.StringSliceVar(&f.shares, "shares", nil, "share names to tree-connect anonymously besides the listed ones")
 	fl.BoolVar(&f.noProbe, "no-share-probe", false, "skip audit's own share and control probes")
+	f.store.add(fl, true)
 	return cmd
 }
 
@@ -87,6 +91,7 @@ func runAudit(cmd *cobra.Command, f *auditFlags, args []string) error {
 	defer stop()
 
 	out := cmd.OutOrStdout()
+	rec := startRecording(ctx, &f.store, store.RunInfo{Kind: store.KindAudit, Args: os.Args[1:]}, cmd.ErrOrStderr())
 	failed := false
 	var notExamined []string
 	done := 0
@@ -116,6 +121,7 @@ func runAudit(cmd *cobra.Command, f *auditFlags, args []string) error {
 			return runErr(fmt.Errorf("write report: %w", err))
 		}
 		done++
+		rec.add(auditRecord(rep, host))
 		if ok, why := hostExamined(rep.res); !ok {
 			notExamined = append(notExamined, why+timeoutHint(took, f.timeout))
 		}
@@ -123,6 +129,7 @@ func runAudit(cmd *cobra.Command, f *auditFlags, args []string) error {
 			failed = true
 		}
 	}
+	_, recErr := rec.finish(context.WithoutCancel(ctx), done == len(hosts) && in.Signal() == nil)
 	if err := in.Err(fmt.Sprintf("%d of %d hosts reported, the last one possibly in part", done, len(hosts))); err != nil {
 		return err
 	}
@@ -131,6 +138,8 @@ func runAudit(cmd *cobra.Command, f *auditFlags, args []string) error {
 		return runErr(errors.New(notExamined[0]))
 	case len(notExamined) > 0:
 		return runErr(fmt.Errorf("%d of %d hosts not examined:\n  %s", len(notExamined), len(hosts), strings.Join(notExamined, "\n  ")))
+	case recErr != nil:
+		return runErr(recErr)
 	case failed:
 		return findingsErr()
 	}

@@ -11,8 +11,18 @@ import (
 
 	"github.com/nullsweep/nullsweep/internal/audit"
 	"github.com/nullsweep/nullsweep/internal/enum"
+	"github.com/nullsweep/nullsweep/internal/lab/labtest"
 	"github.com/nullsweep/nullsweep/internal/sweep"
 )
+
+// The tests' runs of audit and sweep record into a history of their own,
+// never the user's (child processes inherit the environment).
+func init() {
+	d, err := os.MkdirTemp("", "nullsweep-cmd-xdg")
+	if err == nil {
+		os.Setenv("XDG_DATA_HOME", d)
+	}
+}
 
 // sweepFile writes a sweep's JSON Lines: each lab result file (from
 // internal/audit/testdata) becomes an open host at target, plus closed
@@ -136,5 +146,45 @@ func TestCorruptDatabase(t *testing.T) {
 	_, errOut, code := nullsweep(t, "runs", "--db", db)
 	if code != 2 || !strings.Contains(errOut, "corrupt") {
 		t.Errorf("runs on a corrupt file: exit %d %q", code, errOut)
+	}
+}
+
+// audit records each run; two audits of an unchanged lab host diff to "no
+// change", and --no-store records nothing.
+func TestAuditRecordsRuns(t *testing.T) {
+	addr := labtest.Require(t, "open")["open"]
+	db := filepath.Join(t.TempDir(), "h.db")
+	for range 2 {
+		if _, errOut, code := nullsweep(t, "audit", "--db", db, "--json", addr); code != 1 {
+			t.Fatalf("audit of the open posture: exit %d (want 1, findings) %s", code, errOut)
+		}
+	}
+	nullsweep(t, "audit", "--no-store", "--db", db, addr)
+	out, _, _ := nullsweep(t, "runs", "--db", db, "--json")
+	var runs []struct {
+		ID       int
+		Kind     string
+		Targets  int
+		Open     int
+		Complete bool
+		Findings map[string]int
+	}
+	if err := json.Unmarshal([]byte(out), &runs); err != nil {
+		t.Fatal(err, out)
+	}
+	if len(runs) != 2 || runs[1].Kind != "audit" || !runs[1].Complete || runs[1].Targets != 1 || runs[1].Open != 1 || runs[1].Findings["high"] == 0 {
+		t.Fatalf("runs after two audits and one --no-store: %+v", runs)
+	}
+	out, errOut, code := nullsweep(t, "diff", "--db", db)
+	if code != 0 || !strings.HasSuffix(out, "no change\n") {
+		t.Errorf("diff of two audits of an unchanged host: exit %d\n%s%s", code, out, errOut)
+	}
+	// A corrupt database: the report is still written, the error is clear
+	// and the exit status says the run was not recorded.
+	bad := filepath.Join(t.TempDir(), "bad.db")
+	os.WriteFile(bad, []byte(strings.Repeat("garbage ", 1000)), 0o600)
+	out, errOut, code = nullsweep(t, "audit", "--db", bad, "--json", addr)
+	if code != 2 || !strings.Contains(errOut, "corrupt") || !strings.Contains(out, `"findings"`) {
+		t.Errorf("audit with a corrupt history: exit %d, stderr %q, report written: %v", code, errOut, strings.Contains(out, `"findings"`))
 	}
 }
