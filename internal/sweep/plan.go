@@ -41,7 +41,7 @@ func (e *TooManyError) Error() string {
 	if e.Saturated {
 		return fmt.Sprintf("sweep: %s: 2^64 or more targets, above --max-targets %d; sweep a smaller block (an IPv6 /64 holds 2^64)", e.What, e.Max)
 	}
-	return fmt.Sprintf("sweep: %s: %s targets, above --max-targets %s; raise it with --max-targets %d, or split the sweep with --shard",
+	return fmt.Sprintf("sweep: %s: %s targets, above --max-targets %s; raise it with --max-targets %d, or split the sweep with --shard i/n",
 		e.What, group(e.Count), group(e.Max), e.Count)
 }
 
@@ -66,8 +66,16 @@ func NewPlan(targets, excludes *Set, seed, shard, shards, maxTargets uint64) (*P
 	}
 	set := targets.Without(excludes)
 	n, ok := set.Count()
-	if !ok || n > maxTargets {
-		return nil, &TooManyError{Count: n, Saturated: !ok, Max: maxTargets, What: set.Describe()}
+	if !ok {
+		return nil, &TooManyError{Saturated: true, Max: maxTargets, What: set.Describe()}
+	}
+	// The bound is on what this process sweeps: its shard.
+	if mine := shardLen(n, shard, shards); mine > maxTargets {
+		what := set.Describe()
+		if shards > 1 {
+			what += fmt.Sprintf(", shard %d/%d", shard, shards)
+		}
+		return nil, &TooManyError{Count: mine, Max: maxTargets, What: what}
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "nullsweep plan 1\nseed %d\nshards %d\n", seed, shards)
@@ -81,12 +89,13 @@ func NewPlan(targets, excludes *Set, seed, shard, shards, maxTargets uint64) (*P
 func (p *Plan) ShardName() string { return fmt.Sprintf("%d/%d", p.Shard, p.Shards) }
 
 // Len is the number of targets of this shard.
-func (p *Plan) Len() uint64 {
-	first := p.Shard - 1
-	if p.N <= first {
+func (p *Plan) Len() uint64 { return shardLen(p.N, p.Shard, p.Shards) }
+
+func shardLen(n, shard, shards uint64) uint64 {
+	if n <= shard-1 {
 		return 0
 	}
-	return (p.N-first-1)/p.Shards + 1
+	return (n-shard)/shards + 1
 }
 
 // At returns the j-th target of this shard (0 <= j < Len) and its index,

@@ -132,6 +132,8 @@ func TestPlanRefusals(t *testing.T) {
 		{"10.0.0.0/15", DefaultMaxTargets, 1, 1, "131,072 targets"},
 		{"2001:db8::/64", DefaultMaxTargets, 1, 1, "2^64 or more targets"},
 		{"10.0.0.0/16", DefaultMaxTargets, 1, 1, ""},
+		{"10.0.0.0/8", DefaultMaxTargets, 1, 256, ""},
+		{"10.0.0.0/8", DefaultMaxTargets, 1, 255, "10.0.0.0-10.255.255.255, shard 1/255: 65,794 targets"},
 		{"127.0.0.1", 10, 0, 3, "shard 0/3"},
 		{"127.0.0.1", 10, 4, 3, "shard 4/3"},
 		{"127.0.0.1", 10, 1, 0, "shard 1/0"},

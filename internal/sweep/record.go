@@ -100,6 +100,9 @@ type Summary struct {
 	ElapsedMS         int64                     `json:"elapsed_ms"`
 	// Started is when the run (its first part, for a resumed run) began.
 	Started time.Time `json:"started"`
+	// Args is the command line after the verb (no credential is ever a
+	// flag, so none is here).
+	Args []string `json:"args,omitempty"`
 }
 
 // NewSummary returns a summary with every status and severity at zero.

@@ -1,0 +1,96 @@
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nullsweep/nullsweep/internal/audit"
+	"github.com/nullsweep/nullsweep/internal/enum"
+	"github.com/nullsweep/nullsweep/internal/smb"
+)
+
+// ExamineOptions are what phase 2 does with each open host; they are the
+// options of `audit` so that a host's record equals its solo audit.
+type ExamineOptions struct {
+	// Checks select enum's checks; zero is the sweep's default, every
+	// check but RID cycling (enum.CheckAll &^ enum.CheckRIDs).
+	Checks enum.Checks
+	RIDs   enum.RIDOptions
+	// HostTimeout bounds one host, probes included.
+	HostTimeout time.Duration
+	NoGuest     bool
+	SMB1        bool
+	// Shares are names to tree-connect besides the listed ones.
+	Shares       []string
+	NoShareProbe bool
+	Expect       *audit.Prediction
+	Logger       *slog.Logger
+}
+
+// DefaultChecks is -A without RID cycling: a sweep asks each host every
+// question but the one that costs thousands of lookups.
+const DefaultChecks = enum.CheckAll &^ enum.CheckRIDs
+
+// examine runs enum and audit on one host whose SMB port is open and fills
+// rec's status, result and audit.
+func examine(ctx context.Context, target string, opt ExamineOptions, rec *Record) {
+	hctx, cancel := context.WithTimeout(ctx, opt.HostTimeout)
+	defer cancel()
+	checks := opt.Checks
+	if checks == 0 {
+		checks = DefaultChecks
+	}
+	res := enum.Run(hctx, target, enum.Options{Timeout: opt.HostTimeout, NoGuest: opt.NoGuest, SMB1: opt.SMB1,
+		Checks: checks, RIDs: opt.RIDs, Logger: opt.Logger})
+	aopt := audit.Options{Expect: opt.Expect}
+	if null := res.Sessions["null"]; !opt.NoShareProbe && hctx.Err() == nil && null != nil && null.Result != "denied" && null.Result != "error" {
+		popt := audit.ProbeOptions{Names: opt.Shares, SMB: smb.Options{}}
+		for _, s := range res.Shares {
+			popt.Listed = append(popt.Listed, s.Name)
+		}
+		if opt.SMB1 || (res.SMB != nil && res.SMB.Dialect == smb.SMB1.String()) {
+			popt.SMB.Dialects = []smb.Dialect{smb.SMB1}
+		}
+		probes, err := audit.ProbeShares(hctx, target, popt)
+		if err != nil {
+			opt.Logger.Warn("share probe", "target", target, "err", err)
+		}
+		aopt.Probes = probes
+	}
+	rec.Result = res
+	rec.Audit = audit.Assess(res, aopt)
+	rec.Status = StatusOpen
+	switch {
+	case errors.Is(hctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
+		// The host's bound ran out: whatever was learned stays, but the
+		// host was not fully examined.
+		rec.Status = StatusError
+		rec.Layer = res.Layer
+		if rec.Layer == "" {
+			rec.Layer = lastLayer(res)
+		}
+		rec.Error = fmt.Sprintf("--host-timeout %v reached", opt.HostTimeout)
+		if res.Error != "" {
+			rec.Error += ": " + res.Error
+		}
+	case res.Error != "" && !deniedSession(res):
+		rec.Status, rec.Layer, rec.Error = StatusError, res.Layer, res.Error
+	}
+}
+
+// deniedSession: a refused null session is a verdict about the host (it
+// was examined), not a failure to examine it.
+func deniedSession(res *enum.Result) bool {
+	s := res.Sessions["null"]
+	return res.Layer == "session" && s != nil && s.Result == "denied"
+}
+
+func lastLayer(res *enum.Result) string {
+	if len(res.Checks) > 0 {
+		return res.Checks[len(res.Checks)-1].Layer
+	}
+	return "reachability"
+}

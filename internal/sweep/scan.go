@@ -1,0 +1,126 @@
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// DialFunc opens a TCP connection; tests replace it.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// probe is the phase-1 outcome for one target.
+type probe struct {
+	status  Status
+	port    int
+	address string // resolved, for names
+	layer   string
+	err     string
+	// interrupted: the sweep was cancelled before an answer; no record.
+	interrupted bool
+}
+
+// portState is one connect's answer.
+type portState int
+
+const (
+	portOpen portState = iota
+	portClosed
+	portFiltered // no answer within the timeout, or ICMP unreachable
+	portError    // the connect failed on our side (e.g. out of descriptors)
+	portCancelled
+)
+
+func (s portState) String() string {
+	return [...]string{"open", "closed", "filtered", "error", "cancelled"}[s]
+}
+
+// connect tries one port with its own timeout. A timeout is "filtered"
+// (no answer), never "closed": only a refusal (RST) is closed.
+func connect(ctx context.Context, dial DialFunc, addr netip.Addr, port int, timeout time.Duration) (portState, error) {
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := dial(cctx, "tcp", net.JoinHostPort(addr.String(), strconv.Itoa(port)))
+	if err == nil {
+		c.Close()
+		return portOpen, nil
+	}
+	switch {
+	case ctx.Err() != nil:
+		return portCancelled, ctx.Err()
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return portClosed, err
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, syscall.ETIMEDOUT),
+		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return portFiltered, err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return portFiltered, err
+	}
+	return portError, err
+}
+
+// scan is phase 1 for one target: resolve a name, connect to 445, and to
+// 139 when 445 refused.
+func scan(ctx context.Context, dial DialFunc, resolver *net.Resolver, t Target, timeout time.Duration) probe {
+	addr := t.Addr
+	var p probe
+	if t.Name != "" {
+		rctx, cancel := context.WithTimeout(ctx, max(timeout, 5*time.Second))
+		addrs, err := resolver.LookupNetIP(rctx, "ip", t.Name)
+		cancel()
+		if ctx.Err() != nil {
+			return probe{interrupted: true}
+		}
+		if err != nil || len(addrs) == 0 {
+			if err == nil {
+				err = errors.New("no addresses")
+			}
+			return probe{status: StatusError, layer: "resolve", err: fmt.Sprintf("resolve %s: %v", t.Name, err)}
+		}
+		// The first address, as a dialer would take it; enum resolves
+		// the name again for phase 2.
+		addr = addrs[0].Unmap()
+		p.address = addr.String()
+	}
+	s445, err445 := connect(ctx, dial, addr, 445, timeout)
+	switch s445 {
+	case portOpen:
+		p.status, p.port = StatusOpen, 445
+		return p
+	case portCancelled:
+		return probe{interrupted: true}
+	case portFiltered:
+		p.status, p.layer, p.err = StatusFiltered, "reachability", fmt.Sprintf("tcp/445 no answer within %v", timeout)
+		if !errors.Is(err445, context.DeadlineExceeded) {
+			p.err = "tcp/445: " + err445.Error()
+		}
+		return p
+	case portError:
+		p.status, p.layer, p.err = StatusError, "reachability", "tcp/445: "+err445.Error()
+		return p
+	}
+	s139, err139 := connect(ctx, dial, addr, 139, timeout)
+	switch s139 {
+	case portOpen:
+		p.status, p.port = StatusOpen, 139
+	case portCancelled:
+		return probe{interrupted: true}
+	case portClosed:
+		p.status = StatusClosed
+	case portFiltered:
+		p.status, p.layer, p.err = StatusFiltered, "reachability", fmt.Sprintf("tcp/445 closed, tcp/139 no answer within %v", timeout)
+		if !errors.Is(err139, context.DeadlineExceeded) {
+			p.err = "tcp/445 closed, tcp/139: " + err139.Error()
+		}
+	default:
+		p.status, p.layer, p.err = StatusError, "reachability", "tcp/445 closed, tcp/139: "+err139.Error()
+	}
+	return p
+}
