@@ -10,10 +10,8 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -104,7 +102,7 @@ Exit status: 0 every target examined and no finding at or above --fail-on;
 				if errors.Is(err, pflag.ErrHelp) {
 					return cmd.Help()
 				}
-				return usageErr(fmt.Errorf("%w (see nullsweep sweep --help)", err))
+				return usageErr(err)
 			}
 			if h, _ := cmd.Flags().GetBool("help"); h {
 				return cmd.Help()
@@ -243,11 +241,10 @@ func runSweep(cmd *cobra.Command, f *sweepFlags, args []string) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	level := slog.LevelWarn
+	log := slog.New(slog.DiscardHandler)
 	if f.verbose {
-		level = slog.LevelDebug
+		log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 
 	// Where the records go, and what a resume already holds.
 	out := cmd.OutOrStdout()
@@ -292,7 +289,7 @@ func runSweep(cmd *cobra.Command, f *sweepFlags, args []string) error {
 	w := sweep.NewWriter(out, sum)
 	w.OnlyOpen = f.onlyOpen
 
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, in, stop := withSignals(cmd.Context())
 	defer stop()
 
 	fdLimit, err := sweep.RaiseFileLimit()
@@ -348,7 +345,7 @@ func runSweep(cmd *cobra.Command, f *sweepFlags, args []string) error {
 		disp.Stop()
 	}
 	if err := w.Close(complete, started); err != nil {
-		return &exitError{code: 2, err: err}
+		return runErr(err)
 	}
 	if tty {
 		s := w.Summary
@@ -359,7 +356,7 @@ func runSweep(cmd *cobra.Command, f *sweepFlags, args []string) error {
 	}
 	switch {
 	case !w.Summary.Complete:
-		msg := fmt.Sprintf("sweep incomplete: %d of %d targets done", w.Summary.Done, w.Summary.Targets)
+		msg := fmt.Sprintf("%d of %d targets done", w.Summary.Done, w.Summary.Targets)
 		if f.output != "" || f.resume != "" {
 			name := f.output
 			if f.resume != "" {
@@ -367,11 +364,14 @@ func runSweep(cmd *cobra.Command, f *sweepFlags, args []string) error {
 			}
 			msg += fmt.Sprintf("; continue with the same arguments and --resume %s", name)
 		}
-		return &exitError{code: 2, err: errors.New(msg)}
+		if err := in.Err(msg); err != nil {
+			return err
+		}
+		return runErr(errors.New("sweep incomplete: " + msg))
 	case w.Summary.Counts[sweep.StatusError] > 0:
-		return &exitError{code: 2, err: fmt.Errorf("%d of %d targets could not be examined (status error)", w.Summary.Counts[sweep.StatusError], w.Summary.Targets)}
+		return runErr(fmt.Errorf("%d of %d targets not examined (status error in their records)", w.Summary.Counts[sweep.StatusError], w.Summary.Targets))
 	case failed:
-		return &exitError{code: 1}
+		return findingsErr()
 	}
 	return nil
 }

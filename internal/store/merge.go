@@ -167,7 +167,7 @@ func (d *DB) Merge(ctx context.Context, files []string, version string) (*MergeR
 
 // FromRecord is the store's view of a sweep record.
 func FromRecord(r *sweep.Record) *Host {
-	return &Host{Target: r.Target, Status: string(r.Status), Layer: r.Layer, Error: r.Error, Time: r.Time, Result: r.Result, Audit: r.Audit}
+	return &Host{Target: r.Target, Status: string(r.Status), Layer: string(r.Layer), Error: r.Error, Time: r.Time, Result: r.Result, Audit: r.Audit}
 }
 
 // readFile reads one sweep file; a torn last line is counted, not an error.

@@ -236,7 +236,7 @@ func safely(ctx context.Context, opt Options, rec *Record) {
 	defer func() {
 		if v := recover(); v != nil {
 			opt.Logger.Error("sweep: examine panicked", "target", rec.Target, "panic", v, "stack", string(debug.Stack()))
-			rec.Status, rec.Layer, rec.Error = StatusError, "internal", fmt.Sprintf("internal error: %v", v)
+			rec.Status, rec.Layer, rec.Error = StatusError, LayerInternal, fmt.Sprintf("internal error: %v", v)
 			rec.Result, rec.Audit = nil, nil
 		}
 	}()

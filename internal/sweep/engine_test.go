@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/audit"
+	"github.com/nullsweep/nullsweep/internal/enum"
 )
 
 // fakeNet answers connects by address and port, without any packet.
@@ -113,7 +114,7 @@ func TestRunStatuses(t *testing.T) {
 		target string
 		status Status
 		port   int
-		layer  string
+		layer  enum.Layer
 		errHas string
 	}{
 		{"127.0.0.1", StatusOpen, 445, "", ""},

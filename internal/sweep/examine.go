@@ -45,23 +45,38 @@ func examine(ctx context.Context, target string, opt ExamineOptions, rec *Record
 	}
 	res := enum.Run(hctx, target, enum.Options{Timeout: opt.HostTimeout, NoGuest: opt.NoGuest, SMB1: opt.SMB1,
 		Checks: checks, RIDs: opt.RIDs, Logger: opt.Logger})
+	// The share probe as `audit` runs it (cmd/nullsweep/audit.go), so that
+	// a host's record equals its solo audit.
 	aopt := audit.Options{Expect: opt.Expect}
-	if null := res.Sessions["null"]; !opt.NoShareProbe && hctx.Err() == nil && null != nil && null.Result != "denied" && null.Result != "error" {
-		popt := audit.ProbeOptions{Names: opt.Shares, SMB: smb.Options{}}
+	var probeErr error
+	if null := res.Sessions["null"]; !opt.NoShareProbe && hctx.Err() == nil && null != nil && null.Result != enum.Denied && null.Result != enum.Error {
+		popt := audit.ProbeOptions{Names: opt.Shares}
 		for _, s := range res.Shares {
 			popt.Listed = append(popt.Listed, s.Name)
 		}
 		if opt.SMB1 || (res.SMB != nil && res.SMB.Dialect == smb.SMB1.String()) {
 			popt.SMB.Dialects = []smb.Dialect{smb.SMB1}
 		}
-		probes, err := audit.ProbeShares(hctx, target, popt)
+		addr := target
+		if res.Address != "" {
+			addr = res.Address
+		}
+		popt.SMB.Port = res.Port
+		if popt.SMB.Port == 139 {
+			popt.SMB.Transport = smb.NetBIOSTransport(addr)
+		}
+		probes, err := audit.ProbeShares(hctx, addr, popt)
 		if err != nil {
-			opt.Logger.Warn("share probe", "target", target, "err", err)
+			opt.Logger.Debug("share probe", "target", target, "err", err)
+			probeErr = err
 		}
 		aopt.Probes = probes
 	}
 	rec.Result = res
 	rec.Audit = audit.Assess(res, aopt)
+	if probeErr != nil {
+		rec.Audit.Notes = append(rec.Audit.Notes, "the share probe stopped: "+probeErr.Error())
+	}
 	rec.Status = StatusOpen
 	switch {
 	case errors.Is(hctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
@@ -85,12 +100,12 @@ func examine(ctx context.Context, target string, opt ExamineOptions, rec *Record
 // was examined), not a failure to examine it.
 func deniedSession(res *enum.Result) bool {
 	s := res.Sessions["null"]
-	return res.Layer == "session" && s != nil && s.Result == "denied"
+	return res.Layer == enum.LayerSession && s != nil && s.Result == enum.Denied
 }
 
-func lastLayer(res *enum.Result) string {
+func lastLayer(res *enum.Result) enum.Layer {
 	if len(res.Checks) > 0 {
 		return res.Checks[len(res.Checks)-1].Layer
 	}
-	return "reachability"
+	return enum.LayerReachability
 }

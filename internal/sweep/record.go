@@ -43,6 +43,10 @@ const (
 	StatusError    Status = "error"
 )
 
+// LayerInternal is the layer of a host whose examination hit a bug of
+// ours (a recovered panic): enum's layers name the wire, this does not.
+const LayerInternal enum.Layer = "internal"
+
 // Statuses lists every status, in the order the summary shows them.
 var Statuses = []Status{StatusOpen, StatusClosed, StatusFiltered, StatusError}
 
@@ -74,9 +78,9 @@ type Record struct {
 	Status Status `json:"status"`
 	// Layer and Error say where an examination stopped: reachability for
 	// the connect scan, or enum's layer (resolve, negotiate, session, ...).
-	Layer string `json:"layer,omitempty"`
-	Error string `json:"error,omitempty"`
-	MS    int64  `json:"ms"`
+	Layer enum.Layer `json:"layer,omitempty"`
+	Error string     `json:"error,omitempty"`
+	MS    int64      `json:"ms"`
 	// Result and Audit are present for hosts examined in phase 2.
 	Result *enum.Result  `json:"result,omitempty"`
 	Audit  *audit.Report `json:"audit,omitempty"`

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/nullsweep/nullsweep/internal/enum"
 )
 
 // DialFunc opens a TCP connection; tests replace it.
@@ -19,7 +21,7 @@ type probe struct {
 	status  Status
 	port    int
 	address string // resolved, for names
-	layer   string
+	layer   enum.Layer
 	err     string
 	// interrupted: the sweep was cancelled before an answer; no record.
 	interrupted bool
@@ -82,7 +84,7 @@ func scan(ctx context.Context, dial DialFunc, resolver *net.Resolver, t Target, 
 			if err == nil {
 				err = errors.New("no addresses")
 			}
-			return probe{status: StatusError, layer: "resolve", err: fmt.Sprintf("resolve %s: %v", t.Name, err)}
+			return probe{status: StatusError, layer: enum.LayerResolve, err: fmt.Sprintf("resolve %s: %v", t.Name, err)}
 		}
 		// The first address, as a dialer would take it; enum resolves
 		// the name again for phase 2.
@@ -97,13 +99,13 @@ func scan(ctx context.Context, dial DialFunc, resolver *net.Resolver, t Target, 
 	case portCancelled:
 		return probe{interrupted: true}
 	case portFiltered:
-		p.status, p.layer, p.err = StatusFiltered, "reachability", fmt.Sprintf("tcp/445 no answer within %v", timeout)
+		p.status, p.layer, p.err = StatusFiltered, enum.LayerReachability, fmt.Sprintf("tcp/445 no answer within %v", timeout)
 		if !errors.Is(err445, context.DeadlineExceeded) {
 			p.err = "tcp/445: " + err445.Error()
 		}
 		return p
 	case portError:
-		p.status, p.layer, p.err = StatusError, "reachability", "tcp/445: "+err445.Error()
+		p.status, p.layer, p.err = StatusError, enum.LayerReachability, "tcp/445: "+err445.Error()
 		return p
 	}
 	s139, err139 := connect(ctx, dial, addr, 139, timeout)
@@ -115,12 +117,12 @@ func scan(ctx context.Context, dial DialFunc, resolver *net.Resolver, t Target, 
 	case portClosed:
 		p.status = StatusClosed
 	case portFiltered:
-		p.status, p.layer, p.err = StatusFiltered, "reachability", fmt.Sprintf("tcp/445 closed, tcp/139 no answer within %v", timeout)
+		p.status, p.layer, p.err = StatusFiltered, enum.LayerReachability, fmt.Sprintf("tcp/445 closed, tcp/139 no answer within %v", timeout)
 		if !errors.Is(err139, context.DeadlineExceeded) {
 			p.err = "tcp/445 closed, tcp/139: " + err139.Error()
 		}
 	default:
-		p.status, p.layer, p.err = StatusError, "reachability", "tcp/445 closed, tcp/139: "+err139.Error()
+		p.status, p.layer, p.err = StatusError, enum.LayerReachability, "tcp/445 closed, tcp/139: "+err139.Error()
 	}
 	return p
 }
