@@ -2,7 +2,14 @@ module github.com/nullsweep/nullsweep
 
 go 1.26.0
 
+// Samba's self-made LDAPS certificate has a negative serial number, which
+// crypto/x509 refuses since Go 1.23 unless told otherwise; a scanner must
+// read the certificate the server presents.
+godebug x509negativeserial=1
+
 require (
+	github.com/go-asn1-ber/asn1-ber v1.5.8
+	github.com/go-ldap/ldap/v3 v3.4.15
 	github.com/google/go-cmp v0.7.0
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9
@@ -14,6 +21,7 @@ require (
 )
 
 require (
+	github.com/Azure/go-ntlmssp v0.1.1 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect

@@ -1,0 +1,84 @@
+package ldap
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"testing"
+	"time"
+)
+
+func selfSigned(t *testing.T, name string, notAfter time.Time) *x509.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		NotBefore: notAfter.Add(-48 * time.Hour), NotAfter: notAfter,
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestCertificate(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	good := selfSigned(t, "dc1.example.test", now.Add(24*time.Hour))
+	old := selfSigned(t, "dc1.example.test", now.Add(-time.Hour))
+	pool := x509.NewCertPool()
+	pool.AddCert(good)
+	pool.AddCert(old)
+	for _, c := range []struct {
+		name     string
+		cert     *x509.Certificate
+		host     string
+		roots    *x509.CertPool
+		verified bool
+		expired  bool
+	}{
+		{"trusted, name matches", good, "dc1.example.test", pool, true, false},
+		{"trusted, dialled by address", good, "127.0.0.10", pool, false, false},
+		{"untrusted", good, "dc1.example.test", x509.NewCertPool(), false, false},
+		{"expired", old, "dc1.example.test", pool, false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := certificate([]*x509.Certificate{c.cert}, c.host, c.roots, now)
+			if got.Verified != c.verified || got.Expired != c.expired || !got.SelfSigned || got.Subject != "CN=dc1.example.test" {
+				t.Fatalf("%+v", got)
+			}
+			if !c.verified && got.VerifyError == "" {
+				t.Fatalf("no verify error")
+			}
+		})
+	}
+	if certificate(nil, "x", nil, now) != nil {
+		t.Fatal("no chain gives a certificate")
+	}
+}
+
+func TestNames(t *testing.T) {
+	for v, want := range map[string]string{"4": "2008 R2", "6": "2012 R2", "7": "2016", "10": "2025"} {
+		if functionalLevels[v] != want {
+			t.Errorf("level %s = %q", v, functionalLevels[v])
+		}
+	}
+	o := namedOIDs([]string{"1.2.840.113556.1.4.800", "1.2.3.4"})
+	if o[0].Name != "LDAP_CAP_ACTIVE_DIRECTORY_OID" || o[1].Name != "" {
+		t.Fatalf("%+v", o)
+	}
+	if resultName(1) != "operationsError" || resultName(99) != "99" {
+		t.Fatal(resultName(1), resultName(99))
+	}
+}

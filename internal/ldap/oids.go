@@ -1,0 +1,111 @@
+package ldap
+
+// Names of the OIDs a directory lists in its rootDSE: Active Directory's
+// controls, capabilities and extended operations ([MS-ADTS] 3.1.1.3.4.1-3)
+// and standard ones (StartTLS RFC 4511, Who am I RFC 4532, TTL refresh RFC
+// 2589, password modify RFC 3062, cancel RFC 3909, sync RFC 4533, ManageDsaIT
+// RFC 3296, subentries RFC 3672, matched values RFC 3876, assertion RFC 4528,
+// read entry RFC 4527, proxied authorization RFC 4370, all operational
+// attributes RFC 3673).
+var oidNames = map[string]string{
+	// supportedCapabilities ([MS-ADTS] 3.1.1.3.4.3)
+	"1.2.840.113556.1.4.800":  "LDAP_CAP_ACTIVE_DIRECTORY_OID",
+	"1.2.840.113556.1.4.1670": "LDAP_CAP_ACTIVE_DIRECTORY_V51_OID",
+	"1.2.840.113556.1.4.1791": "LDAP_CAP_ACTIVE_DIRECTORY_LDAP_INTEG_OID",
+	"1.2.840.113556.1.4.1851": "LDAP_CAP_ACTIVE_DIRECTORY_ADAM_OID",
+	"1.2.840.113556.1.4.1880": "LDAP_CAP_ACTIVE_DIRECTORY_ADAM_DIGEST_OID",
+	"1.2.840.113556.1.4.1920": "LDAP_CAP_ACTIVE_DIRECTORY_PARTIAL_SECRETS_OID",
+	"1.2.840.113556.1.4.1935": "LDAP_CAP_ACTIVE_DIRECTORY_V60_OID",
+	"1.2.840.113556.1.4.2080": "LDAP_CAP_ACTIVE_DIRECTORY_V61_R2_OID",
+	"1.2.840.113556.1.4.2237": "LDAP_CAP_ACTIVE_DIRECTORY_W8_OID",
+
+	// supportedControl ([MS-ADTS] 3.1.1.3.4.1)
+	"1.2.840.113556.1.4.319":   "LDAP_PAGED_RESULT_OID_STRING",
+	"1.2.840.113556.1.4.801":   "LDAP_SERVER_SD_FLAGS_OID",
+	"1.2.840.113556.1.4.473":   "LDAP_SERVER_SORT_OID",
+	"1.2.840.113556.1.4.474":   "LDAP_SERVER_RESP_SORT_OID",
+	"1.2.840.113556.1.4.528":   "LDAP_SERVER_NOTIFICATION_OID",
+	"1.2.840.113556.1.4.417":   "LDAP_SERVER_SHOW_DELETED_OID",
+	"1.2.840.113556.1.4.619":   "LDAP_SERVER_LAZY_COMMIT_OID",
+	"1.2.840.113556.1.4.841":   "LDAP_SERVER_DIRSYNC_OID",
+	"1.2.840.113556.1.4.529":   "LDAP_SERVER_EXTENDED_DN_OID",
+	"1.2.840.113556.1.4.805":   "LDAP_SERVER_TREE_DELETE_OID",
+	"1.2.840.113556.1.4.521":   "LDAP_SERVER_CROSSDOM_MOVE_TARGET_OID",
+	"1.2.840.113556.1.4.970":   "LDAP_SERVER_GET_STATS_OID",
+	"1.2.840.113556.1.4.1338":  "LDAP_SERVER_VERIFY_NAME_OID",
+	"1.2.840.113556.1.4.1339":  "LDAP_SERVER_DOMAIN_SCOPE_OID",
+	"1.2.840.113556.1.4.1340":  "LDAP_SERVER_SEARCH_OPTIONS_OID",
+	"1.2.840.113556.1.4.1341":  "LDAP_SERVER_RODC_DCPROMO_OID",
+	"1.2.840.113556.1.4.1413":  "LDAP_SERVER_PERMISSIVE_MODIFY_OID",
+	"1.2.840.113556.1.4.1504":  "LDAP_SERVER_ASQ_OID",
+	"1.2.840.113556.1.4.1852":  "LDAP_SERVER_QUOTA_CONTROL_OID",
+	"1.2.840.113556.1.4.802":   "LDAP_SERVER_RANGE_OPTION_OID",
+	"1.2.840.113556.1.4.1907":  "LDAP_SERVER_SHUTDOWN_NOTIFY_OID",
+	"1.2.840.113556.1.4.1948":  "LDAP_SERVER_RANGE_RETRIEVAL_NOERR_OID",
+	"1.2.840.113556.1.4.1974":  "LDAP_SERVER_FORCE_UPDATE_OID",
+	"1.2.840.113556.1.4.2026":  "LDAP_SERVER_INPUT_DN_OID",
+	"1.2.840.113556.1.4.2064":  "LDAP_SERVER_SHOW_RECYCLED_OID",
+	"1.2.840.113556.1.4.2065":  "LDAP_SERVER_SHOW_DEACTIVATED_LINK_OID",
+	"1.2.840.113556.1.4.2066":  "LDAP_SERVER_POLICY_HINTS_DEPRECATED_OID",
+	"1.2.840.113556.1.4.2090":  "LDAP_SERVER_DIRSYNC_EX_OID",
+	"1.2.840.113556.1.4.2204":  "LDAP_SERVER_TREE_DELETE_EX_OID",
+	"1.2.840.113556.1.4.2205":  "LDAP_SERVER_UPDATE_STATS_OID",
+	"1.2.840.113556.1.4.2206":  "LDAP_SERVER_SEARCH_HINTS_OID",
+	"1.2.840.113556.1.4.2211":  "LDAP_SERVER_EXPECTED_ENTRY_COUNT_OID",
+	"1.2.840.113556.1.4.2239":  "LDAP_SERVER_POLICY_HINTS_OID",
+	"1.2.840.113556.1.4.2255":  "LDAP_SERVER_SET_OWNER_OID",
+	"1.2.840.113556.1.4.2256":  "LDAP_SERVER_BYPASS_QUOTA_OID",
+	"1.2.840.113556.1.4.2309":  "LDAP_SERVER_LINK_TTL_OID",
+	"1.2.840.113556.1.4.2330":  "LDAP_SERVER_SET_CORRELATION_ID_OID",
+	"1.2.840.113556.1.4.2354":  "LDAP_SERVER_THREAD_TRACE_OVERRIDE_OID",
+	"2.16.840.1.113730.3.4.9":  "LDAP_CONTROL_VLVREQUEST",
+	"2.16.840.1.113730.3.4.10": "LDAP_CONTROL_VLVRESPONSE",
+
+	// supportedExtension ([MS-ADTS] 3.1.1.3.4.2) and standard OIDs
+	"1.3.6.1.4.1.1466.20037":     "StartTLS",
+	"1.3.6.1.4.1.4203.1.11.3":    "WhoAmI",
+	"1.3.6.1.4.1.1466.101.119.1": "LDAP_TTL_REFRESH_OID",
+	"1.2.840.113556.1.4.1781":    "LDAP_SERVER_FAST_BIND_OID",
+	"1.2.840.113556.1.4.2212":    "LDAP_SERVER_BATCH_REQUEST_OID",
+	"1.3.6.1.4.1.4203.1.11.1":    "PasswordModify",
+	"1.3.6.1.1.8":                "Cancel",
+	"1.3.6.1.4.1.4203.1.9.1.1":   "SyncRequest",
+	"2.16.840.1.113730.3.4.2":    "ManageDsaIT",
+	"1.3.6.1.4.1.42.2.27.8.5.1":  "PasswordPolicy",
+	"1.3.6.1.4.1.4203.1.10.1":    "SubEntries",
+	"1.2.826.0.1.3344810.2.3":    "MatchedValues",
+	"1.3.6.1.1.12":               "Assertion",
+	"1.3.6.1.1.13.1":             "PreRead",
+	"1.3.6.1.1.13.2":             "PostRead",
+	"1.3.6.1.4.1.4203.1.5.1":     "AllOperationalAttributes",
+	"2.16.840.1.113730.3.4.18":   "ProxiedAuthorization",
+}
+
+// OID is an object identifier with its name when known.
+type OID struct {
+	OID  string `json:"oid"`
+	Name string `json:"name,omitempty"`
+}
+
+func namedOIDs(vals []string) []OID {
+	out := make([]OID, 0, len(vals))
+	for _, v := range vals {
+		out = append(out, OID{OID: v, Name: oidNames[v]})
+	}
+	return out
+}
+
+// functionalLevels names msDS-Behavior-Version values as the rootDSE's
+// domainFunctionality, forestFunctionality and
+// domainControllerFunctionality give them ([MS-ADTS] 6.1.4.4).
+var functionalLevels = map[string]string{
+	"0":  "2000",
+	"1":  "2003 interim",
+	"2":  "2003",
+	"3":  "2008",
+	"4":  "2008 R2",
+	"5":  "2012",
+	"6":  "2012 R2",
+	"7":  "2016",
+	"10": "2025",
+}
