@@ -243,7 +243,11 @@ func (c *pconn) track(typ byte, msg []byte) *Request {
 				q.Pipe = c.fids[fid(body[8:])]
 			}
 		}
-		c.reqs[q.MessageID] = q
+		if q.Command != CmdCancel {
+			// A CANCEL reuses the MessageId of the request it cancels and
+			// gets no reply of its own ([MS-SMB2] 2.2.30).
+			c.reqs[q.MessageID] = q
+		}
 	}
 	return q
 }

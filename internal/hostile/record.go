@@ -191,6 +191,9 @@ func (r *Recording) Replay(ctx context.Context, port int) (net.Conn, error) {
 				continue
 			}
 			key := requestKey(typ, msg)
+			if key == cancelKey {
+				continue // a CANCEL has no reply of its own ([MS-SMB2] 2.2.30)
+			}
 			if key == echoKey {
 				// A Proxy's stand-in for a request it answered itself:
 				// any reply will do (the proxy drops it).
@@ -241,7 +244,10 @@ func (r *Recording) Replay(ctx context.Context, port int) (net.Conn, error) {
 	return client, nil
 }
 
-var echoKey = fmt.Sprintf("smb2:%d", CmdEcho)
+var (
+	echoKey   = fmt.Sprintf("smb2:%d", CmdEcho)
+	cancelKey = fmt.Sprintf("smb2:%d", CmdCancel)
+)
 
 func findStep(steps []*Step, key string) int {
 	for i, s := range steps {

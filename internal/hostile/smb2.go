@@ -16,6 +16,7 @@ const (
 	CmdRead          uint16 = 0x0008
 	CmdWrite         uint16 = 0x0009
 	CmdIoctl         uint16 = 0x000B
+	CmdCancel        uint16 = 0x000C
 	CmdEcho          uint16 = 0x000D
 	CmdQueryDir      uint16 = 0x000E
 	FlagServerToRdr  uint32 = 0x1

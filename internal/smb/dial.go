@@ -124,11 +124,13 @@ func ProbeDialects(ctx context.Context, host string, opt Options) (map[Dialect]b
 				ok, err = probeSMB1(ctx, nc)
 			} else {
 				var r *smb2.NegotiateResponse
-				r, err = smb2.NewConn(nc).Negotiate(ctx, []uint16{uint16(d)})
+				c := smb2.NewConn(nc)
+				r, err = c.Negotiate(ctx, []uint16{uint16(d)})
 				ok = err == nil && r.Dialect == uint16(d)
 				if !ok && err == nil {
 					err = fmt.Errorf("server chose 0x%04x", r.Dialect)
 				}
+				c.Close() // and its reader
 			}
 			nc.Close()
 			if err != nil && !isTimeout(ctx, err) {
@@ -166,7 +168,13 @@ func isTimeout(ctx context.Context, err error) bool {
 
 // probeSMB1 sends an SMB1 NEGOTIATE offering only "NT LM 0.12" ([MS-CIFS]
 // 2.2.4.52) and reports whether the server selected it.
-func probeSMB1(ctx context.Context, nc net.Conn) (bool, error) {
+func probeSMB1(ctx context.Context, nc net.Conn) (ok bool, err error) {
+	defer func() {
+		// Cancellation closes nc: name the context, not the closed socket.
+		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+	}()
 	dl, _ := ctx.Deadline()
 	nc.SetDeadline(dl)
 	stop := context.AfterFunc(ctx, func() { nc.Close() })

@@ -24,6 +24,7 @@ func newConn2(ctx context.Context, nc net.Conn, host string, dialects []uint16) 
 	c := smb2.NewConn(nc)
 	r, err := c.Negotiate(ctx, dialects)
 	if err != nil {
+		c.Close() // ends the connection's reader before the caller goes on
 		return nil, fmt.Errorf("smb: %s: %w", host, err)
 	}
 	return &conn2{
