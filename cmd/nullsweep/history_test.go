@@ -133,6 +133,15 @@ func TestMergeRunsDiff(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "no change") {
 		t.Errorf("diff of a run with itself: exit %d %q", code, out)
 	}
+	html := filepath.Join(dir, "r.html")
+	out, errOut, code = nullsweep(t, "report", "--db", db, "--html", html)
+	page, _ := os.ReadFile(html)
+	if code != 0 || !strings.Contains(out, "report of run 4") || !strings.Contains(string(page), `<li class="d-resolved">resolved: [high] lockout-dos`) {
+		t.Errorf("report: exit %d %q %q; page has the diff: %v", code, out, errOut, strings.Contains(string(page), "d-resolved"))
+	}
+	if _, errOut, code = nullsweep(t, "report", "--db", db); code != 2 || !strings.Contains(errOut, "--html") {
+		t.Errorf("report without --html: exit %d %q", code, errOut)
+	}
 	_, errOut, code = nullsweep(t, "diff", "--db", db, "77")
 	if code != 2 || !strings.Contains(errOut, "no such run") {
 		t.Errorf("diff 77: exit %d %q", code, errOut)

@@ -1,0 +1,109 @@
+package htmlreport
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nullsweep/nullsweep/internal/audit"
+	"github.com/nullsweep/nullsweep/internal/enum"
+	"github.com/nullsweep/nullsweep/internal/store"
+)
+
+// Hostile is markup a target may send as a share comment, a NetBIOS name
+// or a user description.
+const Hostile = `</script><script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"><b id=injected>bold</b>`
+
+// labHost is the lab's open posture (a real enum result in testdata) at
+// target, with hostile text in the fields a target controls when hostile.
+func labHost(t testing.TB, target string, hostile bool) *store.StoredHost {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "enum-open.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r enum.Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	r.Target = target
+	if hostile {
+		r.Shares = append(r.Shares, enum.Share{Name: "evil", Type: "disk", Comment: Hostile})
+		r.SMB.NTLM.NetBIOSComputer = Hostile
+		r.Users = append(r.Users, enum.User{RID: 1099, Name: "mallory", Description: "pass: " + Hostile})
+	}
+	h := &store.Host{Target: target, Status: store.StatusOpen, Result: &r, Audit: audit.Assess(&r, audit.Options{})}
+	return &store.StoredHost{Host: *h, Items: store.Items(h)}
+}
+
+func render(t testing.TB, in Input) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := Write(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func TestReportEscapesHostileText(t *testing.T) {
+	run := &store.Run{ID: 3, Kind: "sweep", Started: time.Now(), Complete: true}
+	out := render(t, Input{Run: run, Hosts: []*store.StoredHost{labHost(t, "127.0.0.2", true)}, NoDiff: "first run", Generated: time.Now()})
+	for _, bad := range []string{"<script>window", "<img src=x", "<b id=injected>", "</script><script>"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("the report holds raw hostile markup %q", bad)
+		}
+	}
+	if n := strings.Count(out, "<script"); n != 2 {
+		t.Errorf("%d <script elements, want 2 (the data and the page's own)", n)
+	}
+	// The NetBIOS name is in the matrix as text.
+	if !strings.Contains(out, "&lt;/script&gt;&lt;script&gt;window.__pwned=1&lt;/script&gt;") {
+		t.Error("the hostile NetBIOS name is not in the matrix as escaped text")
+	}
+}
+
+func TestReportContent(t *testing.T) {
+	run := &store.Run{ID: 3, Kind: "sweep", Started: time.Now(), Complete: true}
+	closed := &store.StoredHost{Host: store.Host{Target: "127.0.0.9", Status: store.StatusClosed}}
+	closed.Items = []store.Item{{Key: store.KeyReachable, State: audit.No}}
+	out := render(t, Input{Run: run, Hosts: []*store.StoredHost{labHost(t, "127.0.0.2", false), closed}, NoDiff: "no earlier complete run over the same targets", Generated: time.Now()})
+	for _, want := range []string{
+		`data-count="targets"><b>2</b>`,
+		`data-count="high"><b>1</b>high findings`,
+		`since the last run: no earlier complete run over the same targets`,
+		"restrict anonymous = 2", // the smb.conf fix line
+		"legacy NetBIOS browsing clients",
+		`<td class="bad" data-s="100">yes</td>`,
+		`<td class="na" data-s="0">not probed</td>`,
+		"script-src 'sha256-",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	// The CSP hash is the hash of the script the page carries.
+	if !strings.Contains(out, "<script>"+scriptSrc+"</script>") {
+		t.Error("the page's script differs from the one its CSP hash allows")
+	}
+}
+
+func TestReportSinceLastRun(t *testing.T) {
+	a := &store.Run{ID: 1, Started: time.Now()}
+	b := &store.Run{ID: 2, Started: time.Now()}
+	d := &store.Diff{A: a, B: b, Count: map[string]int{store.DiffResolved: 1}, Hosts: []store.HostDiff{{Target: "127.0.0.2", State: store.DiffResolved,
+		Resolved: []store.Entry{{Kind: "finding", Key: "users-enumerable", Severity: "medium", Title: "Account names readable anonymously"}}}}}
+	out := render(t, Input{Run: b, Hosts: []*store.StoredHost{labHost(t, "127.0.0.2", false)}, Diff: d, Generated: time.Now()})
+	if !strings.Contains(out, `<li class="d-resolved">resolved: [medium] users-enumerable: Account names readable anonymously</li>`) {
+		t.Error("the resolved finding is not in the since-the-last-run section")
+	}
+	d.Hosts[0] = store.HostDiff{Target: "127.0.0.2", State: store.DiffUnchanged}
+	d.Count = map[string]int{store.DiffUnchanged: 1}
+	out = render(t, Input{Run: b, Hosts: []*store.StoredHost{labHost(t, "127.0.0.2", false)}, Diff: d, Generated: time.Now()})
+	if !strings.Contains(out, "since the last run (run 1 of ") || !strings.Contains(out, "): no change</p>") {
+		t.Error(`an empty diff does not say "no change"`)
+	}
+}
