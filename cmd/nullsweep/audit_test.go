@@ -89,10 +89,10 @@ type auditJSON struct {
 	Schema   string `json:"schema"`
 	Host     struct{ Family, Role string }
 	Findings []struct {
-		ID, Severity, Setting string
-		Evidence              []string
-		Fix                   map[string]string
-		MayBreak              []string `json:"may_break"`
+		ID, Key, Severity, Setting string
+		Evidence                   []string
+		Fix                        map[string]string
+		MayBreak                   []string `json:"may_break"`
 	} `json:"findings"`
 	Settings []struct{ Name, State, Value string } `json:"settings"`
 	Drifts   []struct{ Exposure, Expected, Observed string }
@@ -118,12 +118,12 @@ func TestAuditCommandLive(t *testing.T) {
 	}
 	ids := map[string]bool{}
 	for _, f := range rep.Findings {
-		ids[f.ID] = true
+		ids[strings.TrimSpace(f.ID+" "+f.Key)] = true
 		if f.Fix["smb_conf"] == "" || len(f.Evidence) == 0 || f.MayBreak == nil {
 			t.Errorf("finding %+v", f)
 		}
 	}
-	for _, id := range []string{"smb1-enabled", "share-anonymous:public", "null-session"} {
+	for _, id := range []string{"smb1-enabled", "share-anonymous share:public", "null-session-allowed"} {
 		if !ids[id] {
 			t.Errorf("open: finding %s missing (have %v)", id, ids)
 		}

@@ -225,9 +225,9 @@ func TestAssess(t *testing.T) {
 				RestrictAnonymous:      {StateNotObservable, ""},
 				SMBPorts:               {StateObserved, "445 open, 139 open"},
 			},
-			findings: []string{"lockout-dos", "users-enumerable", "sid-translation", "shares-enumerable", "share-anonymous:public",
-				"guest-logon", "smb1-enabled", "policy-readable", "groups-enumerable", "null-session", "smb-ports-open", "signing-not-required", "browse-list"},
-			absent: []string{"unlimited-guessing", "rid500-visible", "pipe-winreg", "share-anonymous:data"},
+			findings: []string{"lockout-dos", "users-enumerable", "sid-translation", "shares-enumerable", "share-anonymous share:public",
+				"guest-logon", "smb1-enabled", "policy-readable", "groups-enumerable", "null-session-allowed", "smb-ports-open", "signing-not-required", "browse-list"},
+			absent: []string{"unlimited-guessing", "rid500-visible", "pipe-winreg pipe:winreg", "share-anonymous share:data"},
 			worst:  High,
 		},
 		{
@@ -248,8 +248,8 @@ func TestAssess(t *testing.T) {
 				SambaRestrictAnonymous: {StateObserved, "2"},
 				SambaGuestOK:           {StateObserved, "yes on public"},
 			},
-			findings: []string{"share-anonymous:public", "guest-logon", "smb1-enabled"},
-			absent:   []string{"null-session", "users-enumerable", "shares-enumerable", "sid-translation"},
+			findings: []string{"share-anonymous share:public", "guest-logon", "smb1-enabled"},
+			absent:   []string{"null-session-allowed", "users-enumerable", "shares-enumerable", "sid-translation"},
 			worst:    Medium,
 		},
 		{
@@ -262,8 +262,8 @@ func TestAssess(t *testing.T) {
 				SambaMapToGuest:        {StateConsistent, "Never, or Bad User/Bad Password with the AD Guest account disabled"},
 				SambaGuestOK:           {StateConsistent, "no on the shares tried (sysvol, netlogon)"},
 			},
-			findings: []string{"lockout-dos", "password-in-description", "rid500-visible", "users-enumerable"},
-			absent:   []string{"sid-translation", "smb1-enabled", "guest-logon", "signing-not-required", "pipe-winreg"},
+			findings: []string{"lockout-dos", "password-in-description user:svc_sql", "rid500-visible", "users-enumerable"},
+			absent:   []string{"sid-translation", "smb1-enabled", "guest-logon", "signing-not-required", "pipe-winreg pipe:winreg"},
 			worst:    High,
 		},
 		{
@@ -277,7 +277,7 @@ func TestAssess(t *testing.T) {
 				SMB1:                     {StateObserved, "0"},
 				RequireSecuritySignature: {StateObserved, "0"},
 			},
-			findings: []string{"null-session", "smb-ports-open", "signing-not-required"},
+			findings: []string{"null-session-allowed", "smb-ports-open", "signing-not-required"},
 			absent:   []string{"users-enumerable", "smb1-enabled", "guest-logon"},
 			worst:    Low,
 		},
@@ -291,14 +291,14 @@ func TestAssess(t *testing.T) {
 				NullSessionPipes:       {StateConsistent, "contains lsarpc, netlogon, samr, winreg; not srvsvc"},
 				SMB1:                   {StateObserved, "1"},
 			},
-			findings: []string{"unlimited-guessing", "rid500-visible", "pipe-winreg", "sid-translation", "smb1-enabled"},
+			findings: []string{"unlimited-guessing", "rid500-visible", "pipe-winreg pipe:winreg", "sid-translation", "smb1-enabled"},
 			absent:   []string{"lockout-dos", "signing-not-required"},
 			worst:    Critical,
 		},
 		{
 			name: "ports closed", r: closedHost(), family: FamilyUnknown, role: RoleUnknown,
 			settings: map[string]settingWant{SMBPorts: {StateObserved, "445 closed, 139 closed"}},
-			absent:   []string{"smb-ports-open", "null-session"},
+			absent:   []string{"smb-ports-open", "null-session-allowed"},
 		},
 	}
 	for _, tt := range tests {
@@ -331,7 +331,7 @@ func TestAssess(t *testing.T) {
 			}
 			ids := map[string]Finding{}
 			for _, f := range rep.Findings {
-				ids[f.ID] = f
+				ids[findingName(f)] = f
 				if len(f.Evidence) == 0 || f.Why == "" || f.Title == "" {
 					t.Errorf("finding %s incomplete: %+v", f.ID, f)
 				}
@@ -388,6 +388,14 @@ func TestAssess(t *testing.T) {
 	}
 }
 
+// findingName is the ID, and the key where the finding has one.
+func findingName(f Finding) string {
+	if f.Key != "" {
+		return string(f.ID) + " " + f.Key
+	}
+	return string(f.ID)
+}
+
 func keys[V any](m map[string]V) []string {
 	var out []string
 	for k := range m {
@@ -403,7 +411,7 @@ func TestAssessSeedPoints(t *testing.T) {
 	rep := Assess(r, Options{})
 	var f *Finding
 	for i := range rep.Findings {
-		if rep.Findings[i].ID == "unlimited-guessing" {
+		if rep.Findings[i].ID == FindUnlimitedGuessing {
 			f = &rep.Findings[i]
 		}
 	}
@@ -416,10 +424,10 @@ func TestAssessSeedPoints(t *testing.T) {
 	// A renamed Administrator is named as such.
 	rep = Assess(win2003DC(), Options{})
 	for _, f := range rep.Findings {
-		if f.ID == "rid500-visible" && !strings.Contains(f.Title, "Renamed Administrator unmasked: RID 500 is root-admin") {
+		if f.ID == FindRID500Visible && !strings.Contains(f.Title, "Renamed Administrator unmasked: RID 500 is root-admin") {
 			t.Errorf("rid500 title %q", f.Title)
 		}
-		if f.ID == "rid500-visible" && f.Setting != LSAAnonymousNameLookup {
+		if f.ID == FindRID500Visible && f.Setting != LSAAnonymousNameLookup {
 			t.Errorf("rid500 via LSA names %s", f.Setting)
 		}
 	}
@@ -441,7 +449,7 @@ func TestAssessDrift(t *testing.T) {
 	}
 	n := 0
 	for _, f := range rep.Findings {
-		if strings.HasPrefix(f.ID, "drift:") {
+		if f.ID == FindDrift {
 			n++
 			if f.Setting != SambaRestrictAnonymous || f.Fix.SmbConf == "" {
 				t.Errorf("drift finding %+v", f)

@@ -54,7 +54,11 @@ func (s *Severity) UnmarshalText(b []byte) error {
 
 // Finding is one exposure with what allows it and how to close it.
 type Finding struct {
-	ID       string   `json:"id"`
+	ID FindingID `json:"id"`
+	// Key says what the finding is about where one ID occurs more than
+	// once on a host: ShareKey, PipeKey, "user:NAME", or the drifting
+	// exposure's key.
+	Key      string   `json:"key,omitempty"`
 	Severity Severity `json:"severity"`
 	Title    string   `json:"title"`
 	// Why says why it matters, in the seed's terms.
@@ -87,8 +91,8 @@ func (v *view) settingFor(windows, samba string) string {
 }
 
 // newFinding fills the fix and may-break list from the settings table.
-func (v *view) newFinding(id string, sev Severity, setting, title, why string, evidence ...string) Finding {
-	f := Finding{ID: id, Severity: sev, Title: title, Why: why, Evidence: evidence, Setting: setting, MayBreak: []string{}}
+func (v *view) newFinding(id FindingID, sev Severity, setting, title, why string, evidence ...string) Finding {
+	f := Finding{ID: id, Key: v.key, Severity: sev, Title: title, Why: why, Evidence: evidence, Setting: setting, MayBreak: []string{}}
 	if f.Evidence == nil {
 		f.Evidence = []string{}
 	}
@@ -115,6 +119,13 @@ func (v *view) newFinding(id string, sev Severity, setting, title, why string, e
 		f.Fix.SmbConf = ""
 	}
 	return f
+}
+
+// keyed returns a view whose next finding carries key.
+func (v *view) keyed(key string) *view {
+	k := *v
+	k.key = key
+	return &k
 }
 
 // usersSetting is the row that governs anonymous user enumeration here.
@@ -148,13 +159,13 @@ func (v *view) findings() []Finding {
 				open = append(open, "tcp/"+p)
 			}
 		}
-		add(v.newFinding("smb-ports-open", sev, SMBPorts, "SMB reachable on "+strings.Join(open, " and "),
+		add(v.newFinding(FindSMBPortsOpen, sev, SMBPorts, "SMB reachable on "+strings.Join(open, " and "),
 			"Null sessions cannot happen without TCP 139/445; blocking them at the firewall is the only control that removes the whole class.",
 			"tcp/445: "+orDash(st["445"]), "tcp/139: "+orDash(st["139"])))
 	}
 	if nullOK && v.get(ExpIPC).Value == Yes {
 		sess := v.get(ExpNullSession)
-		add(v.newFinding("null-session", Low, v.settingFor(SMBPorts, SambaRestrictAnonymous), "Null session accepted and IPC$ open to anonymous callers",
+		add(v.newFinding(FindNullSession, Low, v.settingFor(SMBPorts, SambaRestrictAnonymous), "Null session accepted and IPC$ open to anonymous callers",
 			"Anyone can log on with an empty user name and password and reach the RPC pipes; every exposure below rides on this logon.",
 			append(sess.Because, v.get(ExpIPC).Because...)...))
 	}
@@ -172,7 +183,7 @@ func (v *view) findings() []Finding {
 			path := "RID cycling"
 			if r.RIDCycling != nil && r.RIDCycling.Path != "" {
 				path = r.RIDCycling.Path + " RID cycling"
-				if r.RIDCycling.Path == "lsa" {
+				if r.RIDCycling.Path == enum.RIDPathLSA {
 					setting = v.settingFor(LSAAnonymousNameLookup, SambaRestrictAnonymous)
 					ev = append(ev, v.get(ExpSIDLookup).Because...)
 				}
@@ -182,25 +193,25 @@ func (v *view) findings() []Finding {
 		if len(names) > 0 {
 			ev = append(ev, fmt.Sprintf("%d account names seen: %s", len(names), sample(names, 8)))
 		}
-		add(v.newFinding("users-enumerable", Medium, setting, "Account names readable anonymously",
+		add(v.newFinding(FindUsersEnumerable, Medium, setting, "Account names readable anonymously",
 			"A stranger gets every account name to aim password guesses at (the seed: 'letting anyone see your list of users is probably a bad idea').", ev...))
 		lock := v.lockout()
 		switch {
 		case lock == nil:
 		case lock.Threshold > 0:
-			add(v.newFinding("lockout-dos", High, setting,
+			add(v.newFinding(FindLockoutDoS, High, setting,
 				fmt.Sprintf("Anyone can lock every account out: users are enumerable and the lockout threshold is %d", lock.Threshold),
 				"With the full user list and a lockout threshold, a stranger can send a few bad passwords per account and lock the whole domain out; only the built-in Administrator at the console still logs on (the seed).",
 				append(ev, lockoutEvidence(lock)...)...))
 		default:
-			add(v.newFinding("unlimited-guessing", Critical, setting,
+			add(v.newFinding(FindUnlimitedGuessing, Critical, setting,
 				"Unlimited password guessing: users are enumerable and there is no lockout threshold",
 				"Every enumerated account can be guessed at without limit; only the security log would notice (the seed: 'five million failed logins').",
 				append(ev, lockoutEvidence(lock)...)...))
 		}
 		for _, u := range r.Users {
 			if d := strings.ToLower(u.Description); strings.Contains(d, "pw") || strings.Contains(d, "pass") {
-				add(v.newFinding("password-in-description", High, setting,
+				add(v.keyed(userKey(u.Name)).newFinding(FindPasswordInDescription, High, setting,
 					"Account description readable anonymously looks like it holds a password: "+u.Name,
 					"Descriptions are returned with the user list; a password written there is handed to anyone who asks. Change that password and clear the description first; the setting below then hides the list.",
 					fmt.Sprintf("user %s (RID %d) description %q", u.Name, u.RID, u.Description)))
@@ -209,29 +220,29 @@ func (v *view) findings() []Finding {
 	}
 
 	// RID 500, the RedButton check.
-	if name, how, ok := v.rid500(); ok {
+	if name, how, path, ok := v.rid500(); ok {
 		title := "RID 500 (built-in Administrator) resolves anonymously to " + name
 		if !strings.EqualFold(name, "Administrator") {
 			title = "Renamed Administrator unmasked: RID 500 is " + name
 		}
 		setting := v.settingFor(LSAAnonymousNameLookup, SambaRestrictAnonymous)
-		if !strings.HasPrefix(how, "lsa") {
+		if path != enum.RIDPathLSA {
 			setting = v.usersSetting()
 		}
-		add(v.newFinding("rid500-visible", Medium, setting, title,
+		add(v.newFinding(FindRID500Visible, Medium, setting, title,
 			"The Administrator's SID is the domain SID plus 500, so renaming it hides nothing from a caller allowed to translate SIDs (the seed's RedButton).", how))
 	}
 	if sid := v.get(ExpSIDLookup); sid.Value == Yes {
-		add(v.newFinding("sid-translation", Medium, v.settingFor(LSAAnonymousNameLookup, SambaRestrictAnonymous), "Anonymous SID/name translation allowed",
+		add(v.newFinding(FindSIDTranslation, Medium, v.settingFor(LSAAnonymousNameLookup, SambaRestrictAnonymous), "Anonymous SID/name translation allowed",
 			"LSA lookups let a stranger walk RIDs and name every account and group, even where enumeration is closed.", sid.Because...))
 	}
 	if p := v.get(ExpPolicy); p.Value == Yes {
-		add(v.newFinding("policy-readable", Low, v.usersSetting(), "Password and lockout policy readable anonymously",
+		add(v.newFinding(FindPolicyReadable, Low, v.usersSetting(), "Password and lockout policy readable anonymously",
 			"Knowing the lockout threshold and window tells an attacker exactly how fast to guess without tripping it.", p.Because...))
 	}
 	if len(r.Groups) > 0 {
 		_, why := verdict(v.calls(enum.IfaceSAMR, samr.OpEnumerateGroupsInDomain, samr.OpEnumerateAliasesInDomain, samr.OpGetMembersInGroup, samr.OpGetMembersInAlias))
-		add(v.newFinding("groups-enumerable", Low, v.usersSetting(), fmt.Sprintf("%d groups readable anonymously", len(r.Groups)),
+		add(v.newFinding(FindGroupsEnumerable, Low, v.usersSetting(), fmt.Sprintf("%d groups readable anonymously", len(r.Groups)),
 			"Group names and members show who the administrators are.", append(why, fmt.Sprintf("groups: %s", sample(groupNames(r), 8)))...))
 	}
 	if b := r.Browse; b != nil && b.Unavailable == "" && len(b.Servers)+len(b.Domains) > 0 {
@@ -240,47 +251,47 @@ func (v *view) findings() []Finding {
 		for _, s := range append(append([]enum.BrowseServer{}, b.Domains...), b.Servers...) {
 			names = append(names, s.Name)
 		}
-		add(v.newFinding("browse-list", Low, v.settingFor(SMB1, SambaServerMinProtocol), "Browse list readable anonymously (RAP over SMB1)",
+		add(v.newFinding(FindBrowseList, Low, v.settingFor(SMB1, SambaServerMinProtocol), "Browse list readable anonymously (RAP over SMB1)",
 			"The seed's 'net view /domain' works whatever else is restricted: anyone gets the list of domains and machines. RAP runs only over SMB1.",
 			append(why, "browse entries: "+sample(names, 8))...))
 	}
 	if s := v.get(ExpShares); s.Value == Yes {
-		add(v.newFinding("shares-enumerable", Low, v.settingFor(RestrictAnonymous, SambaRestrictAnonymous), "Share list readable anonymously",
+		add(v.newFinding(FindSharesEnumerable, Low, v.settingFor(RestrictAnonymous, SambaRestrictAnonymous), "Share list readable anonymously",
 			"The share list is the map for the next step: which shares to try, hidden ones included when read over RPC.", s.Because...))
 	}
 	for _, s := range v.shareProbes() {
-		if e := v.exp["share:"+s.Name]; e.Value == Yes {
+		if e := v.exp[ShareKey(s.Name)]; e.Value == Yes {
 			sev := Medium
 			title := "Share " + s.Name + " opens to anonymous callers"
 			if s.List == enum.OK {
 				title = "Share " + s.Name + " is readable anonymously"
 			}
-			add(v.newFinding("share-anonymous:"+s.Name, sev, v.settingFor(NullSessionShares, SambaGuestOK), title,
+			add(v.keyed(ShareKey(s.Name)).newFinding(FindShareAnonymous, sev, v.settingFor(NullSessionShares, SambaGuestOK), title,
 				"Anything in it is public to anyone who can reach the server; on Samba a guest ok share stays readable even with restrict anonymous = 2.", e.Because...))
 		}
 	}
 	if g := v.get(ExpGuest); g.Value == Yes {
-		add(v.newFinding("guest-logon", Medium, v.settingFor(EnableGuestAccount, SambaMapToGuest), "Unknown user names are logged on as guest",
+		add(v.newFinding(FindGuestLogon, Medium, v.settingFor(EnableGuestAccount, SambaMapToGuest), "Unknown user names are logged on as guest",
 			"Any user name with any password gets a guest logon, and with it whatever Guest and Everyone may read.", g.Because...))
 	}
 	if s := v.get(ExpSMB1); s.Value == Yes {
-		add(v.newFinding("smb1-enabled", Medium, v.settingFor(SMB1, SambaServerMinProtocol), "SMB1 accepted",
+		add(v.newFinding(FindSMB1Enabled, Medium, v.settingFor(SMB1, SambaServerMinProtocol), "SMB1 accepted",
 			"SMB1 carries the browse list and RAP calls to anonymous callers, and is the dialect of the worst SMB server bugs; current Windows does not install it.", s.Because...))
 	}
 	if s := v.get(ExpSigning); s.Value == No {
-		add(v.newFinding("signing-not-required", Low, v.settingFor(RequireSecuritySignature, SambaServerSigning), "SMB signing not required",
+		add(v.newFinding(FindSigningNotRequired, Low, v.settingFor(RequireSecuritySignature, SambaServerSigning), "SMB signing not required",
 			"Unsigned sessions can be relayed or tampered with; note a null session has no key and is exempt either way, so this does not stop anonymous enumeration.", s.Because...))
 	}
 	if !v.host.Samba() {
 		for p, st := range r.Pipes {
 			if st == enum.Open && p == "winreg" {
-				add(v.newFinding("pipe-winreg", High, NullSessionPipes, `\PIPE\winreg opens to anonymous callers`,
+				add(v.keyed(PipeKey(p)).newFinding(FindPipeWinreg, High, NullSessionPipes, `\PIPE\winreg opens to anonymous callers`,
 					"winreg is the remote registry: the one named pipe the seed says you do not want to grant anonymous access to.", v.pipeEvidence(p)))
 			}
 		}
 	}
 	for _, d := range v.drifts {
-		add(v.newFinding("drift:"+d.Exposure, Medium, d.Setting,
+		add(v.keyed(d.Exposure).newFinding(FindDrift, Medium, d.Setting,
 			fmt.Sprintf("Drift: %s expected %s, observed %s", d.Exposure, d.Expected, d.Observed),
 			"The policy file says one thing and the server does another: either the file is not what is deployed, or something else overrides it.",
 			append(prefix("expected: ", d.ExpectedBecause), prefix("observed: ", d.ObservedBecause)...)...))
@@ -353,24 +364,26 @@ func lockoutEvidence(l *lockoutInfo) []string {
 }
 
 // rid500 finds the name of RID 500 and how it was learned.
-func (v *view) rid500() (name, how string, ok bool) {
+// path is the RID-cycling path (enum.RIDPathLSA, …) or "users" for the
+// SAMR user list.
+func (v *view) rid500() (name, how, path string, ok bool) {
 	r := v.r
 	if r.RIDCycling != nil && r.RIDCycling.Administrator != "" {
-		return r.RIDCycling.Administrator, fmt.Sprintf("%s RID cycling: RID 500 → %s", r.RIDCycling.Path, r.RIDCycling.Administrator), true
+		return r.RIDCycling.Administrator, fmt.Sprintf("%s RID cycling: RID 500 → %s", r.RIDCycling.Path, r.RIDCycling.Administrator), r.RIDCycling.Path, true
 	}
 	for _, x := range r.RIDs {
 		if x.RID == 500 && x.Type == "user" && x.Name != "" {
-			path := "lsa"
+			path := enum.RIDPathLSA
 			if r.RIDCycling != nil {
 				path = r.RIDCycling.Path
 			}
-			return x.Name, fmt.Sprintf("%s RID cycling: %s → %s", path, x.SID, x.Name), true
+			return x.Name, fmt.Sprintf("%s RID cycling: %s → %s", path, x.SID, x.Name), path, true
 		}
 	}
 	for _, u := range r.Users {
 		if u.RID == 500 {
-			return u.Name, fmt.Sprintf("samr user list: RID 500 → %s", u.Name), true
+			return u.Name, fmt.Sprintf("samr user list: RID 500 → %s", u.Name), "users", true
 		}
 	}
-	return "", "", false
+	return "", "", "", false
 }

@@ -42,9 +42,10 @@ func setting(rep *Report, name string) SettingState {
 	return SettingState{}
 }
 
-func hasFinding(rep *Report, id string) bool {
+// hasFinding: a finding of that ID, with that key when one is given.
+func hasFinding(rep *Report, id FindingID, key ...string) bool {
 	for _, f := range rep.Findings {
-		if f.ID == id {
+		if f.ID == id && (len(key) == 0 || f.Key == key[0]) {
 			return true
 		}
 	}
@@ -168,7 +169,7 @@ func TestLivePostures(t *testing.T) {
 					if g.Value != "Bad User or Bad Password" {
 						t.Errorf("map to guest %s %q, impacket got a guest logon", g.State, g.Value)
 					}
-					if !hasFinding(rep, "guest-logon") {
+					if !hasFinding(rep, FindGuestLogon) {
 						t.Error("no guest-logon finding")
 					}
 				default:
@@ -206,7 +207,7 @@ func TestLivePostures(t *testing.T) {
 				if guestOK.State != StateObserved || guestOK.Value != "yes on public" {
 					t.Errorf("guest ok %s %q, want observed yes on public", guestOK.State, guestOK.Value)
 				}
-				if !hasFinding(rep, "share-anonymous:public") {
+				if !hasFinding(rep, FindShareAnonymous, ShareKey("public")) {
 					t.Error("no finding for the anonymous public share")
 				}
 			}
@@ -215,11 +216,11 @@ func TestLivePostures(t *testing.T) {
 			minP := setting(rep, SambaServerMinProtocol)
 			switch posture {
 			case "smb2only", "dc":
-				if minP.State != StateObserved || minP.Value != "SMB2_02" || hasFinding(rep, "smb1-enabled") {
+				if minP.State != StateObserved || minP.Value != "SMB2_02" || hasFinding(rep, FindSMB1Enabled) {
 					t.Errorf("min protocol %+v", minP)
 				}
 			default:
-				if !strings.HasPrefix(minP.Value, "NT1") || !hasFinding(rep, "smb1-enabled") {
+				if !strings.HasPrefix(minP.Value, "NT1") || !hasFinding(rep, FindSMB1Enabled) {
 					t.Errorf("min protocol %+v", minP)
 				}
 			}
@@ -253,7 +254,7 @@ func TestLiveExpect(t *testing.T) {
 			found = true
 		}
 	}
-	if !found || !hasFinding(rep, "drift:"+ExpIPC) {
+	if !found || !hasFinding(rep, FindDrift, ExpIPC) {
 		t.Errorf("open vs restricted's smb.conf: no IPC$ drift: %+v", rep.Drifts)
 	}
 }

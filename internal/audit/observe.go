@@ -20,6 +20,7 @@ type view struct {
 	probes *Probes
 	exp    map[string]Exposure
 	drifts []Drift
+	key    string // the Key of the findings newFinding makes
 }
 
 // calls returns the checks of interface iface (enum.IfaceSAMR, …) with
@@ -205,7 +206,7 @@ func (v *view) observe() {
 		len(r.Shares) > 0, fmt.Sprintf("%d shares listed anonymously", len(r.Shares)))
 	v.rpcExposure(ExpPolicy, "samr", v.calls(enum.IfaceSAMR, samr.OpQueryInformationDomain, samr.OpQueryInformationDomain2, samr.OpGetDomainPasswordInformation),
 		r.Policy != nil, "password policy read anonymously")
-	lsaData := r.RIDCycling != nil && r.RIDCycling.Path == "lsa"
+	lsaData := r.RIDCycling != nil && r.RIDCycling.Path == enum.RIDPathLSA
 	v.rpcExposure(ExpSIDLookup, "lsarpc", v.calls(enum.IfaceLSA, lsa.OpLookupSids, lsa.OpLookupNames), lsaData, "RID cycling went through LSA LookupSids")
 
 	switch g := r.Sessions["guest"]; {
@@ -228,12 +229,12 @@ func (v *view) observe() {
 	for _, s := range v.shareProbes() {
 		switch {
 		case s.Connect == enum.OK:
-			v.set("share:"+s.Name, Yes, "", "TREE_CONNECT "+s.Name+": ok"+listWord(s.List))
+			v.set(ShareKey(s.Name), Yes, "", "TREE_CONNECT "+s.Name+": ok"+listWord(s.List))
 		case s.Connect == badNetworkName || s.Connect == "" || s.Connect == enum.Skipped:
 		case s.Connect.IsDenied() || s.Connect == badImpersonation:
-			v.set("share:"+s.Name, No, "", "TREE_CONNECT "+s.Name+": "+string(s.Connect))
+			v.set(ShareKey(s.Name), No, "", "TREE_CONNECT "+s.Name+": "+string(s.Connect))
 		default:
-			v.set("share:"+s.Name, Unknown, "", "TREE_CONNECT "+s.Name+": "+string(s.Connect))
+			v.set(ShareKey(s.Name), Unknown, "", "TREE_CONNECT "+s.Name+": "+string(s.Connect))
 		}
 	}
 }
@@ -323,7 +324,7 @@ func (v *view) exposures() []Exposure {
 	}
 	var shares []Exposure
 	for n, e := range v.exp {
-		if strings.HasPrefix(n, "share:") {
+		if strings.HasPrefix(n, keyShare) {
 			shares = append(shares, e)
 		}
 	}

@@ -218,6 +218,13 @@ type RID struct {
 	Type   string `json:"type"` // user, group, alias, well-known, domain, deleted, invalid, unknown, computer
 }
 
+// RID cycling paths.
+const (
+	RIDPathLSA  = "lsa"  // LsarLookupSids
+	RIDPathSAMR = "samr" // SamrLookupIdsInDomain
+	RIDPathNone = "none" // every path refused
+)
+
 // RIDCycling summarises how SIDs were translated.
 type RIDCycling struct {
 	Path          string            `json:"path"` // lsa | samr | none

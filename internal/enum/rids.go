@@ -165,7 +165,7 @@ func (h *Host) ridCycle(ctx context.Context, st *rpcState) {
 	if c.stop <= 0 {
 		c.stop = DefaultRIDStop
 	}
-	rc := &RIDCycling{Path: "none"}
+	rc := &RIDCycling{Path: RIDPathNone}
 	defer func() {
 		for _, l := range c.lanes {
 			l.close(context.WithoutCancel(ctx))
@@ -204,7 +204,7 @@ func (h *Host) ridCycle(ctx context.Context, st *rpcState) {
 			}
 		})
 		if c.translated {
-			rc.Path = "lsa"
+			rc.Path = RIDPathLSA
 		} else if denied := c.deniedJobs(); denied != "" {
 			c.denied = append(c.denied, "lsa.LookupSids: "+denied)
 		}
@@ -212,7 +212,7 @@ func (h *Host) ridCycle(ctx context.Context, st *rpcState) {
 		c.denied = append(c.denied, lsaErr.Error())
 	}
 	<-samrDone
-	if rc.Path == "none" && ctx.Err() == nil {
+	if rc.Path == RIDPathNone && ctx.Err() == nil {
 		for _, l := range c.lanes {
 			l.close(ctx)
 		}
@@ -224,10 +224,10 @@ func (h *Host) ridCycle(ctx context.Context, st *rpcState) {
 				return nil, err
 			}
 		}) {
-			rc.Path = "samr"
+			rc.Path = RIDPathSAMR
 		}
 	}
-	if rc.Path == "none" {
+	if rc.Path == RIDPathNone {
 		return
 	}
 	h.Result.RIDs = c.results()
@@ -940,10 +940,10 @@ func (c *cycler) samrPath(ctx context.Context, open func(i int) (ridLane, error)
 	c.run(ctx, true, open)
 	if !c.translated {
 		if st := c.deniedJobs(); st != "" {
-			// The samr package names the call: "samr: OpenDomain: STATUS_…".
-			call := "samr"
-			if f := strings.SplitN(c.lastRound[0].err.Error(), ": ", 3); len(f) == 3 && f[0] == "samr" {
-				call = "samr." + f[1]
+			call := IfaceSAMR
+			var ce *samr.CallError
+			if errors.As(c.lastRound[0].err, &ce) {
+				call += "." + ce.Method
 			}
 			c.denied = append(c.denied, call+": "+st)
 		}

@@ -67,6 +67,18 @@ type Call struct {
 	Detail   string // what was asked, e.g. "class 12" or "rid 0x3eb"
 }
 
+// CallError is a failed call: which method, and why. It reads
+// "samr: OpenDomain: STATUS_ACCESS_DENIED".
+type CallError struct {
+	Method string
+	Err    error
+}
+
+func (e *CallError) Error() string { return "samr: " + e.Method + ": " + e.Err.Error() }
+
+// Unwrap gives the status or transport error.
+func (e *CallError) Unwrap() error { return e.Err }
+
 // Client issues SAMR calls over a bound connection. It is not safe for
 // concurrent use (neither is one DCE/RPC association over a pipe).
 type Client struct {
@@ -115,7 +127,7 @@ func (c *Client) done(op uint16, name, detail string, start time.Time, st ntstat
 		err = st
 	}
 	if err != nil {
-		err = fmt.Errorf("samr: %s: %w", name, err)
+		err = &CallError{Method: name, Err: err}
 	}
 	if c.OnCall != nil {
 		rec := Call{Name: "samr." + name, Method: name, Opnum: op, Err: err, Duration: time.Since(start), Detail: detail}
