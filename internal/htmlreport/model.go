@@ -234,14 +234,14 @@ func build(in Input) *page {
 					fi = j
 					fx := &p.Fixes[j]
 					fx.Hosts++
-					if !slices.Contains(fx.Findings, f.ID) {
-						fx.Findings = append(fx.Findings, f.ID)
+					if !slices.Contains(fx.Findings, string(f.ID)) {
+						fx.Findings = append(fx.Findings, string(f.ID))
 					}
 				}
-				t := types[f.ID]
+				t := types[string(f.ID)]
 				if t == nil {
-					t = &findingType{ID: f.ID, Title: f.Title, Severity: s, Fix: fi}
-					types[f.ID] = t
+					t = &findingType{ID: string(f.ID), Title: f.Title, Severity: s, Fix: fi}
+					types[string(f.ID)] = t
 				}
 				t.Hosts++
 				fr := []int{sevRank[s], intern.id(f.Title), intern.id(f.Setting), fi}

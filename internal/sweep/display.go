@@ -90,8 +90,8 @@ func Findings(r *Record) (HostFindings, bool) {
 	w, _ := r.Audit.Worst()
 	h := HostFindings{Target: r.Target, Worst: w, Count: len(r.Audit.Findings)}
 	for _, f := range r.Audit.Findings {
-		if !slices.Contains(h.IDs, f.ID) {
-			h.IDs = append(h.IDs, f.ID)
+		if !slices.Contains(h.IDs, string(f.ID)) {
+			h.IDs = append(h.IDs, string(f.ID))
 		}
 	}
 	return h, true
