@@ -91,7 +91,8 @@ func runAudit(cmd *cobra.Command, f *auditFlags, args []string) error {
 	defer stop()
 
 	out := cmd.OutOrStdout()
-	rec := startRecording(ctx, &f.store, store.RunInfo{Kind: store.KindAudit, Args: os.Args[1:]}, cmd.ErrOrStderr())
+	rec := startRecording(ctx, &f.store, store.RunInfo{Kind: store.KindAudit, Args: os.Args[1:]}, cmd.ErrOrStderr(), true)
+	defer rec.close()
 	failed := false
 	var notExamined []string
 	done := 0

@@ -197,3 +197,50 @@ func TestAuditRecordsRuns(t *testing.T) {
 		t.Errorf("audit with a corrupt history: exit %d, stderr %q, report written: %v", code, errOut, strings.Contains(out, `"findings"`))
 	}
 }
+
+// A sweep of the lab records its run; a second sweep with --since last
+// ends with "no change" and rewrites the HTML report; a database that
+// cannot be used leaves the JSONL complete, names the cause and the
+// command that imports the file later, and merge then imports it.
+func TestSweepRecordsAndDiffs(t *testing.T) {
+	addr := labtest.Require(t, "open")["open"]
+	dir := t.TempDir()
+	db := filepath.Join(dir, "h.db")
+	html := filepath.Join(dir, "r.html")
+	targets := []string{addr, "127.0.0.1"} // the second: closed (nothing of the lab listens there)
+	args := func(out string, extra ...string) []string {
+		return append(append([]string{"sweep", "--db", db, "-o", out, "--connect-timeout", "500ms"}, extra...), targets...)
+	}
+	out, errOut, code := nullsweep(t, args(filepath.Join(dir, "1.jsonl"), "--since", "last", "--html", html)...)
+	if code != 1 || !strings.Contains(out, "nothing to compare with") || !strings.Contains(out, "report: "+html) {
+		t.Fatalf("first sweep: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = nullsweep(t, args(filepath.Join(dir, "2.jsonl"), "--since", "last", "--html", html)...)
+	if code != 1 || !strings.Contains(out, "since the last run (run 1): no change") {
+		t.Fatalf("second sweep: exit %d\n%s%s", code, out, errOut)
+	}
+	page, err := os.ReadFile(html)
+	if err != nil || !strings.Contains(string(page), "since the last run (run 1 of") || !strings.Contains(string(page), "OPENSRV") {
+		t.Errorf("report after the second sweep: %v", err)
+	}
+	// A locked-out (here: corrupt) database: the records are all written.
+	bad := filepath.Join(dir, "bad.db")
+	os.WriteFile(bad, []byte(strings.Repeat("garbage ", 1000)), 0o600)
+	jl := filepath.Join(dir, "3.jsonl")
+	_, errOut, code = nullsweep(t, append([]string{"sweep", "--db", bad, "-o", jl}, targets...)...)
+	if code != 2 || !strings.Contains(errOut, "corrupt") || !strings.Contains(errOut, "nullsweep merge "+jl) {
+		t.Errorf("sweep with a corrupt history: exit %d %q", code, errOut)
+	}
+	recs, _ := os.ReadFile(jl)
+	if n := strings.Count(string(recs), `"kind":"host"`); n != len(targets) || !strings.Contains(string(recs), `"complete":true`) {
+		t.Errorf("the JSONL of a sweep whose history failed holds %d host records (want %d) or lacks its summary", n, len(targets))
+	}
+	out, _, code = nullsweep(t, "merge", "--db", db, jl)
+	if code != 0 || !strings.Contains(out, "as run 3") {
+		t.Errorf("merge of the unrecorded sweep: exit %d %q", code, out)
+	}
+	out, _, _ = nullsweep(t, "diff", "--db", db)
+	if !strings.Contains(out, "no change") {
+		t.Errorf("diff of the merged run with the last sweep:\n%s", out)
+	}
+}

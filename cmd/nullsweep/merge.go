@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/nullsweep/nullsweep/internal/store"
 )
 
 func init() { rootCmd.AddCommand(newMergeCmd()) }
@@ -30,7 +32,7 @@ shards are listed), when the files cannot be read, or on database errors.`,
 				return runErr(err)
 			}
 			defer db.Close()
-			m, err := db.Merge(cmd.Context(), files, buildVersion())
+			m, err := db.Merge(cmd.Context(), files, store.MergeOptions{Version: buildVersion()})
 			if err != nil {
 				return runErr(err)
 			}

@@ -57,7 +57,10 @@ medium/low/info) and whether it completed.`,
 					complete = "no"
 				}
 				plan := r.Plan
-				if r.Shard != "" {
+				switch {
+				case strings.Contains(r.Shard, "/") && r.Shard != "1/1":
+					plan += " (shard " + r.Shard + ")"
+				case r.Shard != "" && !strings.Contains(r.Shard, "/"):
 					plan += " (" + r.Shard + " shards)"
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d/%d/%d/%d/%d\t%s\t%s\n", r.ID, r.Started.Local().Format("2006-01-02 15:04:05"), r.Kind,

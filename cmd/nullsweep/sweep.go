@@ -20,6 +20,7 @@ import (
 
 	"github.com/nullsweep/nullsweep/internal/audit"
 	"github.com/nullsweep/nullsweep/internal/enum"
+	"github.com/nullsweep/nullsweep/internal/store"
 	"github.com/nullsweep/nullsweep/internal/sweep"
 )
 
@@ -44,6 +45,7 @@ type sweepFlags struct {
 	output         string
 	resume         string
 	verbose        bool
+	hist           sweepHistory
 }
 
 func init() { rootCmd.AddCommand(newSweepCmd()) }
@@ -142,6 +144,7 @@ Exit status: 0 every target examined and no finding at or above --fail-on;
 	fl.StringVarP(&f.output, "output", "o", "", "write the records to FILE instead of standard output")
 	fl.StringVar(&f.resume, "resume", "", "continue the interrupted sweep whose records are in FILE, appending to it")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "debug logs on stderr")
+	f.hist.add(fl)
 	return cmd
 }
 
@@ -237,6 +240,9 @@ func runSweep(cmd *cobra.Command, f *sweepFlags, args []string) error {
 	case f.resume != "" && f.output != "" && f.output != f.resume:
 		return usageErr(errors.New("--resume appends to its own FILE: leave out -o, or give the same file"))
 	}
+	if err := f.hist.validate(); err != nil {
+		return usageErr(err)
+	}
 	plan, err := f.plan(args, cmd.InOrStdin())
 	if err != nil {
 		return usageErr(err)
@@ -292,6 +298,9 @@ func runSweep(cmd *cobra.Command, f *sweepFlags, args []string) error {
 	ctx, in, stop := withSignals(cmd.Context())
 	defer stop()
 
+	f.hist.begin(ctx, store.RunInfo{RunID: runID, Kind: store.KindSweep, Plan: plan.ID, Shard: plan.ShardName(), Args: sum.Args, Started: started},
+		f.resume != "", cmd.ErrOrStderr())
+
 	fdLimit, err := sweep.RaiseFileLimit()
 	if err != nil {
 		log.Warn("sweep: file descriptor limit", "err", err)
@@ -329,6 +338,7 @@ func runSweep(cmd *cobra.Command, f *sweepFlags, args []string) error {
 	complete := sweep.Run(wctx, plan, opt, prog, func(r *sweep.Record) {
 		r.RunID = runID
 		w.Host(r)
+		f.hist.rec.add(store.FromRecord(r))
 		if w.Err() != nil {
 			cancelOnWriteErr()
 		}
@@ -354,6 +364,14 @@ func runSweep(cmd *cobra.Command, f *sweepFlags, args []string) error {
 			s.Counts[sweep.StatusError], s.HostsWithFindings, time.Duration(s.ElapsedMS)*time.Millisecond)
 		sweep.WriteTable(stderr, rows, 20, color)
 	}
+	file, histOut := f.output, cmd.ErrOrStderr()
+	if f.resume != "" {
+		file = f.resume
+	}
+	if file != "" {
+		histOut = cmd.OutOrStdout()
+	}
+	histErr := f.hist.end(context.WithoutCancel(ctx), w.Summary.Complete, file, histOut, stderr)
 	switch {
 	case !w.Summary.Complete:
 		msg := fmt.Sprintf("%d of %d targets done", w.Summary.Done, w.Summary.Targets)
@@ -370,6 +388,8 @@ func runSweep(cmd *cobra.Command, f *sweepFlags, args []string) error {
 		return runErr(errors.New("sweep incomplete: " + msg))
 	case w.Summary.Counts[sweep.StatusError] > 0:
 		return runErr(fmt.Errorf("%d of %d targets not examined (status error in their records)", w.Summary.Counts[sweep.StatusError], w.Summary.Targets))
+	case histErr != nil:
+		return runErr(histErr)
 	case failed:
 		return findingsErr()
 	}

@@ -26,6 +26,14 @@ func parseShard(str string) (index, count int, err error) {
 	return a, c, nil
 }
 
+// MergeOptions tune Merge.
+type MergeOptions struct {
+	Version string // recorded as the run's version
+	// Replace re-imports a run already stored under the same key (a
+	// resumed sweep's file, now longer).
+	Replace bool
+}
+
 // MergeResult says what Merge did.
 type MergeResult struct {
 	Run     int64  // the stored run's number
@@ -48,7 +56,7 @@ var ErrMixedPlans = errors.New("the files come from different plans")
 // Merge imports sweep JSON Lines files (the shards of one plan, or one
 // sweep's output) as one run. Importing the same files again changes
 // nothing (Already); a run left unfinished under the same key is replaced.
-func (d *DB) Merge(ctx context.Context, files []string, version string) (*MergeResult, error) {
+func (d *DB) Merge(ctx context.Context, files []string, opt MergeOptions) (*MergeResult, error) {
 	m := &MergeResult{}
 	var (
 		plans    = map[string]string{} // plan → first file
@@ -143,7 +151,7 @@ func (d *DB) Merge(ctx context.Context, files []string, version string) (*MergeR
 	if m.Shards > 1 {
 		shard = strconv.Itoa(m.Shards)
 	}
-	w, err := d.Begin(ctx, RunInfo{RunID: m.Key, Kind: KindMerge, Plan: m.Plan, Shard: shard, Version: version, Started: started})
+	w, err := d.Begin(ctx, RunInfo{RunID: m.Key, Kind: KindMerge, Plan: m.Plan, Shard: shard, Version: opt.Version, Started: started, Replace: opt.Replace})
 	if errors.Is(err, ErrExists) {
 		r, rerr := d.Run(ctx, m.Key)
 		if rerr != nil {

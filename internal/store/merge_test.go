@@ -59,7 +59,7 @@ func TestMerge(t *testing.T) {
 
 	t.Run("incomplete lists missing shards", func(t *testing.T) {
 		d := openTemp(t)
-		m, err := d.Merge(ctx, []string{s1, s3part}, "test")
+		m, err := d.Merge(ctx, []string{s1, s3part}, MergeOptions{Version: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func TestMerge(t *testing.T) {
 	})
 	t.Run("complete, twice", func(t *testing.T) {
 		d := openTemp(t)
-		m, err := d.Merge(ctx, []string{s3, s1, s2}, "test")
+		m, err := d.Merge(ctx, []string{s3, s1, s2}, MergeOptions{Version: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +84,7 @@ func TestMerge(t *testing.T) {
 		if !r.Complete || r.Targets != 6 || r.Open != 1 || r.Kind != KindMerge || r.Shard != "3" || r.Plan != "plan-a" {
 			t.Errorf("stored run: %+v", r)
 		}
-		again, err := d.Merge(ctx, []string{s1, s2, s3}, "test")
+		again, err := d.Merge(ctx, []string{s1, s2, s3}, MergeOptions{Version: "test"})
 		if err != nil || !again.Already || again.Run != m.Run {
 			t.Errorf("importing twice: %+v, %v; want already stored as run %d", again, err, m.Run)
 		}
@@ -95,7 +95,7 @@ func TestMerge(t *testing.T) {
 	})
 	t.Run("mixed plans refused", func(t *testing.T) {
 		d := openTemp(t)
-		_, err := d.Merge(ctx, []string{s1, other}, "test")
+		_, err := d.Merge(ctx, []string{s1, other}, MergeOptions{Version: "test"})
 		if !errors.Is(err, ErrMixedPlans) || !strings.Contains(err.Error(), "plan-b") {
 			t.Fatalf("merge of two plans: %v", err)
 		}
@@ -107,7 +107,7 @@ func TestMerge(t *testing.T) {
 		d := openTemp(t)
 		f := filepath.Join(dir, "bad.jsonl")
 		os.WriteFile(f, []byte("{\"schema\":\"nullsweep-sweep/1\",\"kind\":\"host\",\"shard\":\"1/1\",\"target\":\"a\"}\nnot json\n{}\n"), 0o600)
-		_, err := d.Merge(ctx, []string{f}, "test")
+		_, err := d.Merge(ctx, []string{f}, MergeOptions{Version: "test"})
 		if err == nil || !strings.Contains(err.Error(), "bad.jsonl: sweep: line 2") {
 			t.Fatalf("bad line: %v, want the file and line 2", err)
 		}
@@ -124,7 +124,7 @@ func TestMerge(t *testing.T) {
 		close(w.ch)
 		<-w.done // never finished
 		f := writeShard(t, dir, "plan-c", "solo", "1/1", []*Host{closed("127.0.0.1"), open}, &yes, false)
-		m, err := d.Merge(ctx, []string{f}, "test")
+		m, err := d.Merge(ctx, []string{f}, MergeOptions{Version: "test"})
 		if err != nil || m.Already || !m.Complete() || m.Key != "solo" || m.Hosts != 2 {
 			t.Fatalf("merge over an unfinished run: %+v, %v", m, err)
 		}

@@ -27,6 +27,9 @@ type RunInfo struct {
 	Args    []string // never holds a credential: those come from the environment
 	Version string
 	Started time.Time
+	// Replace drops a stored run with the same RunID even when finished
+	// (a resumed sweep recording its whole file again).
+	Replace bool
 }
 
 // NewRunID returns a random run id.
@@ -85,11 +88,11 @@ func (d *DB) Begin(ctx context.Context, info RunInfo) (*Writer, error) {
 	var id int64
 	var finished sql.NullString
 	switch err := tx.QueryRowContext(ctx, "SELECT id, finished FROM runs WHERE run_id = ?", info.RunID).Scan(&id, &finished); {
-	case err == nil && finished.Valid:
+	case err == nil && finished.Valid && !info.Replace:
 		return nil, fmt.Errorf("store: run %s: %w as run %d", info.RunID, ErrExists, id)
 	case err == nil:
 		if _, err := tx.ExecContext(ctx, "DELETE FROM runs WHERE id = ?", id); err != nil {
-			return nil, fmt.Errorf("store: replace unfinished run %d: %w", id, classify(err))
+			return nil, fmt.Errorf("store: replace run %d: %w", id, classify(err))
 		}
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, fmt.Errorf("store: begin run: %w", classify(err))
