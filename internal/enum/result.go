@@ -246,7 +246,12 @@ const (
 
 // RIDCycling summarises how SIDs were translated.
 type RIDCycling struct {
-	Path          string            `json:"path"` // lsa | samr | none
+	Path string `json:"path"` // lsa | samr | none
+	// LSAAccess is the access mask of the policy handle LSA translated on
+	// (path lsa): 0x800 POLICY_LOOKUP_NAMES, or what a server that refuses
+	// it granted instead (0x1 POLICY_VIEW_LOCAL_INFORMATION, 0x02000000
+	// MAXIMUM_ALLOWED).
+	LSAAccess     uint32            `json:"lsa_access,omitempty"`
 	Denied        []string          `json:"denied,omitempty"`
 	DomainSIDs    map[string]string `json:"domain_sids,omitempty"`   // source → SID
 	Administrator string            `json:"administrator,omitempty"` // RID 500's name
