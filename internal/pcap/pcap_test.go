@@ -1,0 +1,292 @@
+package pcap
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func read(t testing.TB, b []byte, lim Limits) *Report {
+	t.Helper()
+	rep, err := Read(context.Background(), "test.pcap", bytes.NewReader(b), lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// smb2Msgs lists the SMB2 message ids decoded, in order.
+func smb2Msgs(rep *Report) []string {
+	var out []string
+	for _, m := range rep.Messages {
+		if m.Layer == "smb2" {
+			out = append(out, m.Fields["smb2.msg_id"][0])
+		}
+	}
+	return out
+}
+
+func TestReassembly(t *testing.T) {
+	a, b := nbss(smb2Negotiate(1)), nbss(smb2Negotiate(2))
+	stream := append(append([]byte{}, a...), b...)
+	syn := tcpPkt{src: client, dst: server, seq: 999, flags: tcpSYN}
+	seg := func(off, n int) []byte {
+		return ethTCP(tcpPkt{src: client, dst: server, seq: 1000 + uint32(off), flags: tcpACK, payload: stream[off : off+n]})
+	}
+	half := len(a) / 2
+	tests := []struct {
+		name   string
+		frames [][]byte
+		want   []string
+		gaps   int
+	}{
+		{"in order", [][]byte{ethTCP(syn), seg(0, len(a)), seg(len(a), len(b))}, []string{"1", "2"}, 0},
+		{"split and reversed", [][]byte{ethTCP(syn), seg(len(a), len(b)), seg(half, len(a)-half), seg(0, half)}, []string{"1", "2"}, 0},
+		{"retransmitted and overlapping", [][]byte{ethTCP(syn), seg(0, half), seg(0, half), seg(half-10, 40), seg(0, len(stream))}, []string{"1", "2"}, 0},
+		{"without SYN", [][]byte{seg(0, len(a)), seg(len(a), len(b))}, []string{"1", "2"}, 0},
+		{"first message missing", [][]byte{ethTCP(syn), seg(len(a), len(b))}, nil, 1},
+		{"sequence wraps", func() [][]byte {
+			s := tcpPkt{src: client, dst: server, seq: 0xffffffff - 20, flags: tcpSYN}
+			p1 := tcpPkt{src: client, dst: server, seq: s.seq + 1, flags: tcpACK, payload: stream[:50]}
+			p2 := tcpPkt{src: client, dst: server, seq: s.seq + 51, flags: tcpACK, payload: stream[50:]}
+			return [][]byte{ethTCP(s), ethTCP(p2), ethTCP(p1)}
+		}(), []string{"1", "2"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := read(t, pcapFile(tt.frames...), Limits{})
+			if got := smb2Msgs(rep); strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("messages %v, want %v", got, tt.want)
+			}
+			if rep.Stats.Gaps != tt.gaps {
+				t.Errorf("gaps %d, want %d (%+v)", rep.Stats.Gaps, tt.gaps, rep.NotDecoded)
+			}
+		})
+	}
+}
+
+// TestHostileCaptures: absurd lengths and segment patterns end in a
+// listed error or gap, never in an allocation beyond the caps.
+func TestHostileCaptures(t *testing.T) {
+	lim := Limits{MaxPending: 4096, MaxPendingSegs: 16, MaxBuffered: 64 << 10, MaxFrame: 8 << 10, MaxConns: 8}
+	syn := ethTCP(tcpPkt{src: client, dst: server, seq: 0, flags: tcpSYN})
+	ahead := func(off uint32, n int) []byte {
+		return ethTCP(tcpPkt{src: client, dst: server, seq: 1 + off, flags: tcpACK, payload: bytes.Repeat([]byte{0xAA}, n)})
+	}
+	hugeRecord := pcapFile()
+	hugeRecord = binary.LittleEndian.AppendUint32(hugeRecord, 0)
+	hugeRecord = binary.LittleEndian.AppendUint32(hugeRecord, 0)
+	hugeRecord = binary.LittleEndian.AppendUint32(hugeRecord, 0xfffffff0) // incl_len
+	hugeRecord = binary.LittleEndian.AppendUint32(hugeRecord, 0xfffffff0)
+
+	var manyAhead [][]byte
+	manyAhead = append(manyAhead, syn)
+	for i := range 100 {
+		manyAhead = append(manyAhead, ahead(uint32(100+i*50), 40))
+	}
+	var manyConns [][]byte
+	for i := range 50 {
+		manyConns = append(manyConns, ethTCP(tcpPkt{src: "192.0.2.10:" + strconv.Itoa(40000+i), dst: server, seq: 0, flags: tcpSYN}))
+	}
+	bigFrame := append([]byte{0, 0xff, 0xff, 0xff}, bytes.Repeat([]byte{1}, 3000)...) // 16 MiB announced
+	tests := []struct {
+		name      string
+		file      []byte
+		fileError string
+		check     func(t *testing.T, r *Report)
+	}{
+		{"packet length 4 GiB", hugeRecord, "exceeds the cap", nil},
+		{"pcapng block 4 GiB", append(ngHeader(), 6, 0, 0, 0, 0xf0, 0xff, 0xff, 0xff), "exceeds the cap", nil},
+		{"truncated record", pcapFile(syn)[:40+20], "unexpected EOF", nil},
+		{"not a capture", []byte("GET / HTTP/1.1\r\n\r\n"), "not a pcap", nil},
+		{"segment a gigabyte ahead", pcapFile(syn, ahead(1<<30, 100)), "", func(t *testing.T, r *Report) {
+			if r.Stats.Gaps != 1 {
+				t.Errorf("gaps %d, want 1", r.Stats.Gaps)
+			}
+		}},
+		{"out-of-order segments over the caps", pcapFile(manyAhead...), "", func(t *testing.T, r *Report) {
+			if r.Stats.Gaps != 1 || r.Stats.PeakBuffered > 16*40 {
+				t.Errorf("gaps %d, peak %d", r.Stats.Gaps, r.Stats.PeakBuffered)
+			}
+		}},
+		{"connections over the cap", pcapFile(manyConns...), "", func(t *testing.T, r *Report) {
+			if r.Stats.Conns != 8 || r.Stats.ConnsDropped != 42 {
+				t.Errorf("conns %d dropped %d", r.Stats.Conns, r.Stats.ConnsDropped)
+			}
+		}},
+		{"NBSS frame of 16 MiB", pcapFile(syn, ethTCP(tcpPkt{src: client, dst: server, seq: 1, flags: tcpACK, payload: bigFrame})), "", func(t *testing.T, r *Report) {
+			if r.Stats.PeakBuffered > 8<<10 || !hasUndecoded(r, "over the 8192-byte cap") {
+				t.Errorf("peak %d, not decoded %+v", r.Stats.PeakBuffered, r.NotDecoded)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := read(t, tt.file, lim)
+			if got := r.Files[0].Error; tt.fileError == "" && got != "" || !strings.Contains(got, tt.fileError) {
+				t.Errorf("file error %q, want %q", got, tt.fileError)
+			}
+			if r.Stats.PeakBuffered > lim.MaxBuffered {
+				t.Errorf("peak %d over %d", r.Stats.PeakBuffered, lim.MaxBuffered)
+			}
+			if tt.check != nil {
+				tt.check(t, r)
+			}
+		})
+	}
+}
+
+func hasUndecoded(r *Report, s string) bool {
+	for _, u := range r.NotDecoded {
+		if strings.Contains(u.Reason, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// ngHeader is a pcapng section header and one Ethernet interface.
+func ngHeader() []byte {
+	le := binary.LittleEndian
+	b := le.AppendUint32(nil, blockSHB)
+	b = le.AppendUint32(b, 28)
+	b = le.AppendUint32(b, 0x1a2b3c4d)
+	b = le.AppendUint16(b, 1)
+	b = le.AppendUint16(b, 0)
+	b = le.AppendUint64(b, ^uint64(0))
+	b = le.AppendUint32(b, 28)
+	b = le.AppendUint32(b, blockIDB)
+	b = le.AppendUint32(b, 20)
+	b = le.AppendUint16(b, LinkEthernet)
+	b = le.AppendUint16(b, 0)
+	b = le.AppendUint32(b, 0)
+	return le.AppendUint32(b, 20)
+}
+
+// TestPcapngMatchesPcap: the same frames in both formats read the same.
+func TestPcapngMatchesPcap(t *testing.T) {
+	frames := [][]byte{ethTCP(tcpPkt{src: client, dst: server, seq: 0, flags: tcpSYN}),
+		ethTCP(tcpPkt{src: client, dst: server, seq: 1, flags: tcpACK, payload: nbss(smb2Negotiate(7))})}
+	le := binary.LittleEndian
+	ng := ngHeader()
+	for i, f := range frames {
+		pad := (4 - len(f)%4) % 4
+		total := uint32(32 + len(f) + pad)
+		ng = le.AppendUint32(ng, blockEPB)
+		ng = le.AppendUint32(ng, total)
+		ng = le.AppendUint32(ng, 0)
+		ts := uint64(1700000000+i) * 1_000_000
+		ng = le.AppendUint32(ng, uint32(ts>>32))
+		ng = le.AppendUint32(ng, uint32(ts))
+		ng = le.AppendUint32(ng, uint32(len(f)))
+		ng = le.AppendUint32(ng, uint32(len(f)))
+		ng = append(ng, f...)
+		ng = append(ng, make([]byte, pad)...)
+		ng = le.AppendUint32(ng, total)
+	}
+	for _, file := range [][]byte{pcapFile(frames...), ng} {
+		r := read(t, file, Limits{})
+		if r.Files[0].Error != "" || r.Files[0].Packets != 2 || strings.Join(smb2Msgs(r), ",") != "7" {
+			t.Errorf("file %+v, messages %v", r.Files[0], smb2Msgs(r))
+		}
+	}
+	rd, err := NewReader(bytes.NewReader(ng))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := rd.Next()
+	if err != nil || p.Time.Unix() != 1700000000 || p.Frame != 1 {
+		t.Errorf("first packet %+v %v", p, err)
+	}
+	for err == nil {
+		_, err = rd.Next()
+	}
+	if !errors.Is(err, io.EOF) {
+		t.Errorf("end: %v", err)
+	}
+}
+
+func FuzzReader(f *testing.F) {
+	for _, name := range []string{"testdata/captures/suricata_ws2019_anon_smb1_ipc.pcap", "testdata/captures/dce_rpc_ntlm.pcapng"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add(pcapFile(ethTCP(tcpPkt{src: client, dst: server, seq: 1, flags: tcpACK, payload: nbss(smb2Negotiate(1))})))
+	lim := Limits{MaxBuffered: 1 << 20, MaxFrame: 64 << 10}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := Read(context.Background(), "fuzz", bytes.NewReader(b), lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Stats.PeakBuffered > lim.MaxBuffered {
+			t.Fatalf("peak %d", r.Stats.PeakBuffered)
+		}
+	})
+}
+
+// FuzzReassembly cuts a valid SMB2 conversation into segments whose
+// boundaries, order, duplicates and sequence offsets the input chooses.
+// Whatever the order, buffering stays within the caps; delivered in any
+// order without loss, every message decodes.
+func FuzzReassembly(f *testing.F) {
+	f.Add([]byte{0, 10, 1, 20, 2, 30, 3, 255})
+	f.Add([]byte{5, 5, 5, 5, 0, 0, 0, 0, 9, 9})
+	stream := append(nbss(smb2Negotiate(1)), nbss(smb2Negotiate(2))...)
+	lim := Limits{MaxPending: 1024, MaxPendingSegs: 8, MaxBuffered: 8 << 10}
+	f.Fuzz(func(t *testing.T, plan []byte) {
+		frames := [][]byte{ethTCP(tcpPkt{src: client, dst: server, seq: 99, flags: tcpSYN})}
+		// Each pair: a cut point and an order key; an odd key shifts the
+		// segment's sequence number (a hostile overlap or hole).
+		type cut struct {
+			off, n int
+			shift  uint32
+		}
+		var cuts []cut
+		off := 0
+		for i := 0; i+1 < len(plan) && off < len(stream); i += 2 {
+			n := 1 + int(plan[i])%64
+			n = min(n, len(stream)-off)
+			c := cut{off: off, n: n}
+			if plan[i+1]%7 == 3 {
+				c.shift = uint32(plan[i+1])
+			}
+			cuts = append(cuts, c)
+			off += n
+		}
+		if off < len(stream) {
+			cuts = append(cuts, cut{off: off, n: len(stream) - off})
+		}
+		order := make([]int, len(cuts))
+		for i := range order {
+			order[i] = i
+		}
+		for i := range order {
+			if len(plan) > 0 {
+				j := int(plan[(2*i+1)%len(plan)]) % len(order)
+				order[i], order[j] = order[j], order[i]
+			}
+		}
+		shifted := false
+		for _, i := range order {
+			c := cuts[i]
+			shifted = shifted || c.shift != 0
+			frames = append(frames, ethTCP(tcpPkt{src: client, dst: server, seq: 100 + uint32(c.off) + c.shift, flags: tcpACK, payload: stream[c.off : c.off+c.n]}))
+		}
+		r := read(t, pcapFile(frames...), lim)
+		if r.Stats.PeakBuffered > lim.MaxBuffered {
+			t.Fatalf("peak %d", r.Stats.PeakBuffered)
+		}
+		if !shifted && r.Stats.Gaps == 0 && strings.Join(smb2Msgs(r), ",") != "1,2" {
+			t.Fatalf("complete stream gave %v", smb2Msgs(r))
+		}
+	})
+}
