@@ -68,6 +68,13 @@ func connect(ctx context.Context, dial DialFunc, addr netip.Addr, port int, time
 	return portError, err
 }
 
+// isTimeout: the connect's own deadline ran out (the dialer reports it as
+// an i/o timeout or as the context's error).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
 // scan is phase 1 for one target: resolve a name, connect to 445, and to
 // 139 when 445 refused.
 func scan(ctx context.Context, dial DialFunc, resolver *net.Resolver, t Target, timeout time.Duration) probe {
@@ -100,7 +107,7 @@ func scan(ctx context.Context, dial DialFunc, resolver *net.Resolver, t Target, 
 		return probe{interrupted: true}
 	case portFiltered:
 		p.status, p.layer, p.err = StatusFiltered, enum.LayerReachability, fmt.Sprintf("tcp/445 no answer within %v", timeout)
-		if !errors.Is(err445, context.DeadlineExceeded) {
+		if !isTimeout(err445) {
 			p.err = "tcp/445: " + err445.Error()
 		}
 		return p
@@ -118,7 +125,7 @@ func scan(ctx context.Context, dial DialFunc, resolver *net.Resolver, t Target, 
 		p.status = StatusClosed
 	case portFiltered:
 		p.status, p.layer, p.err = StatusFiltered, enum.LayerReachability, fmt.Sprintf("tcp/445 closed, tcp/139 no answer within %v", timeout)
-		if !errors.Is(err139, context.DeadlineExceeded) {
+		if !isTimeout(err139) {
 			p.err = "tcp/445 closed, tcp/139: " + err139.Error()
 		}
 	default:
