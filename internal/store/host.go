@@ -45,75 +45,48 @@ func (h *Host) Answered() bool {
 	return false
 }
 
-// Item is one exposure a diff compares: a stable key, its state (yes, no,
-// unknown) and the evidence in one line.
-type Item struct {
-	Key      string `json:"key"`
-	State    string `json:"state"`
-	Evidence string `json:"evidence,omitempty"`
-}
+// Item is one exposure a diff compares (audit.Items).
+type Item = audit.Item
 
-// Item keys besides audit's exposure names (audit.ExpNullSession, …).
+// Item keys the store relies on (audit's stable keys).
 const (
-	KeyReachable = "reachable"
-	KeyRIDCycle  = "rid-cycling"
-	KeyGroups    = "groups"
-	keyPipe      = "pipe:"
-	keyShare     = "share:"
+	KeyReachable = audit.ExpReachable
+	KeyRIDCycle  = audit.ExpRIDCycling
+	KeyGroups    = audit.ExpGroups
 )
 
-// Items lists the host's exposure items, sorted by key.
+// Items lists the host's exposure items, sorted by key: audit's items for
+// an examined host, and reachability from the status for every host.
 func Items(h *Host) []Item {
 	var out []Item
-	reach := Item{Key: KeyReachable, State: audit.Unknown, Evidence: h.Status}
-	switch h.Status {
-	case StatusOpen:
-		reach.State = audit.Yes
-	case StatusClosed:
-		reach.State = audit.No
+	if h.Result != nil {
+		out = audit.Items(h.Result, h.Audit)
 	}
-	if h.Layer != "" {
-		reach.Evidence += " at " + h.Layer
-	}
-	out = append(out, reach)
-	if h.Audit != nil {
-		for _, e := range h.Audit.Exposure {
-			out = append(out, Item{Key: e.Name, State: e.Value, Evidence: strings.Join(e.Because, "; ")})
-		}
-	}
-	if r := h.Result; r != nil {
-		for name, st := range r.Pipes {
-			it := Item{Key: keyPipe + name, Evidence: string(st)}
-			switch {
-			case st == enum.Open:
-				it.State = audit.Yes
-			case st == enum.Skipped || st == "":
-				continue
-			case strings.HasPrefix(string(st), "STATUS_"):
-				it.State = audit.No
-			default: // a timeout or transport error: not read
-				it.State = audit.Unknown
-			}
-			out = append(out, it)
-		}
-		if c := r.RIDCycling; c != nil {
-			it := Item{Key: KeyRIDCycle, State: audit.No, Evidence: "path " + c.Path}
-			if c.Path != "none" && c.Path != "" && len(r.RIDs) > 0 {
-				it.State = audit.Yes
-				it.Evidence = fmt.Sprintf("%s RID cycling: %d SIDs translated", c.Path, len(r.RIDs))
-			}
-			out = append(out, it)
-		}
-		if r.Groups != nil {
-			it := Item{Key: KeyGroups, State: audit.No, Evidence: "read, none"}
-			if len(r.Groups) > 0 {
-				it.State = audit.Yes
-				it.Evidence = fmt.Sprintf("%d groups readable", len(r.Groups))
-			}
-			out = append(out, it)
-		}
+	if !slices.ContainsFunc(out, func(it Item) bool { return it.Key == KeyReachable }) {
+		out = append(out, statusItem(h))
 	}
 	return sortItems(out)
+}
+
+// statusItem is reachability as the sweep's status says it.
+func statusItem(h *Host) Item {
+	it := Item{Key: KeyReachable, State: audit.Unknown, Evidence: strings.TrimSpace(h.Status + " " + h.Layer)}
+	switch h.Status {
+	case StatusOpen:
+		it.State = audit.Yes
+	case StatusClosed:
+		it.State = audit.No
+	}
+	return it
+}
+
+// findingKey identifies a finding on a host across runs: its stable ID,
+// and what it is about where the ID repeats (a share, a pipe, a user).
+func findingKey(f audit.Finding) string {
+	if f.Key == "" {
+		return string(f.ID)
+	}
+	return string(f.ID) + "/" + f.Key
 }
 
 func sortItems(out []Item) []Item {

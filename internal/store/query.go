@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/audit"
@@ -184,14 +184,7 @@ func (d *DB) hosts(ctx context.Context, run int64, withResult bool) ([]*StoredHo
 				return nil, fmt.Errorf("store: run %d: %s: result: %w", run, h.Target, err)
 			}
 		}
-		reach := Item{Key: KeyReachable, State: audit.Unknown, Evidence: strings.TrimSpace(h.Status + " " + h.Layer)}
-		switch h.Status {
-		case StatusOpen:
-			reach.State = audit.Yes
-		case StatusClosed:
-			reach.State = audit.No
-		}
-		h.Items = []Item{reach}
+		h.Items = nil
 		out = append(out, &h)
 		byTarget[h.Target] = &h
 	}
@@ -199,7 +192,7 @@ func (d *DB) hosts(ctx context.Context, run int64, withResult bool) ([]*StoredHo
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: run %d: %w", run, classify(err))
 	}
-	rows, err = d.db.QueryContext(ctx, "SELECT target, key, state, evidence FROM exposures WHERE run = ? AND key <> ? ORDER BY target, key", run, KeyReachable)
+	rows, err = d.db.QueryContext(ctx, "SELECT target, key, state, evidence FROM exposures WHERE run = ? ORDER BY target, key", run)
 	if err != nil {
 		return nil, fmt.Errorf("store: run %d: exposures: %w", run, classify(err))
 	}
@@ -218,6 +211,10 @@ func (d *DB) hosts(ctx context.Context, run int64, withResult bool) ([]*StoredHo
 		return nil, fmt.Errorf("store: run %d: exposures: %w", run, classify(err))
 	}
 	for _, h := range out {
+		// Closed and filtered targets store no items: their status says it.
+		if !slices.ContainsFunc(h.Items, func(it Item) bool { return it.Key == KeyReachable }) {
+			h.Items = append(h.Items, statusItem(&h.Host))
+		}
 		h.Items = sortItems(h.Items)
 	}
 	return out, nil

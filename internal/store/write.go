@@ -223,7 +223,7 @@ func (w *Writer) write(ctx context.Context, hosts []*Host) error {
 		if h.Audit != nil {
 			for _, f := range h.Audit.Findings {
 				ev, _ := json.Marshal(f.Evidence)
-				if _, err := insF.ExecContext(ctx, w.ID, h.Target, f.ID, int(f.Severity), f.Setting, f.Title, string(ev)); err != nil {
+				if _, err := insF.ExecContext(ctx, w.ID, h.Target, findingKey(f), int(f.Severity), f.Setting, f.Title, string(ev)); err != nil {
 					return fmt.Errorf("store: run %d: %s: %w", w.ID, h.Target, classify(err))
 				}
 			}
