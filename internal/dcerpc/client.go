@@ -254,9 +254,15 @@ func (c *Client) readFragment(ctx context.Context) ([]byte, error) {
 	}
 }
 
+// maxEmptyFrags bounds the response fragments that carry no stub bytes:
+// C706 12.6.3 lets a fragment be short, not empty, and no server we know
+// sends one; a few are tolerated.
+const maxEmptyFrags = 4
+
 // readResponse reassembles the RESPONSE fragments of callID.
 func (c *Client) readResponse(ctx context.Context, callID uint32) ([]byte, error) {
 	var stub []byte
+	empty := 0
 	limit := c.MaxResponse
 	if limit <= 0 {
 		limit = DefaultMaxResponse
@@ -288,7 +294,15 @@ func (c *Client) readResponse(ctx context.Context, callID uint32) ([]byte, error
 		if stub == nil {
 			// alloc_hint is a hint from the server: trust it only up to the cap
 			// and the size of this fragment times a small factor.
-			stub = make([]byte, 0, min(int(f.AllocHint), limit, 16*len(raw)))
+			// Compared as uint64: int(AllocHint) is negative on 32-bit builds.
+			stub = make([]byte, 0, int(min(uint64(f.AllocHint), uint64(limit), uint64(16*len(raw)))))
+		}
+		if len(f.Stub) == 0 && f.Header.Flags&FlagLastFrag == 0 {
+			// A stream of empty fragments would loop until the deadline
+			// without ever reaching the size cap: count them.
+			if empty++; empty > maxEmptyFrags {
+				return nil, fmt.Errorf("%w: %d response fragments without stub data", ErrBadPDU, empty)
+			}
 		}
 		stub = append(stub, f.Stub...)
 		if f.Header.Flags&FlagLastFrag != 0 {

@@ -194,13 +194,15 @@ func field(b []byte, off int) ([]byte, error) {
 		return nil, ErrShort
 	}
 	n := int(binary.LittleEndian.Uint16(b[off:]))
-	p := int(binary.LittleEndian.Uint32(b[off+4:]))
+	p32 := binary.LittleEndian.Uint32(b[off+4:])
 	if n == 0 {
 		return nil, nil
 	}
-	if p > len(b) || n > len(b)-p {
+	// Compared as uint64: int(p32) is negative on 32-bit builds.
+	if uint64(p32) > uint64(len(b)) || n > len(b)-int(p32) {
 		return nil, ErrShort
 	}
+	p := int(p32)
 	return b[p : p+n], nil
 }
 

@@ -11,7 +11,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
 
@@ -227,16 +229,31 @@ func OEMString(b []byte) string {
 
 // UTF16String decodes UTF-16LE bytes, stopping at a NUL; an odd last byte
 // is dropped.
+// The NUL is found before anything is allocated, and no []rune is built:
+// the string holds at most 1.5 bytes per byte decoded.
 func UTF16String(b []byte) string {
-	u := make([]uint16, 0, len(b)/2)
-	for i := 0; i+1 < len(b); i += 2 {
-		c := binary.LittleEndian.Uint16(b[i:])
-		if c == 0 {
-			break
-		}
-		u = append(u, c)
+	n := 0
+	for n+1 < len(b) && (b[n] != 0 || b[n+1] != 0) {
+		n += 2
 	}
-	return string(utf16.Decode(u))
+	b = b[:n]
+	var sb strings.Builder
+	sb.Grow(n / 2)
+	for i := 0; i+1 < len(b); i += 2 {
+		r := rune(binary.LittleEndian.Uint16(b[i:]))
+		if utf16.IsSurrogate(r) {
+			d := utf8.RuneError
+			if i+3 < len(b) {
+				d = utf16.DecodeRune(r, rune(binary.LittleEndian.Uint16(b[i+2:])))
+			}
+			if d != utf8.RuneError {
+				i += 2
+			}
+			r = d
+		}
+		sb.WriteRune(r)
+	}
+	return sb.String()
 }
 
 // request is an SMB1 message to send.

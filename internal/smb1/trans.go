@@ -311,7 +311,10 @@ func (c *Client) findClose(ctx context.Context, uid, tid, sid uint16) {
 
 // ParseDirectoryInfo appends up to count SMB_FIND_FILE_DIRECTORY_INFO
 // entries ([MS-CIFS] 2.2.8.1.4) from b to out, stopping at limit, and
-// returns the last name seen (for FIND_NEXT2).
+// returns the last name seen (for FIND_NEXT2). A name ends where the next
+// entry begins, so entries never share bytes and the names decoded are
+// bounded by b. Wire uint32s stay unsigned until checked (int() of them is
+// negative on 32-bit builds).
 func ParseDirectoryInfo(out []FileInfo, b []byte, count int, unicode bool, limit int) ([]FileInfo, string, error) {
 	le := binary.LittleEndian
 	off, last := 0, ""
@@ -320,9 +323,13 @@ func ParseDirectoryInfo(out []FileInfo, b []byte, count int, unicode bool, limit
 			return out, last, ErrShort
 		}
 		e := b[off:]
-		next := int(le.Uint32(e[0:]))
-		nameLen := int(le.Uint32(e[60:]))
-		if nameLen > len(e)-64 {
+		next := le.Uint32(e[0:])
+		end := uint32(len(e))
+		if next != 0 && next < end {
+			end = next
+		}
+		nameLen := le.Uint32(e[60:])
+		if end < 64 || nameLen > end-64 {
 			return out, last, ErrBadOffset
 		}
 		raw := e[64 : 64+nameLen]
@@ -338,7 +345,11 @@ func ParseDirectoryInfo(out []FileInfo, b []byte, count int, unicode bool, limit
 		if next < 64 {
 			return out, last, errors.New("smb1: directory entry offset loops")
 		}
-		off += next
+		if uint64(next) > uint64(len(e)) {
+			off = len(b) // past the data: a further entry is short
+			continue
+		}
+		off += int(next)
 	}
 	return out, last, nil
 }

@@ -236,7 +236,7 @@ func (t *Tree) Write(ctx context.Context, id FileID, off uint64, b []byte) (int,
 		if err != nil {
 			return done, err
 		}
-		if int(n) > len(chunk) {
+		if uint64(n) > uint64(len(chunk)) { // not int(n): negative on 32-bit
 			return done, fmt.Errorf("smb2: write: server wrote %d of %d: %w", n, len(chunk), ErrBounds)
 		}
 		done += int(n)
@@ -249,8 +249,13 @@ func (t *Tree) Write(ctx context.Context, id FileID, off uint64, b []byte) (int,
 	}
 }
 
-// maxListEntries bounds a directory listing; an audit only needs a sample.
-const maxListEntries = 10000
+// A directory listing stops at maxListEntries entries or maxListNameBytes
+// bytes of names, whichever comes first; an audit only needs a sample, and
+// a host's listing then holds at most about 1.3 MiB (docs/bounds.md).
+const (
+	maxListEntries   = 10000
+	maxListNameBytes = 1 << 20
+)
 
 // List opens dir read-only (FILE_LIST_DIRECTORY, no write access, open
 // existing only) and returns its entries without "." and "..".
@@ -266,14 +271,20 @@ func (t *Tree) List(ctx context.Context, dir string) ([]DirEntry, error) {
 		return nil, err
 	}
 	defer func() {
-		// Close even when ctx has ended, but never wait long for it.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		// Close within the caller's deadline, never after it: once ctx has
+		// ended, the caller's logoff or disconnect closes the open
+		// ([MS-SMB2] 3.3.5.6, 3.3.7.1).
+		if ctx.Err() != nil {
+			return
+		}
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		t.Close(cctx, cr.FileID)
 	}()
 	var out []DirEntry
+	names := 0
 	flags := QueryRestartScans
-	for len(out) < maxListEntries {
+	for len(out) < maxListEntries && names < maxListNameBytes {
 		req := &QueryDirectoryRequest{InfoClass: FileDirectoryInformation, Flags: flags, FileID: cr.FileID, Pattern: "*", OutputLength: MaxPayload}
 		flags = 0
 		m, err := t.rt(ctx, CmdQueryDirectory, req.Encode(), MaxPayload)
@@ -295,8 +306,9 @@ func (t *Tree) List(ctx context.Context, dir string) ([]DirEntry, error) {
 			return out, nil
 		}
 		for _, e := range es {
-			if e.Name != "." && e.Name != ".." {
+			if e.Name != "." && e.Name != ".." && len(out) < maxListEntries {
 				out = append(out, e)
+				names += len(e.Name)
 			}
 		}
 	}

@@ -13,9 +13,12 @@ import (
 )
 
 // MaxFrame bounds one transport frame. We never ask for more than
-// MaxPayload bytes of output in one request, so a legitimate response is
-// that plus a header; 1 MiB leaves room for servers that pad generously.
-const MaxFrame = 1 << 20
+// MaxPayload bytes of output in one request and send no compounds, so a
+// legitimate response is that payload, a 64-byte header, a fixed body of
+// at most 48 bytes (IOCTL, [MS-SMB2] 2.2.32) and alignment padding; 4 KiB
+// covers the last three. Every frame is allocated at its announced length,
+// so this is also what one connection's read costs (docs/bounds.md).
+const MaxFrame = MaxPayload + 4096
 
 // MaxPayload is the largest read, write, ioctl output or directory buffer
 // we ask for in one request: one credit's worth, so no multi-credit
@@ -527,7 +530,7 @@ func (c *Conn) dispatch(frame []byte) error {
 		}
 		msg := frame
 		if h.NextCommand != 0 {
-			if h.NextCommand < HeaderSize || int(h.NextCommand) > len(frame) {
+			if h.NextCommand < HeaderSize || uint64(h.NextCommand) > uint64(len(frame)) { // not int(): negative on 32-bit
 				return fmt.Errorf("smb2: compound next command %d: %w", h.NextCommand, ErrFrame)
 			}
 			msg = frame[:h.NextCommand]

@@ -3,7 +3,9 @@ package smb2
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 var le = binary.LittleEndian
@@ -362,11 +364,16 @@ type DirEntry struct {
 const FileAttributeDirectory uint32 = 0x10
 
 // ParseQueryDirectoryResponse decodes a QUERY_DIRECTORY response message
-// holding FileDirectoryInformation entries.
+// holding FileDirectoryInformation entries. The buffer may be no longer
+// than the OutputBufferLength we ask for, MaxPayload ([MS-SMB2] 3.3.5.18:
+// the server MUST NOT return more than that).
 func ParseQueryDirectoryResponse(msg []byte) ([]DirEntry, error) {
 	b, err := body(msg, 9)
 	if err != nil {
 		return nil, fmt.Errorf("smb2: query directory response: %w", err)
+	}
+	if n := le.Uint32(b[4:]); n > MaxPayload {
+		return nil, fmt.Errorf("smb2: query directory buffer of %d bytes, %d asked: %w", n, MaxPayload, ErrBounds)
 	}
 	buf, err := slice(msg, uint32(le.Uint16(b[2:])), le.Uint32(b[4:]))
 	if err != nil {
@@ -376,8 +383,11 @@ func ParseQueryDirectoryResponse(msg []byte) ([]DirEntry, error) {
 }
 
 // ParseDirectoryInformation walks a chain of FILE_DIRECTORY_INFORMATION
-// entries. Each entry is at least 64 bytes, so the count is bounded by the
-// buffer; a NextEntryOffset that does not move forward ends the walk.
+// entries ([MS-FSCC] 2.4.10). Each entry is at least 64 bytes and its name
+// ends where the next entry begins, so entries never share bytes and what
+// is decoded is bounded by the buffer; a NextEntryOffset that does not move
+// forward ends the walk with an error. Lengths stay uint32 until checked
+// (an int conversion would wrap on 32-bit builds).
 func ParseDirectoryInformation(buf []byte) ([]DirEntry, error) {
 	var out []DirEntry
 	off := 0
@@ -386,10 +396,17 @@ func ParseDirectoryInformation(buf []byte) ([]DirEntry, error) {
 		if len(e) < 64 {
 			return out, fmt.Errorf("smb2: directory entry at %d: %w", off, ErrShort)
 		}
-		next := int(le.Uint32(e))
-		n := int(le.Uint32(e[60:]))
-		if n > len(e)-64 {
-			return out, fmt.Errorf("smb2: directory entry name: %w", ErrBounds)
+		next := le.Uint32(e)
+		end := uint32(len(e))
+		if next != 0 {
+			if next < 64 || next > end {
+				return out, fmt.Errorf("smb2: directory next entry %d: %w", next, ErrBounds)
+			}
+			end = next
+		}
+		n := le.Uint32(e[60:])
+		if n > end-64 {
+			return out, fmt.Errorf("smb2: directory entry name of %d bytes in an entry of %d: %w", n, end, ErrBounds)
 		}
 		out = append(out, DirEntry{
 			Name:       utf16String(e[64 : 64+n]),
@@ -399,10 +416,7 @@ func ParseDirectoryInformation(buf []byte) ([]DirEntry, error) {
 		if next == 0 {
 			break
 		}
-		if next < 64 || next > len(e) {
-			return out, fmt.Errorf("smb2: directory next entry %d: %w", next, ErrBounds)
-		}
-		off += next
+		off += int(next)
 	}
 	return out, nil
 }
@@ -416,10 +430,24 @@ func utf16le(s string) []byte {
 	return b
 }
 
+// utf16String decodes UTF-16LE without an intermediate []rune; the string
+// is at most 1.5 times the bytes (3 UTF-8 bytes per 2-byte unit).
 func utf16String(b []byte) string {
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = le.Uint16(b[2*i:])
+	var sb strings.Builder
+	sb.Grow(len(b) / 2)
+	for i := 0; i+1 < len(b); i += 2 {
+		r := rune(le.Uint16(b[i:]))
+		if utf16.IsSurrogate(r) && i+3 < len(b) {
+			if d := utf16.DecodeRune(r, rune(le.Uint16(b[i+2:]))); d != utf8.RuneError {
+				sb.WriteRune(d)
+				i += 2
+				continue
+			}
+		}
+		if utf16.IsSurrogate(r) {
+			r = utf8.RuneError
+		}
+		sb.WriteRune(r)
 	}
-	return string(utf16.Decode(u))
+	return sb.String()
 }

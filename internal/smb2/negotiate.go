@@ -192,13 +192,15 @@ func ParseNegotiateResponse(msg []byte) (*NegotiateResponse, error) {
 		return r, nil
 	}
 	count := int(le.Uint16(b[6:]))
-	off := int(le.Uint32(b[60:]))
+	off32 := le.Uint32(b[60:])
 	if count == 0 {
 		return r, nil
 	}
-	if off < HeaderSize || off > len(msg) || count > (len(msg)-off)/8 {
-		return nil, fmt.Errorf("smb2: negotiate contexts: %w: %d at %d", ErrBounds, count, off)
+	// Compared as uint64 first: int(off32) is negative on 32-bit builds.
+	if uint64(off32) < HeaderSize || uint64(off32) > uint64(len(msg)) || count > (len(msg)-int(off32))/8 {
+		return nil, fmt.Errorf("smb2: negotiate contexts: %w: %d at %d", ErrBounds, count, off32)
 	}
+	off := int(off32)
 	for i := 0; i < count; i++ {
 		if i > 0 {
 			off = (off + 7) &^ 7
