@@ -202,6 +202,46 @@ func (r *Reader) VaryingCount(max uint32, minElemSize int) int {
 	return r.checkCount(actual, minElemSize)
 }
 
+// PointerArrayCount reads the max_count of a conformant array of pointers
+// whose referents must all be present, and checks it against 4 bytes per
+// pointer plus minReferent bytes per referent: checked at 4 bytes alone, a
+// count makes the decoder allocate a result and a deferred read per
+// element for bytes that can never follow.
+func (r *Reader) PointerArrayCount(minReferent int) int {
+	return r.ConformantCount(4 + minReferent)
+}
+
+// MinSIDSize is the least an RPC_SID referent takes on the wire: the
+// hoisted conformance (4 bytes), then Revision, SubAuthorityCount and
+// IdentifierAuthority (8 bytes) with no sub-authority ([MS-DTYP] 2.4.2.3).
+const MinSIDSize = 12
+
+// SIDPointerArray reads the referent of a pointer to a conformant array of
+// non-null PRPC_SID pointers (SAMPR_PSID_ARRAY, LSAPR_SID_ENUM_BUFFER): the
+// count, checked against a pointer and a minimal SID per element, the
+// pointers, then the SIDs. SIDs hold no pointers, so reading them straight
+// after the array is the order deferral would give, without a deferred
+// read per element.
+func (r *Reader) SIDPointerArray() []SID {
+	n := r.PointerArrayCount(MinSIDSize)
+	for range n {
+		if r.Pointer() == 0 && r.err == nil {
+			r.Fail(fmt.Errorf("%w: null SID in an array of SIDs", ErrPointer))
+		}
+	}
+	if r.err != nil {
+		return nil
+	}
+	out := make([]SID, n)
+	for i := range out {
+		out[i] = r.SID()
+	}
+	if r.err != nil {
+		return nil
+	}
+	return out
+}
+
 // ConformantVaryingCount reads max_count, offset and actual_count of a
 // conformant varying array and returns the checked actual count.
 func (r *Reader) ConformantVaryingCount(minElemSize int) int {

@@ -451,18 +451,9 @@ func decGetMembersInAlias(stub []byte) ([]ndr.SID, ntstatus.Status, error) {
 	count := r.Uint32()
 	if r.Pointer() != 0 {
 		r.Defer(func(r *ndr.Reader) {
-			n := r.ConformantCount(4)
-			if r.Err() == nil && uint32(n) != count {
-				r.Fail(fmt.Errorf("%d members in an array of %d", count, n))
-				return
-			}
-			sids = make([]ndr.SID, n)
-			for i := range sids {
-				if r.Pointer() == 0 {
-					r.Fail(errors.New("null member SID"))
-					return
-				}
-				r.Defer(func(r *ndr.Reader) { sids[i] = r.SID() })
+			sids = r.SIDPointerArray()
+			if r.Err() == nil && uint32(len(sids)) != count {
+				r.Fail(fmt.Errorf("%d members in an array of %d", count, len(sids)))
 			}
 		})
 	}
