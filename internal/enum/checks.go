@@ -313,8 +313,15 @@ func (h *Host) samrChecks(ctx context.Context, st *rpcState) {
 	if e.Users != nil {
 		users := make([]User, 0, len(e.Users))
 		for _, u := range e.Users {
-			users = append(users, User{RID: u.RID, Name: u.Name, FullName: u.FullName, Description: u.Description,
-				ACB: u.ACB, Flags: nonNil(samr.ACBNames(u.ACB))})
+			usr := User{RID: u.RID, Name: u.Name, FullName: u.FullName, Description: u.Description}
+			// Every account has an account-type bit (MS-SAMR 2.2.1.12), so
+			// a 0 from the display information means the call did not
+			// carry the bits (Samba AD does this): not read, absent.
+			if u.ACBSource == "user_info" || u.ACBSource == "display" && u.ACB != 0 {
+				acb := u.ACB
+				usr.ACB, usr.Flags = &acb, nonNil(samr.ACBNames(u.ACB))
+			}
+			users = append(users, usr)
 		}
 		if o.Has(CheckUsers) {
 			// Machine and trust accounts are not users: they go to
@@ -358,10 +365,10 @@ func (h *Host) samrChecks(ctx context.Context, st *rpcState) {
 }
 
 // isMachine: workstation or server trust accounts. Samba AD's display
-// information carries no ACB (lab-findings §6.12), so the trailing "$" of
+// information carries no ACB (see users above), so the trailing "$" of
 // a machine account's name counts too.
 func isMachine(u User) bool {
-	return u.ACB&(0x80|0x100) != 0 || strings.HasSuffix(u.Name, "$")
+	return u.ACB != nil && *u.ACB&(0x80|0x100) != 0 || strings.HasSuffix(u.Name, "$")
 }
 
 func nonNil(s []string) []string {

@@ -136,12 +136,15 @@ type PrimaryDomain struct {
 
 // User is one account of the account domain.
 type User struct {
-	RID         uint32   `json:"rid"`
-	Name        string   `json:"name"`
-	FullName    string   `json:"full_name"`
-	Description string   `json:"description"`
-	ACB         uint32   `json:"acb"`
-	Flags       []string `json:"flags"`
+	RID         uint32 `json:"rid"`
+	Name        string `json:"name"`
+	FullName    string `json:"full_name"`
+	Description string `json:"description"`
+	// ACB and Flags are the account-control bits and their names; absent
+	// when not read (Samba AD's display information carries none; -d
+	// reads them per user).
+	ACB   *uint32  `json:"acb,omitempty"`
+	Flags []string `json:"flags,omitempty"`
 }
 
 // Group is a domain group or alias with its members as plain names.

@@ -102,9 +102,12 @@ func usersSection(t *tw, r *enum.Result) {
 		return
 	}
 	t.f("users (%d):\n", len(r.Users))
+	unread := 0
 	for _, u := range r.Users {
 		t.f("  %-20s rid %-6d", u.Name, u.RID)
-		if len(u.Flags) > 0 {
+		if u.ACB == nil {
+			unread++
+		} else if len(u.Flags) > 0 {
 			t.f(" [%s]", strings.Join(u.Flags, ","))
 		}
 		if u.FullName != "" {
@@ -115,6 +118,9 @@ func usersSection(t *tw, r *enum.Result) {
 		}
 		t.f("\n")
 	}
+	if unread > 0 {
+		t.f("  (account flags not read for %d: the display information carried none; -d reads them per user)\n", unread)
+	}
 }
 
 func machinesSection(t *tw, r *enum.Result) {
@@ -123,7 +129,11 @@ func machinesSection(t *tw, r *enum.Result) {
 	}
 	t.f("machine accounts (%d):\n", len(r.Machines))
 	for _, u := range r.Machines {
-		t.f("  %-20s rid %-6d [%s]\n", u.Name, u.RID, strings.Join(u.Flags, ","))
+		flags := "flags not read"
+		if u.ACB != nil {
+			flags = strings.Join(u.Flags, ",")
+		}
+		t.f("  %-20s rid %-6d [%s]\n", u.Name, u.RID, flags)
 	}
 }
 
