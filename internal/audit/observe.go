@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/nullsweep/nullsweep/internal/enum"
@@ -37,7 +38,12 @@ func (v *view) calls(iface string, opnums ...uint16) []enum.Check {
 
 // ev renders a check as evidence: "samr.EnumerateUsersInDomain: denied (STATUS_ACCESS_DENIED)".
 func ev(c enum.Check) string {
-	s := c.Name + ": " + string(c.Result)
+	s := c.Name
+	if strings.HasPrefix(c.Arg, "access ") && !strings.Contains(s, "(") {
+		// Two opens of one handle differ by what they asked for.
+		s += "(" + c.Arg + ")"
+	}
+	s += ": " + string(c.Result)
 	if c.Status != "" {
 		s += " (" + c.Status + ")"
 	} else if c.Detail != "" {
@@ -172,9 +178,33 @@ func (v *view) gateCalls(pipe string) []enum.Check {
 	case "samr":
 		return v.calls(enum.IfaceSAMR, samrConnect...)
 	case "lsarpc":
-		return v.calls(enum.IfaceLSA, lsaOpenPolicy...)
+		// Only an open that asked for POLICY_LOOKUP_NAMES gates the
+		// lookups ([MS-LSAT] 3.1.4.4, 3.1.4.5): a server may grant
+		// anonymous callers POLICY_VIEW_LOCAL_INFORMATION (domain
+		// queries) and refuse lookups, as Samba AD does.
+		var out []enum.Check
+		for _, c := range v.calls(enum.IfaceLSA, lsaOpenPolicy...) {
+			if m, ok := accessMask(c.Arg); ok && m&policyLookupNames != 0 {
+				out = append(out, c)
+			}
+		}
+		return out
 	}
 	return nil
+}
+
+// policyLookupNames is POLICY_LOOKUP_NAMES ([MS-LSAD] 2.2.1.1.2).
+const policyLookupNames = 0x00000800
+
+// accessMask reads the desired access a handle-opening check recorded as
+// its argument ("access 0x00000800").
+func accessMask(arg string) (uint32, bool) {
+	h, ok := strings.CutPrefix(arg, "access ")
+	if !ok {
+		return 0, false
+	}
+	m, err := strconv.ParseUint(strings.TrimPrefix(h, "0x"), 16, 32)
+	return uint32(m), err == nil
 }
 
 // observe fills v.exp from the Result and the extra probes.
@@ -208,6 +238,11 @@ func (v *view) observe() {
 		r.Policy != nil, "password policy read anonymously")
 	lsaData := r.RIDCycling != nil && r.RIDCycling.Path == enum.RIDPathLSA
 	v.rpcExposure(ExpSIDLookup, "lsarpc", v.calls(enum.IfaceLSA, lsa.OpLookupSids, lsa.OpLookupNames), lsaData, "RID cycling went through LSA LookupSids")
+	if e := v.get(ExpSIDLookup); e.Value != Yes && r.RIDCycling != nil && r.RIDCycling.Path == enum.RIDPathSAMR && len(r.RIDs) > 0 {
+		// The LSA verdict stands; what a stranger still gets by RID
+		// belongs beside it.
+		v.set(ExpSIDLookup, e.Value, e.Setting, append(slices.Clone(e.Because), fmt.Sprintf("RID to name still works through SAMR LookupIdsInDomain: %d SIDs translated", len(r.RIDs)))...)
+	}
 
 	switch g := r.Sessions["guest"]; {
 	case g != nil && (g.Result == enum.Guest || g.Result == enum.Allowed):

@@ -250,7 +250,13 @@ func denialsSection(t *tw, r *enum.Result) {
 			if st == "" {
 				st = c.Detail
 			}
-			lines = append(lines, fmt.Sprintf("  %-44s %s %s", c.Name, c.Result, st))
+			name := c.Name
+			if c.Arg != "" && !strings.Contains(name, "(") {
+				// Two calls of one method differ by their argument
+				// (OpenPolicy2 asked with two access masks).
+				name += "(" + c.Arg + ")"
+			}
+			lines = append(lines, fmt.Sprintf("  %-44s %s %s", name, c.Result, st))
 		}
 	}
 	if len(lines) == 0 {
