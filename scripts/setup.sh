@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 
 PKGS=(samba samba-ad-dc smbclient samba-common-bin winbind python3-samba libnss-wrapper
-  python3-impacket ldap-utils nmap hyperfine iproute2 util-linux tshark)
+  python3-impacket ldap-utils nmap hyperfine iproute2 util-linux tshark
+  chromium)
 
 installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${PKGS[@]}" 2>/dev/null || true)
 missing=()

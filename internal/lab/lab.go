@@ -129,6 +129,39 @@ func (l *Lab) Up(ctx context.Context, names ...string) error {
 	return g.Wait()
 }
 
+// UpPosture starts one posture, which may be a Custom one, under its lock,
+// and returns once it answers.
+func (l *Lab) UpPosture(ctx context.Context, p Posture) error {
+	if answers(ctx, canaryAddr, "445") {
+		return fmt.Errorf("lab: %s:445 answers, so a server listens on all addresses (a system smbd?); stop it first", canaryAddr)
+	}
+	unlock, err := l.lock(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := l.upOne(ctx, p); err != nil {
+		return fmt.Errorf("lab: %s: %w", p.Name, err)
+	}
+	return nil
+}
+
+// DownPosture stops one posture, which may be a Custom one.
+func (l *Lab) DownPosture(ctx context.Context, p Posture) error {
+	if _, err := os.Stat(l.pdir(p)); err != nil {
+		return nil
+	}
+	unlock, err := l.lock(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := l.downOne(p); err != nil {
+		return fmt.Errorf("lab: %s: %w", p.Name, err)
+	}
+	return nil
+}
+
 // upOne brings p up; started says whether anything had to be started.
 func (l *Lab) upOne(ctx context.Context, p Posture) (started bool, err error) {
 	if Answers(ctx, p) {

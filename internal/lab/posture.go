@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Posture is one victim: a Samba server on its own loopback address.
@@ -16,6 +17,45 @@ type Posture struct {
 	DC      bool   // Samba AD DC ("samba"), not a standalone smbd
 	NMBD    bool   // also runs nmbd (NetBIOS name service, browser)
 	Summary string // one line for status and the README
+	// Options, when set, replace the posture's own smb.conf [global] lines
+	// (see Custom); Shares is appended as share sections.
+	Options []string
+	Shares  string
+}
+
+// Custom is a standalone posture that is not in the table: base's
+// accounts and shares under a name and loopback address of its own, with
+// options in place of base's [global] lines and shares appended ($POSTURE_DIR
+// in them is the posture's directory, which holds shares/public). Tests use
+// it to change a setting on a server no other test shares, and to serve
+// text a real server would send (a share comment, say).
+func Custom(name, addr, base string, options []string, shares string) (Posture, error) {
+	b, err := Lookup(base)
+	if err != nil {
+		return Posture{}, err
+	}
+	if b.DC {
+		return Posture{}, fmt.Errorf("lab: custom postures are standalone; %s is a DC", base)
+	}
+	if _, err := Lookup(name); err == nil {
+		return Posture{}, fmt.Errorf("lab: custom posture %q would shadow the table's", name)
+	}
+	if options == nil {
+		options = postureOptions(base)
+	}
+	if len(name) > 15 {
+		return Posture{}, fmt.Errorf("lab: custom posture name %q: at most 15 characters (it is the NetBIOS name too)", name)
+	}
+	return Posture{Name: name, Addr: addr, NetBIOS: strings.ToUpper(name), Options: options, Shares: shares,
+		Summary: "custom, from " + base}, nil
+}
+
+// options are the [global] lines that make p what it is.
+func (p Posture) options() []string {
+	if p.Options != nil {
+		return p.Options
+	}
+	return postureOptions(p.Name)
 }
 
 // postures is the fixed table; lab-findings.md describes what each shows.

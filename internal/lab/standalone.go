@@ -137,7 +137,15 @@ var standaloneConf = template.Must(template.New("smb.conf").Parse(`# written by 
   path = {{.D}}/shares/backup
   comment = hidden backup share
   valid users = svc_backup
-`))
+{{with .P.Shares}}{{.}}
+{{end}}`))
+
+// expandShares puts the posture's directory into its extra share sections
+// ($POSTURE_DIR), so a custom share can live beside the standard ones.
+func expandShares(p Posture, dir string) Posture {
+	p.Shares = strings.ReplaceAll(p.Shares, "$POSTURE_DIR", dir)
+	return p
+}
 
 // postureOptions are the lines that make each standalone posture what it is.
 func postureOptions(name string) []string {
@@ -177,7 +185,7 @@ func (l *Lab) prepareStandalone(ctx context.Context, p Posture) error {
 		P     Posture
 		D     string
 		Extra []string
-	}{p, d, postureOptions(p.Name)}); err != nil {
+	}{expandShares(p, d), d, p.options()}); err != nil {
 		return err
 	}
 	if err := os.WriteFile(l.conf(p), []byte(conf.String()), 0o644); err != nil {

@@ -72,3 +72,35 @@ func skipOrFatal(t testing.TB, format string, args ...any) {
 	}
 	t.Skipf(format, args...)
 }
+
+// RequireCustom starts a posture made by lab.Custom for this test alone and
+// stops it when the test ends; it returns the posture's address. Skips
+// without Samba, as Require does (a failure under CI=true).
+func RequireCustom(t testing.TB, p lab.Posture) string {
+	t.Helper()
+	if !lab.SambaInstalled() {
+		skipOrFatal(t, "labtest: Samba (smbd) is not installed, cannot start posture %s; run scripts/setup.sh", p.Name)
+	}
+	if os.Geteuid() != 0 {
+		skipOrFatal(t, "labtest: cannot start posture %s: %v", p.Name, lab.ErrNotRoot)
+	}
+	l := lab.New(lab.DefaultDir())
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	// A server left by an interrupted earlier run of the test has the old
+	// configuration: stop it first.
+	if err := l.DownPosture(ctx, p); err != nil {
+		t.Fatalf("labtest: stop stale %s: %v", p.Name, err)
+	}
+	if err := l.UpPosture(ctx, p); err != nil {
+		t.Fatalf("labtest: start %s: %v (logs under %s)", p.Name, err, l.Dir)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := l.DownPosture(ctx, p); err != nil {
+			t.Errorf("labtest: stop %s: %v", p.Name, err)
+		}
+	})
+	return p.Addr
+}
