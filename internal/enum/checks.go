@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/dcerpc"
+	"github.com/nullsweep/nullsweep/internal/msrpc/epm"
 	"github.com/nullsweep/nullsweep/internal/msrpc/lsa"
 	"github.com/nullsweep/nullsweep/internal/msrpc/samr"
 	"github.com/nullsweep/nullsweep/internal/msrpc/srvsvc"
@@ -23,6 +24,11 @@ type rpcState struct {
 	samr      *samr.Client
 	account   *ndr.SID // account domain SID, from LSA or SAMR
 	pipes     []smb.Pipe
+	// tcp: binds go over ncacn_ip_tcp to the port the endpoint mapper
+	// names (doors.go); epm is that mapper, epmErr why it is not.
+	tcp    bool
+	epm    *epm.Client
+	epmErr error
 }
 
 func (s *rpcState) close(ctx context.Context) {
@@ -33,6 +39,9 @@ func (s *rpcState) close(ctx context.Context) {
 
 // bind opens a pipe and binds one interface on it, recording both steps.
 func (h *Host) bind(ctx context.Context, st *rpcState, pipe string, iface dcerpc.SyntaxID) (*dcerpc.Client, error) {
+	if st.tcp {
+		return h.bindTCP(ctx, st, pipe, iface)
+	}
 	if h.IPC == nil {
 		c := openPipeCall(pipe)
 		c.Result, c.Detail = Skipped, "IPC$ not connected"
@@ -59,10 +68,23 @@ func (h *Host) bind(ctx context.Context, st *rpcState, pipe string, iface dcerpc
 }
 
 func (h *Host) runRPCChecks(ctx context.Context) {
-	st := &rpcState{}
+	st := &rpcState{tcp: h.useTCP(ctx)}
+	transport := NCACNNP
+	if st.tcp {
+		transport = NCACNIPTCP
+	}
+	h.mu.Lock()
+	h.rpcRan, h.rpcTransport = true, transport
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		h.rpcTransport = ""
+		h.mu.Unlock()
+	}()
 	defer st.close(context.WithoutCancel(ctx))
 	o := h.Opt.Checks
-	if h.IPC != nil {
+	rpc := h.IPC != nil || st.tcp
+	if rpc {
 		h.serverInfo(ctx, st)
 		if o.Has(CheckLSA) || o.Has(CheckRIDs) || o.Has(CheckUsers) || o.Has(CheckPolicy) || o.Has(CheckGroups) {
 			h.lsaChecks(ctx, st)
@@ -74,10 +96,10 @@ func (h *Host) runRPCChecks(ctx context.Context) {
 	if o.Has(CheckShares) {
 		h.shareChecks(ctx, st)
 	}
-	if o.Has(CheckRIDs) && h.IPC != nil {
+	if o.Has(CheckRIDs) && rpc {
 		h.ridCycle(ctx, st)
 	}
-	if o.Has(CheckMachines) {
+	if o.Has(CheckMachines) && h.Session != nil {
 		h.browse(ctx)
 	}
 }

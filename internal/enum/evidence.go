@@ -88,6 +88,9 @@ type Check struct {
 	StatusCode uint32 `json:"status_code,omitempty"`
 	MS         int64  `json:"ms"`
 	Detail     string `json:"detail,omitempty"`
+	// Transport is the RPC protocol sequence that carried a bind or call:
+	// ncacn_np (a named pipe over SMB) or ncacn_ip_tcp.
+	Transport string `json:"transport,omitempty"`
 }
 
 // Call describes a check before it runs.

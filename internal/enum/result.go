@@ -2,6 +2,8 @@
 // fills its part of a Result, with the evidence (call → status) that led to it.
 package enum
 
+import "github.com/nullsweep/nullsweep/internal/ldap"
+
 // Schema names the JSON contract version (docs/json.md).
 const Schema = "nullsweep/1"
 
@@ -40,6 +42,10 @@ type Result struct {
 	RIDs          []RID          `json:"rids,omitzero"`
 	RIDCycling    *RIDCycling    `json:"rid_cycling,omitempty"`
 	Browse        *Browse        `json:"browse,omitempty"`
+	// Endpoints is the endpoint mapper's list (-E); LDAP what the LDAP
+	// ports said (-D).
+	Endpoints *Endpoints   `json:"endpoints,omitempty"`
+	LDAP      *ldap.Result `json:"ldap,omitempty"`
 
 	Checks []Check `json:"checks"`
 }

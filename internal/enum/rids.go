@@ -978,10 +978,13 @@ type ridLane interface {
 
 // openPipe opens and binds one lane's pipe, recording both steps.
 func (c *cycler) openPipe(ctx context.Context, name string, iface dcerpc.SyntaxID, lane int) (*gatedPipe, *dcerpc.Client, error) {
+	detail := fmt.Sprintf("rid cycling lane %d", lane)
+	if c.st.tcp {
+		return c.tcpLane(ctx, name, iface, detail)
+	}
 	if c.h.IPC == nil {
 		return nil, nil, fmt.Errorf("%s: IPC$ not connected", name)
 	}
-	detail := fmt.Sprintf("rid cycling lane %d", lane)
 	start := time.Now()
 	p, err := c.h.IPC.OpenPipe(ctx, name)
 	ch := openPipeCall(name).Done(time.Since(start), err)

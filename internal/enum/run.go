@@ -40,6 +40,9 @@ type Options struct {
 	RIDs RIDOptions
 	// Logger receives debug logs; nil discards.
 	Logger *slog.Logger
+	// Transport of the RPC checks: TransportAuto (""), TransportSMB or
+	// TransportTCP (doors.go).
+	Transport string
 }
 
 // Checks is a set of enum.exe check letters.
@@ -65,7 +68,9 @@ const (
 	// the dialect the checks use is reported, since six more connections
 	// cost a forking server (Samba) more than the checks themselves.
 	CheckDialects
-	CheckAll = CheckUsers | CheckMachines | CheckShares | CheckPolicy | CheckGroups | CheckLSA | CheckNetBIOS | CheckRIDs | CheckPipes | CheckDialects
+	CheckEndpoints // -E: the endpoint mapper's list (TCP 135)
+	CheckLDAP      // -D: LDAP rootDSE, anonymous search, LDAPS certificate
+	CheckAll       = CheckUsers | CheckMachines | CheckShares | CheckPolicy | CheckGroups | CheckLSA | CheckNetBIOS | CheckRIDs | CheckPipes | CheckDialects | CheckEndpoints | CheckLDAP
 )
 
 // Has reports whether c includes all of x; the zero set means all.
@@ -98,12 +103,19 @@ type Host struct {
 	IPC     smb.Tree
 	log     *slog.Logger
 	mu      sync.Mutex // guards Result.Checks when checks run concurrently
+	// rpcRan says the RPC checks ran; rpcTransport is the protocol
+	// sequence Record stamps on their binds and calls (doors.go).
+	rpcRan       bool
+	rpcTransport string
 }
 
 // Record appends one piece of evidence, and logs it at debug level as it
 // happens (nullsweep -v).
 func (h *Host) Record(c Check) {
 	h.mu.Lock()
+	if c.Transport == "" && h.rpcTransport != "" && (c.Layer == LayerBind || c.Layer == LayerCall) && c.Interface != IfaceRAP && c.Interface != IfaceEnum {
+		c.Transport = h.rpcTransport
+	}
 	h.Result.Checks = append(h.Result.Checks, c)
 	h.mu.Unlock()
 	if h.log != nil {
@@ -134,6 +146,7 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 			Sessions: map[string]*SessionResult{}, Checks: []Check{}}}
 	defer h.close()
 	h.run(ctx)
+	h.doors(ctx)
 	h.noteDeadline(ctx)
 	return h.Result
 }

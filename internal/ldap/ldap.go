@@ -101,7 +101,8 @@ type PortResult struct {
 	Bind        *Outcome     `json:"anonymous_bind,omitempty"`
 	RootDSE     *RootDSE     `json:"root_dse,omitempty"`
 	Search      *Search      `json:"anonymous_search,omitempty"`
-	MS          int64        `json:"ms"`
+	// MS is the time the port took; the check of it in enum reports it.
+	MS int64 `json:"-"`
 }
 
 // Outcome is an LDAP operation's result code.
