@@ -21,6 +21,8 @@ type enumFlags struct {
 	ridStop  int
 	unixSIDs bool
 	names    []string
+	// transport of the RPC checks: auto, smb or tcp.
+	transport string
 }
 
 func init() { rootCmd.AddCommand(newEnumCmd()) }
@@ -37,6 +39,11 @@ unknown user, empty password), IPC$, the well-known pipes, then the RPC checks.
 enum.exe's letters select checks: -U users, -M machines/browse list, -S shares,
 -P password and lockout policy, -G groups, -L LSA domain and trusts,
 -N NetBIOS names, -R RID cycling, -d per-user details, -A all (the default).
+Beyond enum.exe: -E the endpoint mapper's list (TCP 135), -D LDAP (rootDSE,
+anonymous search, LDAPS certificate); both are part of -A. --transport
+chooses how the RPC checks travel: named pipes over SMB, ncacn_ip_tcp to the
+ports the endpoint mapper names, or auto (pipes; TCP when SMB is closed or
+gives no IPC$ and 135 answers).
 
 Exit status: 0 when the host was examined (whatever it exposed; a denied
 null session or a port that refuses connections is an answer), 2 when it
@@ -58,6 +65,7 @@ or on a usage error.`,
 		{'U', "users"}, {'M', "machines and the browse list"}, {'S', "shares"}, {'P', "password and lockout policy"},
 		{'G', "groups and members"}, {'L', "LSA: domain, SID, trusts"}, {'N', "NetBIOS names (UDP 137)"},
 		{'R', "RID cycling (SID to name)"}, {'A', "all checks (default)"}, {'d', "detailed: per-user information"},
+		{'E', "endpoint mapper list (TCP 135)"}, {'D', "LDAP: rootDSE, anonymous search, LDAPS certificate"},
 	} {
 		b := new(bool)
 		f.letters[l.r] = b
@@ -68,13 +76,15 @@ or on a usage error.`,
 	fl.IntVar(&f.ridStop, "rid-stop", 2, "empty batches in a row that end the open-ended RID scan (at least 1)")
 	fl.BoolVar(&f.unixSIDs, "unix-sids", false, "also cycle Samba's Unix SIDs (S-1-22-1, S-1-22-2)")
 	fl.StringSliceVar(&f.names, "names", nil, "names to translate with LSA LookupNames")
+	fl.StringVar(&f.transport, "transport", enum.TransportAuto, "RPC transport: auto, smb (named pipes) or tcp (ncacn_ip_tcp via the endpoint mapper)")
 	return cmd
 }
 
 func (f *enumFlags) checks() enum.Checks {
 	var c enum.Checks
 	for r, bit := range map[rune]enum.Checks{'U': enum.CheckUsers, 'M': enum.CheckMachines, 'S': enum.CheckShares,
-		'P': enum.CheckPolicy, 'G': enum.CheckGroups, 'L': enum.CheckLSA, 'N': enum.CheckNetBIOS, 'R': enum.CheckRIDs, 'A': enum.CheckAll} {
+		'P': enum.CheckPolicy, 'G': enum.CheckGroups, 'L': enum.CheckLSA, 'N': enum.CheckNetBIOS, 'R': enum.CheckRIDs, 'A': enum.CheckAll,
+		'E': enum.CheckEndpoints, 'D': enum.CheckLDAP} {
 		if *f.letters[r] {
 			c |= bit
 		}
@@ -132,11 +142,16 @@ func runEnum(cmd *cobra.Command, f *enumFlags, arg string) error {
 	if err != nil {
 		return usageErr(err)
 	}
+	switch f.transport {
+	case enum.TransportAuto, enum.TransportSMB, enum.TransportTCP:
+	default:
+		return usageErr(fmt.Errorf("--transport must be auto, smb or tcp, not %q", f.transport))
+	}
 	ctx, in, stop := withSignals(cmd.Context())
 	defer stop()
 	start := time.Now()
 	res := enum.Run(ctx, hosts[0], enum.Options{
-		Timeout: f.timeout, Port: f.port, NoGuest: f.noGuest, SMB1: f.smb1, Checks: f.checks(), Logger: f.logger(cmd.ErrOrStderr()),
+		Timeout: f.timeout, Port: f.port, NoGuest: f.noGuest, SMB1: f.smb1, Checks: f.checks(), Logger: f.logger(cmd.ErrOrStderr()), Transport: f.transport,
 		RIDs: enum.RIDOptions{Ranges: ranges, Batch: f.ridBatch, Stop: f.ridStop, UnixSIDs: f.unixSIDs, Names: f.names},
 	})
 	took := time.Since(start)
