@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
 	"golang.org/x/text/encoding/charmap"
 )
@@ -156,13 +157,17 @@ func ParseShareEnum(params, data []byte) ([]ShareInfo1, error) {
 		return nil, fmt.Errorf("rap: NetShareEnum: %d entries in %d bytes: %w", n, len(data), ErrShort)
 	}
 	out := make([]ShareInfo1, 0, n)
+	st := newStrings(data, conv)
 	for i := 0; i < n; i++ {
 		e := data[i*entry:]
 		out = append(out, ShareInfo1{
 			Name:   fixedString(e[:13]),
 			Type:   binary.LittleEndian.Uint16(e[14:]),
-			Remark: pointerString(data, binary.LittleEndian.Uint32(e[16:]), conv),
+			Remark: st.at(binary.LittleEndian.Uint32(e[16:])),
 		})
+	}
+	if st.err != nil {
+		return nil, fmt.Errorf("rap: NetShareEnum: %w", st.err)
 	}
 	return out, serr
 }
@@ -204,19 +209,23 @@ func ParseServerEnum2(params, data []byte) ([]ServerInfo1, error) {
 		return nil, fmt.Errorf("rap: NetServerEnum2: %d entries in %d bytes: %w", n, len(data), ErrShort)
 	}
 	out := make([]ServerInfo1, 0, n)
+	st := newStrings(data, conv)
 	for i := 0; i < n; i++ {
-		out = append(out, serverInfo1(data, data[i*entry:], conv))
+		out = append(out, serverInfo1(st, data[i*entry:]))
+	}
+	if st.err != nil {
+		return nil, fmt.Errorf("rap: NetServerEnum2: %w", st.err)
 	}
 	return out, serr
 }
 
-func serverInfo1(data, e []byte, conv uint16) ServerInfo1 {
+func serverInfo1(st *stringTable, e []byte) ServerInfo1 {
 	return ServerInfo1{
 		Name:         fixedString(e[:16]),
 		VersionMajor: e[16],
 		VersionMinor: e[17],
 		Type:         binary.LittleEndian.Uint32(e[18:]),
-		Comment:      pointerString(data, binary.LittleEndian.Uint32(e[22:]), conv),
+		Comment:      st.at(binary.LittleEndian.Uint32(e[22:])),
 	}
 }
 
@@ -240,7 +249,11 @@ func ParseServerGetInfo(params, data []byte) (*ServerInfo1, error) {
 	if len(data) < 26 {
 		return nil, fmt.Errorf("rap: NetServerGetInfo: data: %w", ErrShort)
 	}
-	s := serverInfo1(data, data, binary.LittleEndian.Uint16(params[2:]))
+	st := newStrings(data, binary.LittleEndian.Uint16(params[2:]))
+	s := serverInfo1(st, data)
+	if st.err != nil {
+		return nil, fmt.Errorf("rap: NetServerGetInfo: %w", st.err)
+	}
 	return &s, nil
 }
 
@@ -274,32 +287,73 @@ func fixedString(b []byte) string {
 	return oemString(b)
 }
 
-// pointerString follows a RAP string pointer: its low 16 bits minus the
-// converter give an offset into data ([MS-RAP] 2.5.11). A null or
-// out-of-range pointer gives "".
-func pointerString(data []byte, ptr uint32, conv uint16) string {
-	if ptr == 0 {
+// ErrOverlap is returned when a reply's string pointers reuse bytes beyond
+// what the data holds: a server packs each string once after the fixed
+// entries ([MS-RAP] 2.5.11), so only a hostile one overlaps them.
+var ErrOverlap = errors.New("rap: string pointers overlap beyond the data received")
+
+// stringTable follows the string pointers of one reply. A pointer seen
+// before gives the same string (shared, not decoded again); the distinct
+// strings may together take no more bytes than the data holds, so entries
+// pointing into each other's strings (a suffix each) cannot multiply it.
+type stringTable struct {
+	data []byte
+	conv uint16
+	seen map[int]string
+	left int
+	err  error
+}
+
+func newStrings(data []byte, conv uint16) *stringTable {
+	return &stringTable{data: data, conv: conv, left: len(data)}
+}
+
+// at follows a RAP string pointer: its low 16 bits minus the converter give
+// an offset into data ([MS-RAP] 2.5.11). A null or out-of-range pointer
+// gives "".
+func (t *stringTable) at(ptr uint32) string {
+	if ptr == 0 || t.err != nil {
 		return ""
 	}
-	off := int(uint16(ptr)) - int(conv)
-	if off < 0 || off >= len(data) {
+	off := int(uint16(ptr)) - int(t.conv)
+	if off < 0 || off >= len(t.data) {
 		return ""
+	}
+	if s, ok := t.seen[off]; ok {
+		return s
 	}
 	end := off
-	for end < len(data) && data[end] != 0 && end-off < 1024 {
+	for end < len(t.data) && t.data[end] != 0 && end-off < 1024 {
 		end++
 	}
-	return oemString(data[off:end])
+	if end-off > t.left {
+		t.err = ErrOverlap
+		return ""
+	}
+	t.left -= end - off
+	s := oemString(t.data[off:end])
+	if t.seen == nil {
+		t.seen = make(map[int]string)
+	}
+	t.seen[off] = s
+	return s
 }
 
 // oemString decodes OEM text; RAP strings are in the server's DOS code page
 // (CP850 by default on Samba; CP437 on US Windows agrees for ASCII).
+// Decoded byte by byte: a transform.Transformer per string allocated more
+// than the string itself.
 func oemString(b []byte) string {
-	s, err := charmap.CodePage850.NewDecoder().Bytes(b)
-	if err != nil {
-		return string(b)
+	var sb strings.Builder
+	sb.Grow(len(b))
+	for _, c := range b {
+		if c < 0x80 {
+			sb.WriteByte(c)
+		} else {
+			sb.WriteRune(charmap.CodePage850.DecodeByte(c))
+		}
 	}
-	return string(s)
+	return sb.String()
 }
 
 func oemBytes(s string) []byte {

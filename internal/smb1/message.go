@@ -219,12 +219,19 @@ func readStringAlign(b []byte, off int, unicode, align bool) (string, int) {
 
 // OEMString decodes bytes in the OEM code page (CP850, Samba's default
 // "dos charset").
+// It is decoded byte by byte: a transform.Transformer per name allocated
+// more than the name itself.
 func OEMString(b []byte) string {
-	s, err := charmap.CodePage850.NewDecoder().Bytes(b)
-	if err != nil {
-		return string(b)
+	var sb strings.Builder
+	sb.Grow(len(b))
+	for _, c := range b {
+		if c < 0x80 {
+			sb.WriteByte(c)
+		} else {
+			sb.WriteRune(charmap.CodePage850.DecodeByte(c))
+		}
 	}
-	return string(s)
+	return sb.String()
 }
 
 // UTF16String decodes UTF-16LE bytes, stopping at a NUL; an odd last byte
