@@ -51,8 +51,10 @@ var ridLanes = 4
 
 // ridMaxFound bounds the names one host may hand us: a server that maps
 // every RID would otherwise keep the open-ended scan going until the
-// host's deadline, growing the result all the while.
-var ridMaxFound = 1 << 20
+// host's deadline, growing the result all the while. 65,536 names of the
+// longest kind lsa accepts hold about 60 MiB, ordinary ones 8 MiB
+// (docs/bounds.md); a larger domain is reported as stopped, not complete.
+var ridMaxFound = 1 << 16
 
 // Fixed ranges: the well-known account RIDs of a domain (500 Administrator,
 // 501 Guest, 502 krbtgt, 512-527 the well-known groups, ...) and the

@@ -2,7 +2,9 @@ package lsa
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/nullsweep/nullsweep/internal/ndr"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
@@ -61,6 +63,35 @@ const (
 	MaxLookupSids  = 20480
 	MaxLookupNames = 1000
 )
+
+// The longest names a lookup reply may carry, in characters. An account
+// name is an sAMAccountName, whose schema allows at most 256 ([MS-ADA3]
+// SAM-Account-Name rangeUpper); a referenced domain's name is a NetBIOS
+// name or at most a DNS name (255 octets, RFC 1035 2.3.4). The wire allows
+// 32,767, and every translation shares its domain's name, so a reply's
+// size would otherwise be multiplied by each consumer that copies it.
+const (
+	MaxAccountNameLen = 256
+	MaxDomainNameLen  = 255
+)
+
+// ErrNameTooLong is returned for a reply with a name over those limits.
+var ErrNameTooLong = errors.New("lsa: name longer than Windows allows")
+
+// checkNames holds a decoded reply to MaxAccountNameLen and MaxDomainNameLen.
+func (res *LookupResult) checkNames(names func(i int) string, n int) error {
+	for _, d := range res.Domains {
+		if c := utf8.RuneCountInString(d.Name); c > MaxDomainNameLen {
+			return fmt.Errorf("%w: domain name of %d characters (at most %d)", ErrNameTooLong, c, MaxDomainNameLen)
+		}
+	}
+	for i := range n {
+		if c := utf8.RuneCountInString(names(i)); c > MaxAccountNameLen {
+			return fmt.Errorf("%w: name %d of %d characters (at most %d)", ErrNameTooLong, i, c, MaxAccountNameLen)
+		}
+	}
+	return nil
+}
 
 // Translation is one translated SID or name. Domain and DomainSID come from
 // the referenced domain list; both are empty when the server gave none.
@@ -203,6 +234,9 @@ func DecodeLookupSids(stub []byte, sids []ndr.SID) (*LookupResult, error) {
 	if err := r.Err(); err != nil {
 		return nil, err
 	}
+	if err := res.checkNames(func(i int) string { return names[i].s }, len(names)); err != nil {
+		return nil, err
+	}
 	if len(names) == 0 && (res.Status == ntstatus.NoneMapped || res.Status.IsError()) {
 		res.Translations = make([]Translation, len(sids))
 		for i, s := range sids {
@@ -315,6 +349,9 @@ func DecodeLookupNames(stub []byte, names []string) (*LookupResult, error) {
 	res.MappedCount = r.Uint32()
 	res.Status = ntstatus.Status(r.Uint32())
 	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	if err := res.checkNames(nil, 0); err != nil {
 		return nil, err
 	}
 	if len(sids) == 0 && (res.Status == ntstatus.NoneMapped || res.Status.IsError()) {
