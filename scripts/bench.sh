@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
 # bench.sh - nullsweep beside the peers on the same lab victims, on
-# loopback only. Prints each tool's mean wall time and the ratio to
-# nullsweep's.
+# loopback only. Prints, per tool, the mean wall time, the server CPU time
+# the run caused (the floor: no client can be faster than the server's own
+# work), the ratio wall / server CPU, the client's own CPU time, and the
+# ratio of its wall time to nullsweep's.
 #
 #   scripts/bench.sh [enum|rids|all]     (default all)
+#
+# Server CPU is utime+stime+cutime+cstime (proc(5) /proc/PID/stat fields
+# 14-17) summed over the posture's Samba processes: those whose command
+# line names the posture's directory under the lab dir (smbd, samba-dcerpcd
+# and its rpcd_* workers, which samba-dcerpcd re-parents to init, winbindd)
+# and every descendant of the pids `nullsweep lab status` lists (the AD
+# DC's samba processes rename themselves). cutime/cstime hold the
+# per-connection children that exited and were reaped; read after RUNS
+# further runs of the tool, divided by RUNS. Resolution is a clock tick
+# (10 ms) per RUNS runs; CPU of a process that exits un-reaped by the set
+# (an idle samba-dcerpcd) is lost, so the figure is a lower bound.
 #
 # env: RUNS (default 5), TARGETS_ENUM ("127.0.0.2 127.0.0.7"),
 #      E4LNG=/path/to/enum4linux-ng.py (optional; skipped when unset),
@@ -17,6 +30,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 PY=/usr/bin/python3
+HZ=$(getconf CLK_TCK)
+LABDIR=${NULLSWEEP_LAB_DIR:-${TMPDIR:-/tmp}/nullsweep-lab}
 EX=/usr/share/doc/python3-impacket/examples
 BIN=bin/nullsweep
 OUT=${BENCH_OUT:-$(mktemp -d)}
@@ -26,27 +41,71 @@ build() {
   "$BIN" lab up open bulk >/dev/null
 }
 
-# mean_of NAME CMD: hyperfine's mean seconds of CMD (after one warm-up run:
-# smbd starts its RPC helpers on first use).
-mean_of() {
-  local name=$1 cmd=$2 json="$OUT/$1.json"
-  hyperfine -N --warmup 1 --runs "$RUNS" --export-json "$json" -- "$cmd" >/dev/null 2>&1 || {
-    echo "$name: failed ($cmd)" >&2; echo "nan"; return; }
-  $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["mean"])' "$json"
+# server_ticks HOST: CPU clock ticks used so far by the lab's Samba
+# processes serving HOST (see the header).
+server_ticks() {
+  local host=$1 posture roots
+  posture=$("$BIN" lab status | awk -v a="$host" '$2 == a {print $1}')
+  roots=$("$BIN" lab status | awk -v a="$host" '$2 == a {for (i = 4; i <= NF; i++) {sub(/.*=/, "", $i); print $i}}')
+  $PY - "$LABDIR/$posture/" $roots <<'PYEOF'
+import os, sys
+mark, roots = sys.argv[1].encode(), set(int(p) for p in sys.argv[2:])
+procs = {}
+for d in os.listdir("/proc"):
+    if not d.isdigit():
+        continue
+    try:
+        stat = open(f"/proc/{d}/stat", "rb").read()
+        cmd = open(f"/proc/{d}/cmdline", "rb").read()
+    except OSError:
+        continue
+    f = stat[stat.rindex(b")") + 2:].split()
+    # f[0] is field 3 (state); utime, stime, cutime, cstime are fields 14-17.
+    procs[int(d)] = (int(f[1]), sum(int(x) for x in f[11:15]), mark in cmd)
+def ours(pid, seen=0):
+    while pid in procs and seen < 64:
+        if pid in roots or procs[pid][2]:
+            return True
+        pid, seen = procs[pid][0], seen + 1
+    return False
+print(sum(t for pid, (_, t, _) in procs.items() if ours(pid)))
+PYEOF
 }
 
-# table BASE_NAME BASE_MEAN [NAME MEAN]...: each tool's time and its ratio
-# to the first.
+# measure NAME HOST CMD: "wall server client" in seconds: hyperfine's mean
+# wall time and mean client CPU (user+system) of CMD after one warm-up run
+# (smbd starts its RPC helpers on first use), then the server CPU per run
+# over RUNS more runs.
+measure() {
+  local name=$1 host=$2 cmd=$3 json="$OUT/$1.json" t0 t1 i
+  hyperfine -N --warmup 1 --runs "$RUNS" --export-json "$json" -- "$cmd" >/dev/null 2>&1 || {
+    echo "$name: failed ($cmd)" >&2; echo "nan nan nan"; return; }
+  t0=$(server_ticks "$host")
+  for ((i = 0; i < RUNS; i++)); do bash -c "$cmd" >/dev/null 2>&1 || true; done
+  sleep 0.2 # the server reaps the per-connection children
+  t1=$(server_ticks "$host")
+  $PY -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(r["mean"], (int(sys.argv[2])-int(sys.argv[3]))/int(sys.argv[4])/int(sys.argv[5]), r["user"]+r["system"])' \
+    "$json" "$t1" "$t0" "$HZ" "$RUNS"
+}
+
+# table [NAME "WALL SERVER CLIENT"]...: each tool's times, wall/server CPU,
+# and the ratio of its wall time to the first row's.
 table() {
-  local base=$2; shift 2
-  printf '  %-34s %9s %9s\n' tool "mean s" "x slower"
+  local base=${2%% *}
+  printf '  %-36s %8s %10s %11s %10s %8s\n' tool "wall ms" "server ms" "wall/server" "client ms" "x slower"
   while (($#)); do
     awk -v n="$1" -v m="$2" -v b="$base" 'BEGIN {
-      if (m == "nan") printf "  %-34s %9s %9s\n", n, "failed", "-";
-      else printf "  %-34s %9.3f %9.1f\n", n, m, m / b }'
+      split(m, v, " ");
+      if (v[1] == "nan") printf "  %-36s %8s\n", n, "failed";
+      else printf "  %-36s %8.1f %10.1f %11s %10.1f %8.2f\n", n, v[1]*1000, v[2]*1000,
+        (v[2] > 0 ? sprintf("%.2f", v[1]/v[2]) : "-"), v[3]*1000, v[1]/b }'
     shift 2
   done
 }
+
+# load: the machine's load, said with every section (benchmarks on a
+# shared machine are only comparable within one run).
+load() { echo "load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"; }
 
 # enum: the checks of -U -S -P -G -L over one session, against a full
 # rpcclient enumeration, impacket's samrdump, nmap's smb-enum scripts and
@@ -54,18 +113,23 @@ table() {
 bench_enum() {
   local t rows
   for t in ${TARGETS_ENUM:-127.0.0.2 127.0.0.7}; do
-    echo "== enum -U -S -P -G -L on $t ($RUNS runs each, after a warm-up)"
-    rows=(nullsweep "$(mean_of "ns_enum_$t" "$BIN enum $t -U -S -P -G -L --no-guest --json")")
-    rows+=("rpcclient (12 commands, 1 process)" "$(mean_of "rpcclient_$t" "rpcclient -U '' -N $t -c 'srvinfo;lsaquery;lsaquery 5;enumdomusers;querydispinfo;enumdomgroups;enumalsgroups builtin;enumalsgroups domain;querydominfo;getdompwinfo;enumtrust;netshareenumall'")")
-    rows+=("impacket samrdump" "$(mean_of "samrdump_$t" "$PY $EX/samrdump.py -no-pass @$t")")
+    [ "$t" = 127.0.0.10 ] && "$BIN" lab up dc >/dev/null
+    echo "== enum -U -S -P -G -L on $t ($RUNS runs each, after a warm-up; $(load))"
+    rows=(nullsweep "$(measure "ns_enum_$t" "$t" "$BIN enum $t -U -S -P -G -L --no-guest --json")")
+    rows+=("rpcclient (12 commands, 1 process)" "$(measure "rpcclient_$t" "$t" "rpcclient -U '' -N $t -c 'srvinfo;lsaquery;lsaquery 5;enumdomusers;querydispinfo;enumdomgroups;enumalsgroups builtin;enumalsgroups domain;querydominfo;getdompwinfo;enumtrust;netshareenumall'")")
+    rows+=("impacket samrdump" "$(measure "samrdump_$t" "$t" "$PY $EX/samrdump.py -no-pass @$t")")
     if command -v nmap >/dev/null; then
-      rows+=("nmap smb-enum-*" "$(mean_of "nmap_$t" "nmap -Pn -n -p445 --script smb-enum-users,smb-enum-shares,smb-enum-domains,smb-os-discovery $t")")
+      rows+=("nmap smb-enum-*" "$(measure "nmap_$t" "$t" "nmap -Pn -n -p445 --script smb-enum-users,smb-enum-shares,smb-enum-domains,smb-os-discovery $t")")
     fi
     if [ -n "${E4LNG:-}" ]; then
-      rows+=("enum4linux-ng -U -S -P -G" "$(mean_of "e4lng_$t" "$PY $E4LNG -U -S -P -G $t")")
+      rows+=("enum4linux-ng -U -S -P -G" "$(measure "e4lng_$t" "$t" "$PY $E4LNG -U -S -P -G $t")")
     fi
-    table "${rows[@]:0:2}" "${rows[@]}"
+    table "${rows[@]}"
   done
+  if [ -n "${GOBENCH:-}" ]; then
+    echo "== go test -bench 'Enum(Open|Bulk)' (-U -S -P -G -L in process; $(load))"
+    go test -run '^$' -bench 'BenchmarkEnum(Open|Bulk)$' -benchtime "${RUNS}x" ./internal/enum | grep '^Benchmark'
+  fi
 }
 
 # chunks SID|- HOST CMD LO HI: a script that runs rpcclient CMD over LO..HI,
@@ -83,8 +147,9 @@ chunks() {
 }
 
 # rids: RID cycling of RID_RANGE with nullsweep enum -R against rpcclient
-# lookupsids, 1,000 SIDs a call (samlookuprids where anonymous LSA
-# translation is denied, as on the DC), enum4linux-ng -R when present and
+# lookupsids, 1,000 SIDs a call (samlookuprids where rpcclient's lookupsids
+# is denied: it asks for POLICY_LOOKUP_NAMES, which the DC refuses to a
+# null session), enum4linux-ng -R when present and
 # impacket's lookupsid.py. Names found are printed under the table, so a
 # fast tool that finds less is seen as such.
 bench_rids() {
@@ -93,7 +158,7 @@ bench_rids() {
   "$BIN" lab up bulk >/dev/null
   for t in ${TARGETS_RIDS:-127.0.0.7}; do
     [ "$t" = 127.0.0.10 ] && "$BIN" lab up dc >/dev/null
-    echo "== RID cycling $range on $t ($RUNS runs each, after a warm-up; load $(cut -d' ' -f1-3 /proc/loadavg))"
+    echo "== RID cycling $range on $t ($RUNS runs each, after a warm-up; $(load))"
     json="$OUT/ns_rids_$t.out.json"
     "$BIN" enum "$t" -R --no-guest --timeout 120s --rids "$range" --json >"$json"
     sid=$(jq -r '.domain.sid // empty' "$json")
@@ -103,18 +168,18 @@ bench_rids() {
       continue
     fi
     found=("nullsweep ($path)" "$(jq --arg p "$sid-" '[.rids[] | select(.sid | startswith($p))] | length' "$json")")
-    rows=("nullsweep enum -R ($path)" "$(mean_of "ns_rids_$t" "$BIN enum $t -R --no-guest --timeout 120s --rids $range --json")")
-    if [ "$path" = samr ]; then
+    rows=("nullsweep enum -R ($path)" "$(measure "ns_rids_$t" "$t" "$BIN enum $t -R --no-guest --timeout 120s --rids $range --json")")
+    if [ "$path" = samr ] || rpcclient -U '' -N "$t" -c "lookupsids $sid-500" 2>&1 | grep -q ACCESS_DENIED; then
       chunks - "$t" "samlookuprids domain" "$lo" "$hi" >"$OUT/rpcclient_rids_$t.sh"
       found+=("rpcclient samlookuprids" "$(bash "$OUT/rpcclient_rids_$t.sh" 2>/dev/null | grep -c '^rid 0x[0-9a-f]*: .* ([1-69])$' || true)")
-      rows+=("rpcclient samlookuprids (1000/call)" "$(mean_of "rpcclient_rids_$t" "bash $OUT/rpcclient_rids_$t.sh")")
+      rows+=("rpcclient samlookuprids (1000/call)" "$(measure "rpcclient_rids_$t" "$t" "bash $OUT/rpcclient_rids_$t.sh")")
     else
       chunks "$sid" "$t" lookupsids "$lo" "$hi" >"$OUT/rpcclient_rids_$t.sh"
       found+=("rpcclient lookupsids" "$(bash "$OUT/rpcclient_rids_$t.sh" 2>/dev/null | grep -c "^$sid-[0-9]* .* ([1-69])\$" || true)")
-      rows+=("rpcclient lookupsids (1000/call)" "$(mean_of "rpcclient_rids_$t" "bash $OUT/rpcclient_rids_$t.sh")")
+      rows+=("rpcclient lookupsids (1000/call)" "$(measure "rpcclient_rids_$t" "$t" "bash $OUT/rpcclient_rids_$t.sh")")
     fi
     if [ -n "${E4LNG:-}" ]; then
-      rows+=("enum4linux-ng -R ${E4LNG_BULK:-1000}" "$(mean_of "e4lng_rids_$t" "$PY $E4LNG -R ${E4LNG_BULK:-1000} -r $range $t")")
+      rows+=("enum4linux-ng -R ${E4LNG_BULK:-1000}" "$(measure "e4lng_rids_$t" "$t" "$PY $E4LNG -R ${E4LNG_BULK:-1000} -r $range $t")")
     else
       echo "  (enum4linux-ng skipped: set E4LNG=/path/to/enum4linux-ng.py)" >&2
     fi
@@ -123,21 +188,21 @@ bench_rids() {
     out="$OUT/lookupsid_$t.txt"
     $PY "$EX/lookupsid.py" -no-pass "@$t" "$hi" >"$out" 2>&1 || true
     local mean
-    mean=$(mean_of "lookupsid_$t" "$PY $EX/lookupsid.py -no-pass @$t $hi")
+    mean=$(measure "lookupsid_$t" "$t" "$PY $EX/lookupsid.py -no-pass @$t $hi")
     if grep -q '^\[-\]' "$out"; then
-      found+=("impacket lookupsid.py" "fails in $(printf '%.3f' "$mean") s: $(grep -m1 '^\[-\]' "$out" | cut -c5-60)")
-      mean=nan
+      found+=("impacket lookupsid.py" "fails in $(printf '%.3f' "${mean%% *}") s: $(grep -m1 '^\[-\]' "$out" | cut -c5-60)")
+      mean="nan nan nan"
     else
       found+=("impacket lookupsid.py" "$(grep -c 'SidType' "$out" || true)")
     fi
     rows+=("impacket lookupsid.py $hi" "$mean")
-    table "${rows[@]:0:2}" "${rows[@]}"
+    table "${rows[@]}"
     printf '  names found in the account domain:'
     printf ' %s: %s;' "${found[@]}"
     echo
   done
   if [ -n "${GOBENCH:-}" ]; then
-    echo "== go test -bench RIDCycleBulk (500-5100 on bulk; lanes = batches in flight)"
+    echo "== go test -bench RIDCycleBulk (500-5100 on bulk; lanes = batches in flight; $(load))"
     go test -run '^$' -bench RIDCycleBulk -benchtime "${RUNS}x" ./internal/enum | grep '^Benchmark'
   fi
 }
