@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/audit"
 	"github.com/nullsweep/nullsweep/internal/enum"
+	"github.com/nullsweep/nullsweep/internal/lab"
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
 	"github.com/nullsweep/nullsweep/internal/sweep"
 )
@@ -242,5 +244,95 @@ func TestSweepRecordsAndDiffs(t *testing.T) {
 	out, _, _ = nullsweep(t, "diff", "--db", db)
 	if !strings.Contains(out, "no change") {
 		t.Errorf("diff of the merged run with the last sweep:\n%s", out)
+	}
+}
+
+// The loop the history exists for: sweep, change one setting (restrict
+// anonymous 0 → 2 on a posture of this test's own), sweep again; the diff
+// names what closed, nothing new, nothing unknown, and the untouched host
+// unchanged.
+func TestSweepChangeSweep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("live test")
+	}
+	other := labtest.Require(t, "smb2only")["smb2only"]
+	posture := func(ra string) lab.Posture {
+		p, err := lab.Custom("ra-change", "127.0.0.22", "open", []string{"restrict anonymous = " + ra, "server min protocol = NT1"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	addr := labtest.RequireCustom(t, posture("0"))
+	dir := t.TempDir()
+	db := filepath.Join(dir, "h.db")
+	sweepArgs := func(n string) []string {
+		return []string{"sweep", "--db", db, "-o", filepath.Join(dir, n+".jsonl"), "--since", "last", addr, other}
+	}
+	if _, errOut, code := nullsweep(t, sweepArgs("1")...); code != 1 {
+		t.Fatalf("first sweep: exit %d %s", code, errOut)
+	}
+	labtest.RequireCustom(t, posture("2")) // restarts it with the new smb.conf
+	out, errOut, code := nullsweep(t, sweepArgs("2")...)
+	if code != 1 || !strings.Contains(out, "since the last run (run 1): 0 hosts with something new, 1 resolved") {
+		t.Fatalf("second sweep: exit %d\n%s%s", code, out, errOut)
+	}
+	out, _, code = nullsweep(t, "diff", "--db", db, "--json")
+	if code != 0 {
+		t.Errorf("diff: exit %d, want 0 (nothing new)", code)
+	}
+	var d struct {
+		Hosts []struct {
+			Target, State                   string
+			New, Resolved, Changed, Unknown []struct{ Kind, Key, Before, After string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range d.Hosts {
+		if h.Target == other {
+			if h.State != "unchanged" {
+				t.Errorf("untouched host %s: %s %+v", other, h.State, h)
+			}
+			continue
+		}
+		if h.State != "resolved" || len(h.New) != 0 {
+			t.Errorf("changed host: state %s, new %v", h.State, h.New)
+		}
+		// The public share is not listed to a null session any more, so it
+		// is not probed: not read is not closed.
+		for _, e := range h.Unknown {
+			if !strings.Contains(e.Key, "share:public") {
+				t.Errorf("unknown after the change: %+v (only the unprobed share may be)", e)
+			}
+		}
+		var findings, exposures []string
+		for _, e := range h.Resolved {
+			if e.Kind == "finding" {
+				findings = append(findings, e.Key)
+			} else {
+				exposures = append(exposures, e.Key+":"+e.Before+">"+e.After)
+			}
+		}
+		t.Logf("resolved findings %v\nresolved exposures %v\nchanged %v", findings, exposures, h.Changed)
+		// What restrict anonymous = 2 closes on Samba (docs/samba.md):
+		// the anonymous IPC$ and everything behind it.
+		want := []string{"groups-enumerable", "lockout-dos", "null-session-allowed", "policy-readable", "shares-enumerable", "users-enumerable"}
+		slices.Sort(findings)
+		if !slices.Equal(findings, want) {
+			t.Errorf("resolved findings %v, want exactly %v", findings, want)
+		}
+		for _, want := range []string{"ipc:yes>no", "users:yes>no", "shares-list:yes>no", "password-policy:yes>no"} {
+			if !slices.Contains(exposures, want) {
+				t.Errorf("resolved exposures %v lack %s", exposures, want)
+			}
+		}
+		// What it leaves open: the guest mapping, SMB1, unsigned sessions.
+		for _, kept := range []string{"guest-logon", "smb1-enabled", "signing-not-required"} {
+			if slices.Contains(findings, kept) {
+				t.Errorf("%s is reported resolved, but restrict anonymous does not govern it", kept)
+			}
+		}
 	}
 }

@@ -174,12 +174,14 @@ func compare(a, b *Run, ha, hb []*StoredHost, fa, fb map[string][]findingRow) *D
 				hd.Unchanged++
 			}
 		}
+		closedB := y != nil && y.Status == StatusClosed
+		ib := itemMap(y)
 		for id, f := range before {
 			if _, has := after[id]; has {
 				continue
 			}
 			e := Entry{Kind: "finding", Key: id, Severity: f.sev.String(), Title: f.title, Before: f.sev.String(), sev: f.sev}
-			if okB {
+			if okB && (closedB || findingClosed(id, ib)) {
 				hd.Resolved = append(hd.Resolved, e)
 			} else {
 				e.After = "?"
@@ -187,36 +189,35 @@ func compare(a, b *Run, ha, hb []*StoredHost, fa, fb map[string][]findingRow) *D
 			}
 		}
 		// Exposure items by key.
-		ia, ib := itemMap(x), itemMap(y)
+		ia := itemMap(x)
 		for k, it := range ib {
 			e := Entry{Kind: "exposure", Key: k, After: it.State}
 			p, had := ia[k]
 			e.Before = p.State
+			if !had {
+				e.Before = absentOr(okA)
+			}
 			switch {
 			case had && p.State == it.State:
 				hd.Unchanged++
-			case it.State == audit.Unknown || p.State == audit.Unknown:
-				if !had {
-					e.Before = absentOr(okA)
-				}
-				hd.Unknown = append(hd.Unknown, e)
-			case it.State == audit.Yes && (!had || p.State == audit.No):
-				if !had {
-					e.Before = absentOr(okA)
-				}
-				hd.New = append(hd.New, e)
-			case it.State == audit.No && had && p.State == audit.Yes:
+			case it.State == audit.Yes:
+				hd.New = append(hd.New, e) // exposed now, not known to be before
+			case p.State == audit.Yes && it.State == audit.No:
 				hd.Resolved = append(hd.Resolved, e)
+			case it.State == audit.Unknown:
+				hd.Unknown = append(hd.Unknown, e)
 			case had:
-				hd.Changed = append(hd.Changed, e)
+				hd.Changed = append(hd.Changed, e) // e.g. unknown → no
 			}
 		}
 		for k, p := range ia {
 			if _, has := ib[k]; has || p.State != audit.Yes {
 				continue
 			}
+			// Absent now: closed only when the port is; otherwise it was
+			// not examined this time (absent = not read).
 			e := Entry{Kind: "exposure", Key: k, Before: p.State}
-			if okB {
+			if okB && closedB {
 				hd.Resolved = append(hd.Resolved, e)
 			} else {
 				e.After = "?"
@@ -242,6 +243,18 @@ func compare(a, b *Run, ha, hb []*StoredHost, fa, fb map[string][]findingRow) *D
 		d.Hosts = append(d.Hosts, hd)
 	}
 	return d
+}
+
+// findingClosed says whether a finding absent from a host's later run is
+// closed: one about a share or a pipe only when that item now reads "no"
+// (a share not probed this time is not a share closed); others when the
+// host answered.
+func findingClosed(id string, after map[string]Item) bool {
+	_, key, ok := strings.Cut(id, "/")
+	if !ok || !(strings.HasPrefix(key, "share:") || strings.HasPrefix(key, "pipe:")) {
+		return true
+	}
+	return after[key].State == audit.No
 }
 
 func absentOr(answered bool) string {

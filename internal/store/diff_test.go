@@ -42,8 +42,14 @@ func TestDiffRules(t *testing.T) {
 			[]findingRow{f("users-enumerable", audit.Medium)}, nil, DiffUnknown, 0, 0, 0, 2},
 		{"port closed is fixed", host("open", "", users("yes")), host("closed", ""),
 			[]findingRow{f("users-enumerable", audit.Medium)}, nil, DiffResolved, 0, 3, 0, 0},
+		{"share not probed again is not closed", host("open", "", Item{Key: "share:public", State: "yes"}), host("open", ""),
+			[]findingRow{f("share-anonymous/share:public", audit.Medium)}, nil, DiffUnknown, 0, 0, 0, 2},
+		{"share probed and refused is closed", host("open", "", Item{Key: "share:public", State: "yes"}), host("open", "", Item{Key: "share:public", State: "no"}),
+			[]findingRow{f("share-anonymous/share:public", audit.Medium)}, nil, DiffResolved, 0, 2, 0, 0},
+		{"undecided then closed is a change", host("open", "", Item{Key: "sid-translation", State: "unknown"}), host("open", "", Item{Key: "sid-translation", State: "no"}),
+			nil, nil, DiffChanged, 0, 0, 1, 0},
 		{"came back with findings", host("filtered", ""), host("open", "", users("yes")),
-			nil, []findingRow{f("users-enumerable", audit.Medium)}, DiffNew, 2, 0, 0, 1},
+			nil, []findingRow{f("users-enumerable", audit.Medium)}, DiffNew, 3, 0, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
