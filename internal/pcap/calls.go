@@ -1,12 +1,14 @@
 package pcap
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/nullsweep/nullsweep/internal/dcerpc"
+	"github.com/nullsweep/nullsweep/internal/msrpc/epm"
 	"github.com/nullsweep/nullsweep/internal/msrpc/lsa"
 	"github.com/nullsweep/nullsweep/internal/msrpc/samr"
 	"github.com/nullsweep/nullsweep/internal/msrpc/srvsvc"
@@ -38,7 +40,7 @@ const lsaQueryInformationPolicy2 = 46
 
 var srvsvcNames = map[uint16]string{15: "NetrShareEnum", 16: "NetrShareGetInfo", 21: "NetrServerGetInfo", 28: "NetrRemoteTOD"}
 var wkssvcNames = map[uint16]string{0: "NetrWkstaGetInfo", 2: "NetrWkstaUserEnum"}
-var epmNames = map[uint16]string{2: "ept_map", 3: "ept_lookup"}
+var epmNames = map[uint16]string{epm.OpLookup: "ept_lookup", epm.OpMap: "ept_map", epm.OpLookupHandleFree: "ept_lookup_handle_free"}
 
 func callName(id dcerpc.UUID, opnum uint16) string {
 	var m map[uint16]string
@@ -75,6 +77,8 @@ func (c *conv) decodeCall(frame int, id dcerpc.UUID, call *rpcCall, cl *Call) {
 		err = c.srvsvcCall(f, call, cl)
 	case dcerpc.WKSSVC.UUID:
 		err = c.wkssvcCall(f, call, cl)
+	case dcerpc.EPM.UUID:
+		err = c.epmCall(f, call, cl)
 	default:
 		err = errNoDecoder
 	}
@@ -465,6 +469,58 @@ func (c *conv) wkssvcCall(f map[string][]string, call *rpcCall, cl *Call) error 
 	if info != nil {
 		c.rep.Disclosed.Server = &RPCServer{Name: info.ComputerName, Domain: info.LanGroup, Platform: info.PlatformID,
 			Version: fmt.Sprintf("%d.%d", info.VersionMajor, info.VersionMinor)}
+		cl.Disclosed++
+	}
+	return nil
+}
+
+// epmCall decodes ept_lookup and ept_map replies with package epm. The
+// request's last field is what it asked for at most (max_ents,
+// max_towers), which the decoders hold the reply to.
+func (c *conv) epmCall(f map[string][]string, call *rpcCall, cl *Call) error {
+	if len(call.req) < 4 {
+		return fmt.Errorf("epm: request of %d bytes", len(call.req))
+	}
+	max := binary.LittleEndian.Uint32(call.req[len(call.req)-4:])
+	var bindings []string
+	switch call.opnum {
+	case epm.OpLookup:
+		rep, err := epm.DecodeLookup(call.resp, max)
+		if err != nil {
+			return err
+		}
+		cl.Status = epm.StatusName(rep.Status)
+		f["epm.num_ents"] = []string{strconv.Itoa(len(rep.Entries))}
+		for _, e := range rep.Entries {
+			if b := e.Binding(); b != "" {
+				if e.Annotation != "" {
+					b += " " + e.Annotation
+				}
+				bindings = append(bindings, b)
+			}
+		}
+	case epm.OpMap:
+		towers, st, err := epm.DecodeMap(call.resp, max)
+		if err != nil {
+			return err
+		}
+		cl.Status = epm.StatusName(st)
+		f["epm.num_towers"] = []string{strconv.Itoa(len(towers))}
+		for _, raw := range towers {
+			t, err := epm.ParseTower(raw)
+			if err != nil {
+				return err
+			}
+			bindings = append(bindings, t.Binding())
+			if t.Protocol == "ncacn_ip_tcp" {
+				f["epm.proto.tcp_port"] = append(f["epm.proto.tcp_port"], t.Endpoint)
+			}
+		}
+	default:
+		return errNoDecoder
+	}
+	for _, b := range bindings {
+		c.rep.Disclosed.Endpoints = appendBounded(c.rep.Disclosed.Endpoints, b)
 		cl.Disclosed++
 	}
 	return nil

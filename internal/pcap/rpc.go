@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/nullsweep/nullsweep/internal/dcerpc"
+	"github.com/nullsweep/nullsweep/internal/msrpc/epm"
 )
 
 // pipeState follows DCE/RPC on one named pipe (or one TCP connection): the
@@ -355,6 +356,7 @@ var tsharkLayer = map[dcerpc.UUID]string{
 	dcerpc.SAMR.UUID:   "samr",
 	dcerpc.SRVSVC.UUID: "srvsvc",
 	dcerpc.WKSSVC.UUID: "wkssvc",
+	dcerpc.EPM.UUID:    "epm",
 }
 
 // interfaces names the interfaces nullsweep speaks.
@@ -374,6 +376,9 @@ func (p *pipeState) ifaceName(ctxID uint16) string {
 	}
 	if n, ok := interfaces[s.UUID]; ok {
 		return n
+	}
+	if i, ok := epm.InterfaceName(s.UUID); ok {
+		return i.Name
 	}
 	return s.UUID.String()
 }
