@@ -151,8 +151,22 @@ func TestNotExaminedExitsTwo(t *testing.T) {
 			t.Errorf("%s on a closing listener: exit %d, stderr %q\n%s", verb, code, errOut, out)
 		}
 	}
+	// What was not examined is not printed as "no".
+	if out, _, _ := nullsweep(t, "enum", "--json", "--timeout", "5s", closing); strings.Contains(out, `"dialects"`) || strings.Contains(out, `"signing_enabled"`) {
+		t.Errorf("enum --json on a closing listener reports dialects or signing:\n%s", out)
+	}
+	if out, _, _ := nullsweep(t, "audit", "--timeout", "5s", closing); strings.Contains(out, "SMB1 accepted:                           no") || strings.Contains(out, "signing required:                        no") {
+		t.Errorf("audit on a closing listener says no for what it did not see:\n%s", out)
+	}
 	addrs := labtest.Require(t, "open")
 	open := addrs["open"]
+	// Letters select checks: the dialects were not probed.
+	if out, _, code := nullsweep(t, "enum", "-U", "--timeout", "60s", open); code != 0 || !strings.Contains(out, "dialects: not probed") || strings.Contains(out, "SMB 1.0 no") {
+		t.Errorf("enum -U (exit %d):\n%s", code, out)
+	}
+	if out, _, _ := nullsweep(t, "enum", "-U", "--json", "--timeout", "60s", open); strings.Contains(out, `"dialects"`) || !strings.Contains(out, `"signing_enabled"`) {
+		t.Errorf("enum -U --json: dialects present or signing absent:\n%s", out)
+	}
 	tests := []struct {
 		args      []string
 		code      int

@@ -252,10 +252,13 @@ func (v *view) observe() {
 	default:
 		v.set(ExpGuest, Unknown, "", "no guest probe result")
 	}
-	if r.SMB != nil && len(r.SMB.Dialects) > 0 {
-		on, ok := r.SMB.Dialects[smb.SMB1.String()]
-		if ok {
+	// Only a dialect the server answered for is evidence; the signing
+	// flags exist only in a NEGOTIATE response that chose a dialect.
+	if r.SMB != nil {
+		if on, ok := r.SMB.Dialects[smb.SMB1.String()]; ok {
 			v.set(ExpSMB1, yesNo(on), "", "NEGOTIATE NT LM 0.12: "+acceptWord(on))
+		} else if r.SMB.Dialect == smb.SMB1.String() {
+			v.set(ExpSMB1, Yes, "", "NEGOTIATE: the checks ran over NT LM 0.12")
 		}
 		if r.SMB.Dialect != "" {
 			v.set(ExpSigning, yesNo(r.SMB.SigningRequired), "", fmt.Sprintf("NEGOTIATE (%s) SecurityMode: signing enabled %v, required %v", r.SMB.Dialect, r.SMB.SigningEnabled, r.SMB.SigningRequired))

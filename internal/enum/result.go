@@ -2,7 +2,11 @@
 // fills its part of a Result, with the evidence (call → status) that led to it.
 package enum
 
-import "github.com/nullsweep/nullsweep/internal/ldap"
+import (
+	"encoding/json"
+
+	"github.com/nullsweep/nullsweep/internal/ldap"
+)
 
 // Schema names the JSON contract version (docs/json.md).
 const Schema = "nullsweep/1"
@@ -52,8 +56,10 @@ type Result struct {
 
 // SMBInfo is layer 2: negotiate facts.
 type SMBInfo struct {
-	Dialects        map[string]bool `json:"dialects"`          // "SMB 1.0".."SMB 3.1.1" → accepted
-	Dialect         string          `json:"dialect,omitempty"` // used for the checks
+	// Dialects maps each dialect the server answered for to whether it
+	// accepted it; nil (absent) when not probed or no probe got an answer.
+	Dialects        map[string]bool `json:"dialects,omitempty"` // "SMB 1.0".."SMB 3.1.1" → accepted
+	Dialect         string          `json:"dialect,omitempty"`  // used for the checks
 	SigningEnabled  bool            `json:"signing_enabled"`
 	SigningRequired bool            `json:"signing_required"`
 	ServerGUID      string          `json:"server_guid,omitempty"`
@@ -61,6 +67,21 @@ type SMBInfo struct {
 	NTLM            *NTLM           `json:"ntlm,omitempty"`
 	NativeOS        string          `json:"native_os,omitempty"`
 	NativeLanMan    string          `json:"native_lanman,omitempty"`
+}
+
+// MarshalJSON leaves the signing flags out unless a dialect was
+// negotiated: they come from the NEGOTIATE response, and false is not
+// what a failed negotiate says.
+func (s SMBInfo) MarshalJSON() ([]byte, error) {
+	type plain SMBInfo
+	if s.Dialect != "" {
+		return json.Marshal(plain(s))
+	}
+	return json.Marshal(struct {
+		plain
+		SigningEnabled  *bool `json:"signing_enabled,omitempty"`
+		SigningRequired *bool `json:"signing_required,omitempty"`
+	}{plain: plain(s)})
 }
 
 // NTLM is what the NTLMSSP CHALLENGE leaked.
@@ -236,7 +257,12 @@ const (
 
 // RIDCycling summarises how SIDs were translated.
 type RIDCycling struct {
-	Path          string            `json:"path"` // lsa | samr | none
+	Path string `json:"path"` // lsa | samr | none
+	// LSAAccess is the access mask of the policy handle LSA translated on
+	// (path lsa): 0x800 POLICY_LOOKUP_NAMES, or what a server that refuses
+	// it granted instead (0x1 POLICY_VIEW_LOCAL_INFORMATION, 0x02000000
+	// MAXIMUM_ALLOWED).
+	LSAAccess     uint32            `json:"lsa_access,omitempty"`
 	Denied        []string          `json:"denied,omitempty"`
 	DomainSIDs    map[string]string `json:"domain_sids,omitempty"`   // source → SID
 	Administrator string            `json:"administrator,omitempty"` // RID 500's name

@@ -153,7 +153,10 @@ type cycler struct {
 	// lookup call of the path succeeded.
 	lastRound  []*ridJob
 	translated bool
-	mu         sync.Mutex // guards batch and found (lanes run concurrently)
+	// lsaAccess is the policy access lane 0 was granted (set before
+	// other lanes open).
+	lsaAccess uint32
+	mu        sync.Mutex // guards batch and found (lanes run concurrently)
 }
 
 func (h *Host) ridCycle(ctx context.Context, st *rpcState) {
@@ -207,6 +210,7 @@ func (h *Host) ridCycle(ctx context.Context, st *rpcState) {
 		})
 		if c.translated {
 			rc.Path = RIDPathLSA
+			rc.LSAAccess = c.lsaAccess
 		} else if denied := c.deniedJobs(); denied != "" {
 			c.denied = append(c.denied, "lsa.LookupSids: "+denied)
 		}
@@ -1015,28 +1019,44 @@ type lsaLane struct {
 	pol ndr.Handle
 }
 
-// openLSALane opens a pipe, binds LSA and opens a policy handle with
-// POLICY_LOOKUP_NAMES only, the right LookupSids needs. Its error, when
-// the server denies the handle, is what the report shows as denied.
+// lsaLookupMasks are the policy access masks RID cycling asks for, in
+// order. POLICY_LOOKUP_NAMES is the right LsarLookupSids checks
+// ([MS-LSAT] 3.1.4.11), but Samba's AD DC refuses it to a null session
+// while it opens the policy for POLICY_VIEW_LOCAL_INFORMATION or
+// MAXIMUM_ALLOWED ([MS-LSAD] 2.2.1.1.2) and translates on that handle; the
+// narrower masks come first.
+var lsaLookupMasks = []uint32{lsa.PolicyLookupNames, lsa.PolicyViewLocalInformation, lsa.MaximumAllowed}
+
+// openLSALane opens a pipe, binds LSA and opens a policy handle for
+// LookupSids: lane 0 tries lsaLookupMasks in order, later lanes the mask
+// lane 0 was granted. Its error, when the server denies every mask, is
+// what the report shows as denied.
 func (c *cycler) openLSALane(ctx context.Context, i int) (*lsaLane, error) {
 	g, rpc, err := c.openPipe(ctx, "lsarpc", dcerpc.LSARPC, i)
 	if err != nil {
 		return nil, nil // not a denial of translation; nothing to report beyond the check
 	}
 	cl := lsa.New(rpc)
-	pol, err := cl.OpenPolicy(ctx, lsa.PolicyLookupNames)
+	masks := lsaLookupMasks
+	if i > 0 && c.lsaAccess != 0 {
+		masks = []uint32{c.lsaAccess}
+	}
+	pol, err := cl.OpenPolicy(ctx, masks...)
 	name := "lsa.OpenPolicy2"
 	for _, a := range pol.Attempts {
-		ch := openPolicyCheck(a, fmt.Sprintf("(lookup names), rid cycling lane %d", i))
+		ch := openPolicyCheck(a, fmt.Sprintf("(for LookupSids), rid cycling lane %d", i))
 		name = ch.Name
 		c.h.Record(ch)
 	}
 	if err != nil {
 		_ = g.Close(ctx)
 		if _, st := Classify(err); st.Name != "" && i == 0 {
-			return nil, fmt.Errorf("%s(lookup names): %s", name, st.Name)
+			return nil, fmt.Errorf("%s(lookup names, view local information, maximum allowed): %s", name, st.Name)
 		}
 		return nil, nil
+	}
+	if i == 0 {
+		c.lsaAccess = pol.Access
 	}
 	return &lsaLane{g: g, c: cl, pol: pol.Handle}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
+	"github.com/nullsweep/nullsweep/internal/msrpc/lsa"
 	"github.com/nullsweep/nullsweep/internal/smb"
 )
 
@@ -228,19 +229,30 @@ func TestRIDCyclingBulkMatchesRpcclientLive(t *testing.T) {
 	compareOracle(t, "account domain, default scan", def.RIDs, def.Domain.SID, oracle, ridsIn(ranges...))
 }
 
-// On the AD DC anonymous LSA translation is denied and SAMR
-// LookupIdsInDomain works: the names equal rpcclient samlookuprids'.
-func TestRIDCyclingDCMatchesSamlookupridsLive(t *testing.T) {
+// On the AD DC a null session is refused a policy handle for
+// POLICY_LOOKUP_NAMES (so rpcclient's lookupsids, which asks for just
+// that, is denied) but granted one for POLICY_VIEW_LOCAL_INFORMATION, on
+// which LsarLookupSids translates: the path is LSA, the mask is reported,
+// and the names equal rpcclient samlookuprids' (SAMR) for the account
+// domain and Builtin.
+func TestRIDCyclingDCOverLSALive(t *testing.T) {
 	addr := labtest.Require(t, "dc")["dc"]
+	if out := rpcclientOracle(t, addr, "lookupsids S-1-5-32-544"); !strings.Contains(out, "NT_STATUS_ACCESS_DENIED") {
+		t.Errorf("rpcclient lookupsids (POLICY_LOOKUP_NAMES) on the DC: %q, want access denied", out)
+	}
 	r := ridLiveRun(t, addr, CheckRIDs, RIDOptions{})
 	rc := r.RIDCycling
-	if rc.Path != "samr" {
-		t.Fatalf("path %q, denied %v", rc.Path, rc.Denied)
+	if rc.Path != "lsa" || rc.LSAAccess != lsa.PolicyViewLocalInformation {
+		t.Fatalf("path %q access 0x%x, denied %v", rc.Path, rc.LSAAccess, rc.Denied)
 	}
-	if !slices.ContainsFunc(rc.Denied, func(s string) bool {
-		return strings.HasPrefix(s, "lsa.") && strings.Contains(s, "STATUS_ACCESS_DENIED")
-	}) {
-		t.Errorf("denied %v: the LSA denial is not reported", rc.Denied)
+	asked := map[string]Outcome{}
+	for _, c := range r.Checks {
+		if c.Is(IfaceLSA, lsa.OpOpenPolicy2) && strings.Contains(c.Detail, "rid cycling lane 0") {
+			asked[c.Arg] = c.Result
+		}
+	}
+	if asked["access 0x00000800"] != Denied || asked["access 0x00000001"] != OK || len(asked) != 2 {
+		t.Errorf("lane 0 policy opens %v: want 0x800 denied, then 0x1 ok", asked)
 	}
 	if rc.Administrator != "Administrator" || rc.Guest != "Guest" {
 		t.Errorf("administrator %q guest %q", rc.Administrator, rc.Guest)
@@ -337,9 +349,11 @@ func BenchmarkEnumRIDsBulk(b *testing.B) {
 	}
 }
 
-// --names: LSA LookupNames on open, SAMR LookupNamesInDomain on the DC
-// (where LSA is denied); the RIDs cycled stop at 510 so that the names can
-// only have come from the name lookup. The SIDs must equal rpcclient's.
+// --names: LSA LookupNames on open, and on the DC on the handle opened for
+// POLICY_VIEW_LOCAL_INFORMATION; the RIDs cycled stop at 510 so that the
+// names can only have come from the name lookup. The SIDs must equal
+// rpcclient's (on the DC SAMR's: its lookupnames asks for the
+// POLICY_LOOKUP_NAMES the DC refuses).
 func TestRIDCyclingNamesLive(t *testing.T) {
 	addrs := labtest.Require(t, "open", "dc")
 	opt := RIDOptions{Ranges: []RIDRange{{500, 510}}, Names: []string{"alice", "root", "no-such-account"}}
@@ -360,9 +374,9 @@ func TestRIDCyclingNamesLive(t *testing.T) {
 			}
 		}
 	})
-	t.Run("dc/samr", func(t *testing.T) {
+	t.Run("dc/lsa", func(t *testing.T) {
 		r := ridLiveRun(t, addrs["dc"], CheckRIDs, opt)
-		if r.RIDCycling.Path != "samr" {
+		if r.RIDCycling.Path != "lsa" {
 			t.Fatalf("path %q", r.RIDCycling.Path)
 		}
 		m := regexp.MustCompile(`name alice: 0x([0-9a-f]+) \(1\)`).FindStringSubmatch(rpcclientOracle(t, addrs["dc"], "samlookupnames domain alice"))

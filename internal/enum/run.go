@@ -237,8 +237,13 @@ func (h *Host) run(ctx context.Context) {
 			p.conn.Close()
 		}
 	}
-	if r.Ports[strconv.Itoa(port)] != Open {
-		h.fail(LayerReachability, fmt.Errorf("tcp/%d %s", port, r.Ports[strconv.Itoa(port)]))
+	if st, ok := r.Ports[strconv.Itoa(port)]; !ok {
+		// No port state: the host's deadline (or an interrupt) ended the
+		// probe before the port answered or its own bound ran out.
+		h.fail(LayerReachability, fmt.Errorf("tcp/%d: no answer before the host's deadline: %w", port, probes[strconv.Itoa(port)].err))
+		return
+	} else if st != Open {
+		h.fail(LayerReachability, fmt.Errorf("tcp/%d %s", port, st))
 		return
 	}
 	r.Port = port
@@ -273,8 +278,9 @@ func (h *Host) run(ctx context.Context) {
 	// (Samba AD forks per connection) would otherwise cost twice.
 	r.SMB = &SMBInfo{}
 	probed := make(chan map[smb.Dialect]bool, 1)
+	collected := true
 	if h.Opt.Checks.Has(CheckDialects) {
-		r.SMB.Dialects = map[string]bool{}
+		collected = false
 		go func() {
 			start := time.Now()
 			d, err := smb.ProbeDialects(ctx, h.Target, sopt)
@@ -284,15 +290,22 @@ func (h *Host) run(ctx context.Context) {
 	} else {
 		close(probed)
 	}
+	// Only the dialects the server answered for are recorded: one that was
+	// not probed, or whose probe got no answer, is absent, never "no".
 	var dialects map[smb.Dialect]bool
 	waitProbe := func() map[smb.Dialect]bool {
-		if dialects == nil && r.SMB.Dialects != nil {
+		if !collected {
+			collected = true
 			dialects = <-probed
-			h.mu.Lock()
-			for _, d := range smb.AllDialects {
-				r.SMB.Dialects[d.String()] = dialects[d]
+			if len(dialects) > 0 {
+				m := make(map[string]bool, len(dialects))
+				for d, ok := range dialects {
+					m[d.String()] = ok
+				}
+				h.mu.Lock()
+				r.SMB.Dialects = m
+				h.mu.Unlock()
 			}
-			h.mu.Unlock()
 		}
 		return dialects
 	}
@@ -319,6 +332,9 @@ func (h *Host) run(ctx context.Context) {
 	h.note(Call(LayerNegotiate, IfaceSMB, "Negotiate", "").Named("smb.Negotiate"), start, err)
 	if err != nil {
 		waitProbe()
+		if r.SMB.Dialects == nil {
+			r.SMB = nil // nothing was learned at layer 2
+		}
 		h.fail(LayerNegotiate, err)
 		return
 	}
@@ -532,15 +548,18 @@ type portProbe struct {
 	port  string
 	state Outcome
 	conn  net.Conn
+	err   error
 }
 
 // probePort probes one port and records it.
 func (h *Host) probePort(ctx context.Context, port string) portProbe {
 	start := time.Now()
 	state, conn, err := probeTCP(ctx, h.Target, port)
-	h.mu.Lock()
-	h.Result.Ports[port] = state
-	h.mu.Unlock()
+	if state != Error {
+		h.mu.Lock()
+		h.Result.Ports[port] = state
+		h.mu.Unlock()
+	}
 	c := Call(LayerReachability, IfaceTCP, "Connect", port).Named("tcp/"+port).Done(time.Since(start), nil)
 	c.Status = string(state)
 	if state != Open {
@@ -550,7 +569,7 @@ func (h *Host) probePort(ctx context.Context, port string) portProbe {
 		}
 	}
 	h.Record(c)
-	return portProbe{port, state, conn}
+	return portProbe{port, state, conn, err}
 }
 
 // probePorts probes the preferred port (445, or the one asked for) and,
@@ -584,7 +603,8 @@ func (h *Host) probePorts(ctx context.Context) (later string, got map[string]por
 }
 
 // probeTCP says open (with the connection), closed (refused) or filtered
-// (no answer in time).
+// (no answer within its own 3 s). When the host's deadline or an interrupt
+// ends it first, there is no port state: Error.
 func probeTCP(ctx context.Context, host, port string) (Outcome, net.Conn, error) {
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -595,6 +615,9 @@ func probeTCP(ctx context.Context, host, port string) (Outcome, net.Conn, error)
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return Closed, nil, err
+	}
+	if ctx.Err() != nil {
+		return Error, nil, err
 	}
 	return Filtered, nil, err
 }

@@ -2,12 +2,15 @@ package enum
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/dcerpc"
+	"github.com/nullsweep/nullsweep/internal/hostile"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
 	"github.com/nullsweep/nullsweep/internal/werror"
 )
@@ -83,5 +86,51 @@ func TestClassify(t *testing.T) {
 		if res != tc.result || st != tc.status {
 			t.Errorf("Classify(%v) = %q,%v want %q,%v", tc.err, res, st, tc.result, tc.status)
 		}
+	}
+}
+
+// TestDeadlineIsNoPortState: when the host's deadline (or an interrupt)
+// ends the TCP probe, the port has no state: never "filtered", and the
+// host stops at reachability with the reason.
+func TestDeadlineIsNoPortState(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	st, c, err := probeTCP(ctx, "127.0.0.99", "445")
+	if st != Error || c != nil || err == nil {
+		t.Errorf("probeTCP on a cancelled context = %q, %v, %v; want error, no state", st, c, err)
+	}
+	r := Run(ctx, "127.0.0.99", Options{Timeout: 5 * time.Second, NoGuest: true})
+	if len(r.Ports) != 0 || r.Layer != LayerReachability || r.SMB != nil {
+		t.Errorf("ports %v, layer %q, smb %+v; want no port state and a stop at reachability", r.Ports, r.Layer, r.SMB)
+	}
+	if want := "no answer before the host's deadline"; !strings.Contains(r.Error, want) {
+		t.Errorf("error %q lacks %q", r.Error, want)
+	}
+}
+
+// TestClosingListenerNotNegotiated: a listener that closes every
+// connection gives a negotiate error, no dialect map and no signing flags
+// (absent in JSON), never a row of "no" and "signing false".
+func TestClosingListenerNotNegotiated(t *testing.T) {
+	addr := hostile.Addr(242)
+	s, err := hostile.Listen(addr, []int{445, 139}, func(context.Context, *net.TCPConn, int) {})
+	if err != nil {
+		t.Skipf("hostile listener: %v", err)
+	}
+	defer s.Close()
+	r := Run(context.Background(), addr, Options{Timeout: 5 * time.Second, NoGuest: true})
+	if r.Layer != LayerNegotiate || r.SMB != nil {
+		t.Errorf("layer %q, smb %+v; want a stop at negotiate and nothing of layer 2", r.Layer, r.SMB)
+	}
+	b, _ := json.Marshal(r)
+	for _, key := range []string{`"dialects"`, `"signing_enabled"`, `"signing_required"`} {
+		if strings.Contains(string(b), key) {
+			t.Errorf("JSON has %s: %s", key, b)
+		}
+	}
+	// SMBInfo without a negotiated dialect leaves the signing flags out.
+	b, _ = json.Marshal(SMBInfo{Dialects: map[string]bool{"SMB 1.0": false}})
+	if strings.Contains(string(b), "signing") {
+		t.Errorf("un-negotiated SMBInfo: %s", b)
 	}
 }

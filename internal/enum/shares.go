@@ -172,8 +172,8 @@ func (h *Host) lanman(ctx context.Context) (lanmanTree, func(), string) {
 		return t, func() {}, ""
 	}
 	const disabled = "browse list unavailable: SMB1 disabled on target"
-	probed := h.Result.SMB.Dialects != nil
-	if probed && !h.Result.SMB.Dialects[smb.SMB1.String()] {
+	on, probed := h.Result.SMB.Dialects[smb.SMB1.String()]
+	if probed && !on {
 		return nil, nil, disabled
 	}
 	sopt := smb.Options{Port: 445}

@@ -50,15 +50,7 @@ func Text(w io.Writer, r *enum.Result) error {
 		writeNetBIOS(t, r.NetBIOS)
 	}
 	if s := r.SMB; s != nil {
-		var acc []string
-		for _, d := range smb.AllDialects {
-			yes := "no"
-			if s.Dialects[d.String()] {
-				yes = "yes"
-			}
-			acc = append(acc, d.String()+" "+yes)
-		}
-		t.f("dialects: %s\n", strings.Join(acc, ", "))
+		t.f("dialects: %s\n", dialectsLine(r))
 		if s.Dialect != "" {
 			req := "not required"
 			if s.SigningRequired {
@@ -118,6 +110,36 @@ func Text(w io.Writer, r *enum.Result) error {
 		t.f("stopped at %s: %s\n", r.Layer, r.Error)
 	}
 	return t.err
+}
+
+// dialectsLine says which dialects the server accepted, each "yes", "no"
+// or "no answer"; without an answer at all, whether they were not probed
+// (enum.exe letters) or the probe failed.
+func dialectsLine(r *enum.Result) string {
+	if len(r.SMB.Dialects) == 0 {
+		for _, c := range r.Checks {
+			if c.Interface == enum.IfaceSMB && c.Method == "ProbeDialects" {
+				why := c.Status
+				if why == "" {
+					why = c.Detail
+				}
+				return "not known: the per-dialect probe failed (" + why + ")"
+			}
+		}
+		return "not probed (-A negotiates each dialect)"
+	}
+	var acc []string
+	for _, d := range smb.AllDialects {
+		word := "no answer"
+		if on, ok := r.SMB.Dialects[d.String()]; ok {
+			word = "no"
+			if on {
+				word = "yes"
+			}
+		}
+		acc = append(acc, d.String()+" "+word)
+	}
+	return strings.Join(acc, ", ")
 }
 
 // sections render the RPC checks, in enum.exe's order.

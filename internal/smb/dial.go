@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/nullsweep/nullsweep/internal/ntlmssp"
+	"github.com/nullsweep/nullsweep/internal/ntstatus"
 	"github.com/nullsweep/nullsweep/internal/smb2"
 )
 
@@ -104,57 +105,71 @@ func dialSMB1(ctx context.Context, host string, opt Options) (Conn, error) {
 
 // ProbeDialects opens one connection per SMB2 dialect, each offering only
 // that dialect, and one offering only the SMB1 dialect "NT LM 0.12". A
-// dialect is true when the server picked it, false when it refused
-// (closed the connection, chose another, answered an error). The error is
-// set only when no probe got an answer: every connection failed or timed out.
+// dialect is true when the server picked it, false when it refused: chose
+// another, answered an error status, or closed the connection while it
+// accepted some other dialect (Windows resets an SMB1 negotiate when SMB1
+// is off). A dialect that got no answer (a timeout, or a closed connection
+// from a server that accepted nothing) is absent from the map, and the
+// error says why; the map is empty when no probe got an answer.
 func ProbeDialects(ctx context.Context, host string, opt Options) (map[Dialect]bool, error) {
+	type outcome struct {
+		ok       bool
+		answered bool // the server spoke SMB: accepted, chose another, or an error status
+		err      error
+	}
 	var (
-		mu       sync.Mutex
-		wg       sync.WaitGroup
-		out      = map[Dialect]bool{}
-		firstErr error
-		answered int
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		got = map[Dialect]outcome{}
 	)
 	probe := func(d Dialect) {
 		defer wg.Done()
-		var ok bool
+		var o outcome
 		nc, err := opt.connect(ctx, host)
 		if err == nil {
 			if d == SMB1 {
-				ok, err = probeSMB1(ctx, nc)
+				o.ok, err = probeSMB1(ctx, nc)
 			} else {
 				var r *smb2.NegotiateResponse
 				c := smb2.NewConn(nc)
 				r, err = c.Negotiate(ctx, []uint16{uint16(d)})
-				ok = err == nil && r.Dialect == uint16(d)
-				if !ok && err == nil {
-					err = fmt.Errorf("server chose 0x%04x", r.Dialect)
-				}
+				o.ok = err == nil && r.Dialect == uint16(d)
 				c.Close() // and its reader
 			}
 			nc.Close()
-			if err != nil && !isTimeout(ctx, err) {
-				err = nil // a refusal is an answer
-			}
+			var st ntstatus.Status
+			o.answered = err == nil || errors.As(err, &st)
+		}
+		if !o.answered {
+			o.err = fmt.Errorf("smb: probe %v: %w", d, err)
 		}
 		mu.Lock()
-		defer mu.Unlock()
-		out[d] = ok
-		if err == nil {
-			answered++
-		} else if firstErr == nil {
-			firstErr = fmt.Errorf("smb: probe %v: %w", d, err)
-		}
+		got[d] = o
+		mu.Unlock()
 	}
 	for _, d := range AllDialects {
 		wg.Add(1)
 		go probe(d)
 	}
 	wg.Wait()
-	if answered == 0 {
-		return out, firstErr
+	acceptedAny := false
+	for _, o := range got {
+		acceptedAny = acceptedAny || o.ok
 	}
-	return out, nil
+	out := map[Dialect]bool{}
+	var firstErr error
+	for _, d := range AllDialects {
+		o := got[d]
+		switch {
+		case o.answered:
+			out[d] = o.ok
+		case acceptedAny && !isTimeout(ctx, o.err):
+			out[d] = false // dropped by a server that speaks another dialect
+		case firstErr == nil:
+			firstErr = o.err
+		}
+	}
+	return out, firstErr
 }
 
 // isTimeout tells a silent or cancelled peer from one that refused.

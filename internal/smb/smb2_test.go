@@ -205,8 +205,8 @@ func TestLiveProbeDialects(t *testing.T) {
 			continue
 		}
 		for _, d := range AllDialects {
-			if got[d] != w[d] {
-				t.Errorf("%s: %v = %v, want %v", name, d, got[d], w[d])
+			if v, ok := got[d]; !ok || v != w[d] {
+				t.Errorf("%s: %v = %v (answered %v), want %v", name, d, v, ok, w[d])
 			}
 		}
 	}
@@ -291,6 +291,32 @@ func TestSilentListenerBounded(t *testing.T) {
 	}
 	if d := time.Since(start); d > 4*time.Second {
 		t.Errorf("took %v", d)
+	}
+}
+
+// TestClosingListenerProbe: a listener that closes every connection
+// accepted nothing and refused nothing: no dialect is "false", the probe
+// is an error.
+func TestClosingListenerProbe(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	got, err := ProbeDialects(ctxT(t), "127.0.0.1", Options{Port: port})
+	if err == nil || len(got) != 0 {
+		t.Errorf("closing listener: %v, %v; want no dialect and an error", got, err)
 	}
 }
 
