@@ -124,7 +124,7 @@ func backfillTargetsHash(ctx context.Context, tx *sql.Tx) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE runs SET targets_hash = ? WHERE id = ?", h, id); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE runs SET targets_hash = ? WHERE id = ?", h.sum(), id); err != nil {
 			return err
 		}
 	}
@@ -135,20 +135,20 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// targetsHashOf hashes the sorted target list of a stored run.
-func targetsHashOf(ctx context.Context, q querier, run int64) (string, error) {
-	rows, err := q.QueryContext(ctx, "SELECT target FROM targets WHERE run = ? ORDER BY target", run)
+// targetsHashOf hashes the target set of a stored run.
+func targetsHashOf(ctx context.Context, q querier, run int64) (*targetsHash, error) {
+	rows, err := q.QueryContext(ctx, "SELECT target FROM targets WHERE run = ?", run)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer rows.Close()
 	h := newTargetsHash()
 	for rows.Next() {
 		var t string
 		if err := rows.Scan(&t); err != nil {
-			return "", err
+			return nil, err
 		}
 		h.add(t)
 	}
-	return h.sum(), rows.Err()
+	return h, rows.Err()
 }

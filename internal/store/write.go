@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -59,7 +60,6 @@ type Writer struct {
 	ch   chan *Host
 	done chan struct{}
 	err  error // set by the goroutine before done closes
-	hash *targetsHash
 	n    int
 }
 
@@ -108,7 +108,7 @@ func (d *DB) Begin(ctx context.Context, info RunInfo) (*Writer, error) {
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("store: begin run: %w", classify(err))
 	}
-	w := &Writer{d: d, ID: id, info: info, ch: make(chan *Host, batch), done: make(chan struct{}), hash: newTargetsHash()}
+	w := &Writer{d: d, ID: id, info: info, ch: make(chan *Host, batch), done: make(chan struct{})}
 	go w.loop(context.WithoutCancel(ctx))
 	return w, nil
 }
@@ -125,8 +125,14 @@ func (w *Writer) Finish(ctx context.Context, complete bool) error {
 	if w.err != nil {
 		return w.err
 	}
-	_, err := w.d.db.ExecContext(ctx, "UPDATE runs SET finished = ?, complete = ?, targets_hash = ? WHERE id = ?",
-		time.Now().UTC().Format(time.RFC3339Nano), complete, w.hash.sum(), w.ID)
+	// The hash and count of what was stored (a repeated target counts once).
+	h, err := targetsHashOf(ctx, w.d.db, w.ID)
+	if err != nil {
+		return fmt.Errorf("store: finish run %d: %w", w.ID, classify(err))
+	}
+	w.n = h.n
+	_, err = w.d.db.ExecContext(ctx, "UPDATE runs SET finished = ?, complete = ?, targets_hash = ? WHERE id = ?",
+		time.Now().UTC().Format(time.RFC3339Nano), complete, h.sum(), w.ID)
 	if err != nil {
 		return fmt.Errorf("store: finish run %d: %w", w.ID, classify(err))
 	}
@@ -182,7 +188,47 @@ func (w *Writer) write(ctx context.Context, hosts []*Host) error {
 	}
 	defer ins.Close()
 	var insF, insE *sql.Stmt
+	// Targets with nothing but a status (closed, filtered: most of a large
+	// sweep) go in multi-row statements: one statement per row costs more
+	// than the row itself.
+	var plain []any
+	var full *sql.Stmt // the statement for a full chunk, prepared once
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	flushPlain := func() error {
+		if len(plain) == 0 {
+			return nil
+		}
+		var err error
+		if len(plain) == 5*plainRows {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, plainInsert(plainRows)); err != nil {
+					return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
+				}
+			}
+			_, err = full.ExecContext(ctx, plain...)
+		} else {
+			_, err = tx.ExecContext(ctx, plainInsert(len(plain)/5), plain...)
+		}
+		plain = plain[:0]
+		if err != nil {
+			return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
+		}
+		return nil
+	}
 	for _, h := range hosts {
+		if h.Result == nil && h.Audit == nil && h.Status != StatusOpen {
+			plain = append(plain, w.ID, h.Target, h.Status, h.Layer, h.Error)
+			if len(plain) == 5*plainRows {
+				if err := flushPlain(); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		var result, aud any // NULL unless present
 		if h.Result != nil {
 			b, err := json.Marshal(h.Result)
@@ -205,8 +251,6 @@ func (w *Writer) write(ctx context.Context, hosts []*Host) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			continue // the same target twice in one run: the first record stands
 		}
-		w.hash.add(h.Target)
-		w.n++
 		if h.Status != StatusOpen {
 			continue // closed and filtered targets have no findings; skip two statements
 		}
@@ -234,8 +278,20 @@ func (w *Writer) write(ctx context.Context, hosts []*Host) error {
 			}
 		}
 	}
+	if err := flushPlain(); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
 	}
 	return nil
 }
+
+func plainInsert(rows int) string {
+	return "INSERT OR IGNORE INTO targets (run, target, status, layer, error) VALUES " +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", rows), ", ")
+}
+
+// plainRows is how many status-only targets one INSERT carries (5
+// parameters each, well inside SQLite's 32,766).
+const plainRows = 512
