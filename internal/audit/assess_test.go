@@ -486,7 +486,9 @@ func TestSeverity(t *testing.T) {
 func TestSettingsTable(t *testing.T) {
 	want := []string{RestrictAnonymous, RestrictAnonymousSAM, EveryoneIncludesAnonymous, NullSessionPipes, NullSessionShares,
 		RestrictNullSessAccess, LSAAnonymousNameLookup, RestrictRemoteSAM, PreWindows2000, EnableGuestAccount, SMB1,
-		RequireSecuritySignature, SMBPorts, SambaRestrictAnonymous, SambaMapToGuest, SambaGuestOK, SambaServerMinProtocol, SambaServerSigning}
+		RequireSecuritySignature, SMBPorts, DSHeuristics, RestrictRemoteClients, EnableAuthEpResolution, RPCPorts, LDAPPorts,
+		SambaRestrictAnonymous, SambaMapToGuest, SambaGuestOK, SambaServerMinProtocol, SambaServerSigning,
+		SambaDCERPCEndpointServers, SambaRPCPortRange}
 	for _, n := range want {
 		s, ok := Lookup(n)
 		if !ok {
