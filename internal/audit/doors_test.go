@@ -13,8 +13,8 @@ import (
 
 func windowsDC() *enum.Result {
 	return &enum.Result{Schema: enum.Schema, Target: "192.0.2.10", Address: "192.0.2.10",
-		Ports: map[string]enum.Outcome{"445": enum.Closed, "139": enum.Closed, "135": enum.Open},
-		SMB:   &enum.SMBInfo{NTLM: &enum.NTLM{OSVersion: "10.0.17763"}},
+		Ports:  map[string]enum.Outcome{"445": enum.Closed, "139": enum.Closed, "135": enum.Open},
+		SMB:    &enum.SMBInfo{NTLM: &enum.NTLM{OSVersion: "10.0.17763"}},
 		Checks: []enum.Check{}}
 }
 
