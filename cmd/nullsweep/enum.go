@@ -138,6 +138,9 @@ func runEnum(cmd *cobra.Command, f *enumFlags, arg string) error {
 			return usageErr(errors.New("--names: empty name in the list"))
 		}
 	}
+	if len(f.names) > 0 && !f.checks().Has(enum.CheckRIDs) {
+		return usageErr(errors.New("--names is answered by RID cycling: add -R (or -A)"))
+	}
 	ranges, err := parseRIDRanges(f.rids)
 	if err != nil {
 		return usageErr(err)

@@ -49,6 +49,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"enum", "--rid-batch", "0", "127.0.0.2"}, "--rid-batch"},
 		{[]string{"enum", "--rids", "9-1", "127.0.0.2"}, "runs backwards"},
 		{[]string{"enum", "--names", "a,,b", "127.0.0.2"}, "empty name"},
+		{[]string{"enum", "-U", "--names", "alice", "127.0.0.2"}, "add -R"},
 		{[]string{"enum", "--timeout", "0s", "127.0.0.2"}, "--timeout must be positive"},
 		{[]string{"audit", "--fail-on", "severe", "127.0.0.2"}, "severe"},
 		{[]string{"audit", "--port", "8", "127.0.0.2"}, "--port must be 445 or 139"},

@@ -45,6 +45,7 @@ type Result struct {
 	Trusts        []Trust        `json:"trusts,omitzero"`
 	RIDs          []RID          `json:"rids,omitzero"`
 	RIDCycling    *RIDCycling    `json:"rid_cycling,omitempty"`
+	Names         []NameLookup   `json:"names,omitempty"` // --names: each question and its answer
 	Browse        *Browse        `json:"browse,omitempty"`
 	// Endpoints is the endpoint mapper's list (-E); LDAP what the LDAP
 	// ports said (-D).
@@ -253,6 +254,29 @@ const (
 	RIDPathLSA  = "lsa"  // LsarLookupSids
 	RIDPathSAMR = "samr" // SamrLookupIdsInDomain
 	RIDPathNone = "none" // every path refused
+)
+
+// NameLookup is one name asked with --names and what became of it.
+type NameLookup struct {
+	Name   string `json:"name"`   // as asked
+	Result string `json:"result"` // mapped | not-mapped | not-looked-up
+	SID    string `json:"sid,omitempty"`
+	Domain string `json:"domain,omitempty"`
+	Type   string `json:"type,omitempty"` // as in rids[]
+	// Via names the call that answered; Status its status (LSA's
+	// STATUS_SOME_NOT_MAPPED and the like).
+	Via    string `json:"via,omitempty"`
+	Status string `json:"status,omitempty"`
+	// Error says why a name was not looked up (the call failed or the
+	// path never got that far).
+	Error string `json:"error,omitempty"`
+}
+
+// Results of a NameLookup.
+const (
+	NameMapped      = "mapped"
+	NameNotMapped   = "not-mapped"
+	NameNotLookedUp = "not-looked-up"
 )
 
 // RIDCycling summarises how SIDs were translated.

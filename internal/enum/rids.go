@@ -157,6 +157,32 @@ type cycler struct {
 	// other lanes open).
 	lsaAccess uint32
 	mu        sync.Mutex // guards batch and found (lanes run concurrently)
+	// asked are the --names questions with their answers, in the order
+	// given; each starts as not looked up.
+	asked []NameLookup
+}
+
+// answer records what a lookup said about one --names question; names
+// match case-insensitively, as both SAM and LSA match them.
+func (c *cycler) answer(name string, a NameLookup) {
+	for i := range c.asked {
+		if strings.EqualFold(c.asked[i].Name, name) {
+			a.Name = c.asked[i].Name
+			c.asked[i] = a
+		}
+	}
+}
+
+// answerFailed marks the questions of a batch whose call failed, unless an
+// earlier call answered them.
+func (c *cycler) answerFailed(batch []string, via string, err error) {
+	for _, n := range batch {
+		for i := range c.asked {
+			if strings.EqualFold(c.asked[i].Name, n) && c.asked[i].Result == NameNotLookedUp {
+				c.asked[i].Error = via + ": " + err.Error()
+			}
+		}
+	}
 }
 
 func (h *Host) ridCycle(ctx context.Context, st *rpcState) {
@@ -171,6 +197,9 @@ func (h *Host) ridCycle(ctx context.Context, st *rpcState) {
 		c.stop = DefaultRIDStop
 	}
 	rc := &RIDCycling{Path: RIDPathNone}
+	for _, n := range o.Names {
+		c.asked = append(c.asked, NameLookup{Name: n, Result: NameNotLookedUp})
+	}
 	defer func() {
 		for _, l := range c.lanes {
 			l.close(context.WithoutCancel(ctx))
@@ -181,6 +210,9 @@ func (h *Host) ridCycle(ctx context.Context, st *rpcState) {
 		rc.Denied = c.denied
 		h.mu.Lock()
 		h.Result.RIDCycling = rc
+		if len(c.asked) > 0 {
+			h.Result.Names = c.asked
+		}
 		h.mu.Unlock()
 	}()
 
@@ -354,7 +386,19 @@ func (c *cycler) discoverLSA(ctx context.Context, l *lsaLane) {
 		}
 		c.h.Record(ch)
 		if err != nil {
+			c.answerFailed(batch, "lsa.LookupNames", err)
 			return
+		}
+		if len(tr) == len(batch) {
+			// [MS-LSAT] 3.1.4.9: one translation per name, in order.
+			for i, t := range tr {
+				a := NameLookup{Result: NameNotMapped, Via: "lsa.LookupNames", Status: st.String()}
+				if t.Mapped() {
+					x := translationRID(t)
+					a.Result, a.SID, a.Domain, a.Type = NameMapped, x.SID, x.Domain, x.Type
+				}
+				c.answer(batch[i], a)
+			}
 		}
 		for _, t := range tr {
 			if !t.Mapped() {
@@ -960,13 +1004,21 @@ func (c *cycler) samrPath(ctx context.Context, open func(i int) (ridLane, error)
 		l := c.lanes[0].(*samrLane)
 		d := c.doms[0]
 		if h, err := l.domain(ctx, d); err == nil {
-			if res, err := l.c.LookupNames(ctx, h, names); err == nil {
-				for _, x := range res {
-					if x.Use != samr.UseUnknown && x.Use != 0 {
-						c.addFound(RID{RID: x.RID, SID: d.sid.Append(x.RID).String(), Name: x.Name, Domain: d.name,
-							Type: ridType(x.Use.String(), x.Name)}, d.kind)
-					}
+			res, err := l.c.LookupNames(ctx, h, names)
+			for i, x := range res {
+				a := NameLookup{Result: NameNotMapped, Via: "samr.LookupNamesInDomain(" + d.name + ")"}
+				if x.Use != samr.UseUnknown && x.Use != 0 {
+					found := RID{RID: x.RID, SID: d.sid.Append(x.RID).String(), Name: x.Name, Domain: d.name,
+						Type: ridType(x.Use.String(), x.Name)}
+					c.addFound(found, d.kind)
+					a.Result, a.SID, a.Domain, a.Type = NameMapped, found.SID, found.Domain, found.Type
 				}
+				if i < len(names) {
+					c.answer(names[i], a)
+				}
+			}
+			if err != nil {
+				c.answerFailed(names, "samr.LookupNamesInDomain", err)
 			}
 		}
 	}

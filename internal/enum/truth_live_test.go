@@ -57,3 +57,46 @@ func TestLiveUnreadFlagsAbsent(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveNamesAnswered: --names shows the question and every answer,
+// mapped or not, the same as rpcclient's lookupnames on the open posture
+// (LSA); on the DC, whose LSA refuses lookups to anonymous callers, SAMR
+// answers.
+func TestLiveNamesAnswered(t *testing.T) {
+	if testing.Short() {
+		t.Skip("live test")
+	}
+	addrs := labtest.Require(t, "open", "dc")
+	asked := []string{"alice", "nosuchuser", "Administrator"}
+	for _, tt := range []struct {
+		posture string
+		via     string
+	}{{"open", "lsa.LookupNames"}, {"dc", "samr.LookupNamesInDomain"}} {
+		r := Run(context.Background(), addrs[tt.posture], Options{Timeout: 60 * time.Second, NoGuest: true, Checks: CheckRIDs,
+			RIDs: RIDOptions{Names: asked, Ranges: []RIDRange{{First: 500, Last: 501}}}})
+		if len(r.Names) != len(asked) {
+			t.Fatalf("%s: names %+v, want one answer per name asked", tt.posture, r.Names)
+		}
+		// The oracle: rpcclient lookupnames, "NAME SID (TYPE: n)", S-0-0
+		// for a name that does not map.
+		want := map[string]bool{}
+		if tt.posture == "open" {
+			for _, line := range strings.Split(rpcclient(t, addrs["open"], false, "lookupnames "+strings.Join(asked, " ")), "\n") {
+				f := strings.Fields(line)
+				if len(f) >= 2 && strings.HasPrefix(f[1], "S-") {
+					want[f[0]] = f[1] != "S-0-0"
+				}
+			}
+		} else {
+			want = map[string]bool{"alice": true, "nosuchuser": false, "Administrator": true}
+		}
+		for i, n := range r.Names {
+			if n.Name != asked[i] || !strings.HasPrefix(n.Via, tt.via) {
+				t.Errorf("%s: answer %d = %+v, want %s by %s", tt.posture, i, n, asked[i], tt.via)
+			}
+			if mapped := n.Result == NameMapped; mapped != want[n.Name] || mapped && n.SID == "" || !mapped && n.Result != NameNotMapped {
+				t.Errorf("%s: %s = %+v, oracle says mapped %v", tt.posture, n.Name, n, want[n.Name])
+			}
+		}
+	}
+}

@@ -9,7 +9,7 @@ import (
 
 func init() {
 	sections = append(sections, serverInfoSection, domainSection, policySection, usersSection,
-		machinesSection, groupsSection, sharesSection, trustsSection, ridsSection, browseSection, denialsSection)
+		machinesSection, groupsSection, sharesSection, trustsSection, ridsSection, namesSection, browseSection, denialsSection)
 }
 
 func serverInfoSection(t *tw, r *enum.Result) {
@@ -263,4 +263,26 @@ func denialsSection(t *tw, r *enum.Result) {
 		return
 	}
 	t.f("refused or failed calls:\n%s\n", strings.Join(lines, "\n"))
+}
+
+// namesSection shows each --names question and its answer, mapped or not.
+func namesSection(t *tw, r *enum.Result) {
+	if len(r.Names) == 0 {
+		return
+	}
+	t.f("names asked (--names):\n")
+	for _, n := range r.Names {
+		switch n.Result {
+		case enum.NameMapped:
+			t.f("  %-20s → %s\\%s (%s) %s, by %s\n", n.Name, n.Domain, n.Name, n.Type, n.SID, n.Via)
+		case enum.NameNotMapped:
+			t.f("  %-20s → not mapped, by %s\n", n.Name, n.Via)
+		default:
+			why := n.Error
+			if why == "" {
+				why = "no lookup path got that far"
+			}
+			t.f("  %-20s → not looked up: %s\n", n.Name, why)
+		}
+	}
 }
