@@ -128,7 +128,7 @@ func predictSamba(cfg *Config, p *Prediction) {
 	case ra >= 2:
 		p.add(ExpSIDLookup, No, SambaRestrictAnonymous, raWhy, "no anonymous IPC$, so no LSA pipe")
 	case dc:
-		p.add(ExpSIDLookup, No, "", "server role = "+role+": Samba AD denies POLICY_LOOKUP_NAMES to ANONYMOUS LOGON")
+		p.add(ExpSIDLookup, Yes, SambaRestrictAnonymous, raWhy, "server role = "+role+": Samba AD refuses POLICY_LOOKUP_NAMES to ANONYMOUS LOGON but opens the policy for POLICY_VIEW_LOCAL_INFORMATION, on which LookupSids and LookupNames translate")
 	default:
 		p.add(ExpSIDLookup, Yes, SambaRestrictAnonymous, raWhy, "restrict anonymous < 2 leaves LSA lookups open")
 	}

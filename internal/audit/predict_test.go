@@ -34,7 +34,7 @@ func TestPredictLabPostures(t *testing.T) {
 		{"lab-smb2only.smb.conf", "standalone", map[string]string{ExpSMB1: No, ExpUsers: Yes}},
 		{"lab-smb1only.smb.conf", "standalone", map[string]string{ExpSMB1: Yes}},
 		{"lab-dc.smb.conf", "dc", map[string]string{
-			ExpIPC: Yes, ExpUsers: Yes, ExpSIDLookup: No, ExpGuest: No, ExpSigning: Yes, ExpSMB1: No,
+			ExpIPC: Yes, ExpUsers: Yes, ExpSIDLookup: Yes, ExpGuest: No, ExpSigning: Yes, ExpSMB1: No,
 			"share:sysvol": No, "share:netlogon": No,
 		}},
 		{"secedit-member-hardened.inf", "member", map[string]string{
