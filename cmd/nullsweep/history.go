@@ -219,7 +219,7 @@ func (h *sweepHistory) end(ctx context.Context, complete bool, file string, out,
 		}
 		switch {
 		case errors.Is(err, store.ErrNoRun) && h.since == "last":
-			fmt.Fprintf(out, "since the last run: nothing to compare with (%v)\n", err)
+			fmt.Fprintf(out, "since the last run: nothing to compare with (run %d is the first complete run over these %d targets)\n", r.ID, r.Targets)
 		case err != nil:
 			return err
 		default:
@@ -240,6 +240,9 @@ func (h *sweepHistory) end(ctx context.Context, complete bool, file string, out,
 			return err
 		}
 		fmt.Fprintf(out, "report: %s\n", h.html)
+		if err := printWorst(ctx, out, db, run, 5); err != nil {
+			return err
+		}
 	}
 	return nil
 }

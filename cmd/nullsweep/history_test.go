@@ -214,7 +214,7 @@ func TestSweepRecordsAndDiffs(t *testing.T) {
 		return append(append([]string{"sweep", "--db", db, "-o", out, "--connect-timeout", "500ms"}, extra...), targets...)
 	}
 	out, errOut, code := nullsweep(t, args(filepath.Join(dir, "1.jsonl"), "--since", "last", "--html", html)...)
-	if code != 1 || !strings.Contains(out, "nothing to compare with") || !strings.Contains(out, "report: "+html) {
+	if code != 1 || !strings.Contains(out, "since the last run: nothing to compare with (run 1 is the first") || !strings.Contains(out, "report: "+html) {
 		t.Fatalf("first sweep: exit %d\n%s%s", code, out, errOut)
 	}
 	out, errOut, code = nullsweep(t, args(filepath.Join(dir, "2.jsonl"), "--since", "last", "--html", html)...)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,6 +55,9 @@ only its own script and loads nothing from the network.`,
 				return runErr(err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "report of run %d written to %s\n", run.ID, html)
+			if err := printWorst(cmd.Context(), cmd.OutOrStdout(), db, run.ID, 5); err != nil {
+				return runErr(err)
+			}
 			return nil
 		},
 	}
@@ -92,4 +96,25 @@ func sinceLine(w io.Writer, d *store.Diff) {
 	}
 	fmt.Fprintf(w, "since the last run (run %d): %d hosts with something new, %d resolved, %d changed, %d unknown, %d unchanged\n",
 		d.A.ID, d.Count[store.DiffNew], d.Count[store.DiffResolved], d.Count[store.DiffChanged], d.Count[store.DiffUnknown], d.Count[store.DiffUnchanged])
+}
+
+// printWorst lists the run's worst kinds of finding, one line each.
+func printWorst(ctx context.Context, w io.Writer, db *store.DB, run int64, n int) error {
+	worst, err := db.WorstFindings(ctx, run, n)
+	if err != nil {
+		return err
+	}
+	if len(worst) == 0 {
+		fmt.Fprintln(w, "worst findings: none")
+		return nil
+	}
+	fmt.Fprintln(w, "worst findings:")
+	for _, f := range worst {
+		hosts := strings.Join(f.Hosts[:min(len(f.Hosts), 4)], ", ")
+		if len(f.Hosts) > 4 {
+			hosts += fmt.Sprintf(", … (%d more)", len(f.Hosts)-4)
+		}
+		fmt.Fprintf(w, "  [%s] %s — %d host(s): %s\n", strings.ToUpper(f.Severity.String()), f.Title, len(f.Hosts), hosts)
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/audit"
@@ -218,4 +219,37 @@ func (d *DB) hosts(ctx context.Context, run int64, withResult bool) ([]*StoredHo
 		h.Items = sortItems(h.Items)
 	}
 	return out, nil
+}
+
+// Worst is one kind of finding in a run, with the hosts that have it.
+type Worst struct {
+	ID       string
+	Severity audit.Severity
+	Title    string
+	Hosts    []string
+}
+
+// WorstFindings lists a run's kinds of finding, worst first, then by how
+// many hosts have them; at most n.
+func (d *DB) WorstFindings(ctx context.Context, run int64, n int) ([]Worst, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT id, max(severity), min(title), group_concat(DISTINCT target)
+		FROM findings WHERE run = ? GROUP BY id ORDER BY max(severity) DESC, count(DISTINCT target) DESC, id LIMIT ?`, run, n)
+	if err != nil {
+		return nil, fmt.Errorf("store: run %d: findings: %w", run, classify(err))
+	}
+	defer rows.Close()
+	var out []Worst
+	for rows.Next() {
+		var w Worst
+		var sev int
+		var hosts string
+		if err := rows.Scan(&w.ID, &sev, &w.Title, &hosts); err != nil {
+			return nil, fmt.Errorf("store: run %d: findings: %w", run, classify(err))
+		}
+		w.Severity = audit.Severity(sev)
+		w.Hosts = strings.Split(hosts, ",")
+		slices.SortFunc(w.Hosts, compareTargets)
+		out = append(out, w)
+	}
+	return out, rows.Err()
 }
