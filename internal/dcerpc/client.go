@@ -30,6 +30,49 @@ const (
 	DefaultMaxResponse = 8 << 20
 )
 
+// Response caps per kind of call, set with WithMaxResponse (docs/bounds.md).
+const (
+	// SmallResponse: a handle, an open or close, a query of one
+	// information class: replies of a few hundred bytes.
+	SmallResponse = 64 << 10
+	// PageResponse: one page of an enumeration. We ask for pages of
+	// PagePreferred bytes; PreferedMaximumLength is a hint servers may
+	// exceed ([MS-SAMR] 3.1.5.2.5), so four times that is accepted.
+	PageResponse = 4 * PagePreferred
+	// PagePreferred is the PreferedMaximumLength enumerations send.
+	PagePreferred = 256 << 10
+)
+
+// LookupResponse caps the reply to a lookup of n names or SIDs that may
+// bring maxName UTF-16 units of names each (its own and, at worst, a
+// referenced domain of its own): per entry a 16-byte translation and
+// strings of 12 + 2*maxName bytes, plus SmallResponse. A 1,000-SID lookup
+// with 256-character names and 255-character domains gets about 1 MiB.
+func LookupResponse(n, maxName int) int {
+	return SmallResponse + n*(16+12+2*maxName)
+}
+
+type maxResponseKey struct{}
+
+// WithMaxResponse returns a context whose calls accept a reassembled
+// response stub of at most n bytes (less than the Client's MaxResponse).
+// Callers set it per call, from what that call can honestly return.
+func WithMaxResponse(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, maxResponseKey{}, n)
+}
+
+// responseLimit is the smaller of the Client's cap and ctx's.
+func (c *Client) responseLimit(ctx context.Context) int {
+	limit := c.MaxResponse
+	if limit <= 0 {
+		limit = DefaultMaxResponse
+	}
+	if n, ok := ctx.Value(maxResponseKey{}).(int); ok && n > 0 && n < limit {
+		limit = n
+	}
+	return limit
+}
+
 // Client is one DCE/RPC association bound to one interface. Calls are sent
 // one at a time (a mutex); each response is matched to its call id, so
 // pipelining can be added without changing callers.
@@ -263,10 +306,7 @@ const maxEmptyFrags = 4
 func (c *Client) readResponse(ctx context.Context, callID uint32) ([]byte, error) {
 	var stub []byte
 	empty := 0
-	limit := c.MaxResponse
-	if limit <= 0 {
-		limit = DefaultMaxResponse
-	}
+	limit := c.responseLimit(ctx)
 	for i := 0; ; i++ {
 		raw, err := c.readFragment(ctx)
 		if err != nil {

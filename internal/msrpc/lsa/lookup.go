@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/nullsweep/nullsweep/internal/dcerpc"
 	"github.com/nullsweep/nullsweep/internal/ndr"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
 )
@@ -126,7 +127,7 @@ func (c *Client) LookupSids(ctx context.Context, h ndr.Handle, sids []ndr.SID) (
 	if err != nil {
 		return nil, 0, err
 	}
-	out, err := c.c.Call(ctx, OpLookupSids, req)
+	out, err := c.c.Call(dcerpc.WithMaxResponse(ctx, dcerpc.LookupResponse(len(sids), MaxAccountNameLen+MaxDomainNameLen)), OpLookupSids, req)
 	if err != nil {
 		return nil, 0, fmt.Errorf("lsa: lookup sids: %w", err)
 	}
@@ -281,7 +282,7 @@ func (c *Client) LookupNames(ctx context.Context, h ndr.Handle, names []string) 
 	if err != nil {
 		return nil, 0, err
 	}
-	out, err := c.c.Call(ctx, OpLookupNames, req)
+	out, err := c.c.Call(dcerpc.WithMaxResponse(ctx, dcerpc.LookupResponse(len(names), MaxDomainNameLen)), OpLookupNames, req)
 	if err != nil {
 		return nil, 0, fmt.Errorf("lsa: lookup names: %w", err)
 	}

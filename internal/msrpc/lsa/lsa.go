@@ -122,7 +122,7 @@ func (c *Client) openPolicy(ctx context.Context, op uint16, access uint32) (ndr.
 	if op == OpOpenPolicy {
 		name = "open policy"
 	}
-	out, err := c.c.Call(ctx, op, EncodeOpenPolicy(op, access))
+	out, err := c.c.Call(dcerpc.WithMaxResponse(ctx, dcerpc.SmallResponse), op, EncodeOpenPolicy(op, access))
 	if err != nil {
 		return ndr.Handle{}, fmt.Errorf("lsa: %s 0x%x: %w", name, access, err)
 	}
@@ -176,7 +176,7 @@ func DecodeHandleStatus(stub []byte) (ndr.Handle, ntstatus.Status, error) {
 func (c *Client) Close(ctx context.Context, h ndr.Handle) error {
 	var w ndr.Writer
 	w.Handle(h)
-	out, err := c.c.Call(ctx, OpClose, w.Bytes())
+	out, err := c.c.Call(dcerpc.WithMaxResponse(ctx, dcerpc.SmallResponse), OpClose, w.Bytes())
 	if err != nil {
 		return fmt.Errorf("lsa: close: %w", err)
 	}

@@ -48,7 +48,7 @@ func (c *Client) QueryInformationPolicy(ctx context.Context, h ndr.Handle, class
 	var w ndr.Writer
 	w.Handle(h)
 	w.Uint16(class)
-	out, err := c.c.Call(ctx, OpQueryInformationPolicy, w.Bytes())
+	out, err := c.c.Call(dcerpc.WithMaxResponse(ctx, dcerpc.SmallResponse), OpQueryInformationPolicy, w.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("lsa: query info policy %d: %w", class, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/nullsweep/nullsweep/internal/dcerpc"
 	"github.com/nullsweep/nullsweep/internal/ndr"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
 )
@@ -24,8 +25,12 @@ type TrustInfoEx struct {
 	Attributes uint32
 }
 
-// maxEnumRounds bounds enumeration loops against servers that never stop.
-const maxEnumRounds = 256
+// maxEnumRounds bounds enumeration loops against servers that never stop;
+// maxTrusts bounds the entries all rounds together may return.
+const (
+	maxEnumRounds = 256
+	maxTrusts     = 4096
+)
 
 // prefMaxLength is the PreferedMaximumLength we ask with; the server may
 // send less and say STATUS_MORE_ENTRIES.
@@ -64,12 +69,13 @@ func (c *Client) EnumerateTrustedDomainsEx(ctx context.Context, h ndr.Handle) ([
 // enumerate runs the EnumerationContext loop shared by both calls.
 func (c *Client) enumerate(ctx context.Context, h ndr.Handle, op uint16, what string, decode func([]byte) (uint32, int, ntstatus.Status, error)) error {
 	var resume uint32
+	total := 0
 	for round := 0; round < maxEnumRounds; round++ {
 		var w ndr.Writer
 		w.Handle(h)
 		w.Uint32(resume)
 		w.Uint32(prefMaxLength)
-		out, err := c.c.Call(ctx, op, w.Bytes())
+		out, err := c.c.Call(dcerpc.WithMaxResponse(ctx, dcerpc.PageResponse), op, w.Bytes())
 		if err != nil {
 			return fmt.Errorf("lsa: %s: %w", what, err)
 		}
@@ -83,6 +89,9 @@ func (c *Client) enumerate(ctx context.Context, h ndr.Handle, op uint16, what st
 		case status == ntstatus.Success || status == ntstatus.MoreEntries:
 			if n == 0 || next == resume {
 				return nil // nothing new: done, whatever the status said
+			}
+			if total += n; total >= maxTrusts {
+				return fmt.Errorf("lsa: %s: stopped after %d entries (the most we read)", what, total)
 			}
 			resume = next
 		default:

@@ -117,7 +117,22 @@ func (c *Client) call(ctx context.Context, opnum uint16, req []byte) ([]byte, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return c.rpc.Call(ctx, opnum, req)
+	return c.rpc.Call(dcerpc.WithMaxResponse(ctx, responseCap(opnum)), opnum, req)
+}
+
+// responseCap is the largest reply stub a call may return: a page for the
+// enumerations and member lists, a lookup's worth for MaxLookup names of
+// the longest sAMAccountName (256 characters, [MS-ADA3] SAM-Account-Name),
+// a small reply for everything else (docs/bounds.md).
+func responseCap(opnum uint16) int {
+	switch opnum {
+	case OpEnumerateDomainsInSamServer, OpEnumerateUsersInDomain, OpEnumerateGroupsInDomain,
+		OpEnumerateAliasesInDomain, OpQueryDisplayInformation, OpGetMembersInGroup, OpGetMembersInAlias:
+		return dcerpc.PageResponse
+	case OpLookupIdsInDomain, OpLookupNamesInDomain:
+		return dcerpc.LookupResponse(MaxLookup, 256)
+	}
+	return dcerpc.SmallResponse
 }
 
 // done records a finished call and turns an error status into an error.
@@ -144,6 +159,11 @@ func (c *Client) done(op uint16, name, detail string, start time.Time, st ntstat
 	}
 	return err
 }
+
+// MaxEntries bounds what one enumeration (all its pages) returns: as many
+// as RID cycling keeps of one host. A larger domain ends with an error
+// saying so, and the entries read.
+const MaxEntries = 1 << 16
 
 func (c *Client) maxPages() int {
 	if c.MaxPages > 0 {
@@ -227,6 +247,9 @@ func (c *Client) enumerate(ctx context.Context, name string, op uint16, req func
 		if st != ntstatus.MoreEntries {
 			return all, nil
 		}
+		if len(all) >= MaxEntries {
+			return all, fmt.Errorf("samr: %s: stopped after %d entries (the most one enumeration may give)", name, len(all))
+		}
 		if len(rep.Entries) == 0 {
 			return all, fmt.Errorf("samr: %s: STATUS_MORE_ENTRIES with no entries", name)
 		}
@@ -234,10 +257,11 @@ func (c *Client) enumerate(ctx context.Context, name string, op uint16, req func
 	}
 }
 
-// prefLen is the PreferedMaximumLength sent with enumerations: as large as
-// the field allows, so a server answers in as few round trips as its own
-// cap permits (Samba sends about 128 KiB per reply).
-const prefLen = 0xffffffff
+// prefLen is the PreferedMaximumLength sent with enumerations: a page
+// large enough that a server answers in few round trips (Samba sends about
+// 128 KiB per reply whatever we ask), small enough that a reply fits the
+// page cap responseCap gives.
+const prefLen = dcerpc.PagePreferred
 
 // EnumerateDomains is SamrEnumerateDomainsInSamServer (opnum 6); the RID
 // field of each entry is the server's index.
@@ -306,6 +330,9 @@ func (c *Client) QueryDisplayUsers(ctx context.Context, domain Handle) ([]Displa
 		all = append(all, rep.Users...)
 		if st != ntstatus.MoreEntries {
 			return all, nil
+		}
+		if len(all) >= MaxEntries {
+			return all, fmt.Errorf("samr: QueryDisplayInformation: stopped after %d entries (the most one enumeration may give)", len(all))
 		}
 		if len(rep.Users) == 0 {
 			return all, errors.New("samr: QueryDisplayInformation: STATUS_MORE_ENTRIES with no entries")

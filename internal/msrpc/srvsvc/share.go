@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/nullsweep/nullsweep/internal/dcerpc"
 	"github.com/nullsweep/nullsweep/internal/ndr"
 	"github.com/nullsweep/nullsweep/internal/werror"
 )
@@ -63,8 +64,12 @@ type ShareEnumResult struct {
 }
 
 // maxEnumRounds bounds the resume loop against a server that keeps
-// answering ERROR_MORE_DATA.
-const maxEnumRounds = 64
+// answering ERROR_MORE_DATA; maxShares bounds the shares all rounds
+// together may return.
+const (
+	maxEnumRounds = 64
+	maxShares     = 10000
+)
 
 // ShareEnum lists all shares at level 0 or 1 with NetrShareEnum ([MS-SRVS]
 // 3.1.4.8), following the resume handle while the server says
@@ -77,7 +82,7 @@ func (c *Client) ShareEnum(ctx context.Context, level uint32) ([]Share, error) {
 		if round == maxEnumRounds {
 			return all, fmt.Errorf("srvsvc: share enum: still ERROR_MORE_DATA after %d calls", round)
 		}
-		out, err := c.c.Call(ctx, OpNetrShareEnum, EncodeShareEnum(c.server, level, resume))
+		out, err := c.c.Call(dcerpc.WithMaxResponse(ctx, dcerpc.PageResponse), OpNetrShareEnum, EncodeShareEnum(c.server, level, resume))
 		if err != nil {
 			return all, fmt.Errorf("srvsvc: share enum %d: %w", level, err)
 		}
@@ -86,6 +91,9 @@ func (c *Client) ShareEnum(ctx context.Context, level uint32) ([]Share, error) {
 			return all, fmt.Errorf("srvsvc: share enum %d: %w", level, err)
 		}
 		all = append(all, res.Shares...)
+		if len(all) > maxShares {
+			return all, fmt.Errorf("srvsvc: share enum %d: stopped after %d shares (the most we read)", level, len(all))
+		}
 		switch res.Status {
 		case werror.Success:
 			return all, nil

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/nullsweep/nullsweep/internal/dcerpc"
 	"github.com/nullsweep/nullsweep/internal/ndr"
 	"github.com/nullsweep/nullsweep/internal/werror"
 )
@@ -53,7 +54,7 @@ type ServerInfo struct {
 
 // ServerGetInfo calls NetrServerGetInfo ([MS-SRVS] 3.1.4.17) at level 100 or 101.
 func (c *Client) ServerGetInfo(ctx context.Context, level uint32) (*ServerInfo, error) {
-	out, err := c.c.Call(ctx, OpNetrServerGetInfo, EncodeServerGetInfo(c.server, level))
+	out, err := c.c.Call(dcerpc.WithMaxResponse(ctx, dcerpc.SmallResponse), OpNetrServerGetInfo, EncodeServerGetInfo(c.server, level))
 	if err != nil {
 		return nil, fmt.Errorf("srvsvc: server get info %d: %w", level, err)
 	}

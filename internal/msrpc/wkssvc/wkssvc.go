@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/nullsweep/nullsweep/internal/dcerpc"
 	"github.com/nullsweep/nullsweep/internal/ndr"
 	"github.com/nullsweep/nullsweep/internal/werror"
 )
@@ -46,7 +47,7 @@ type WkstaInfo100 struct {
 
 // WkstaGetInfo calls NetrWkstaGetInfo at level 100.
 func (c *Client) WkstaGetInfo(ctx context.Context) (*WkstaInfo100, error) {
-	out, err := c.c.Call(ctx, OpNetrWkstaGetInfo, EncodeWkstaGetInfo(c.server, 100))
+	out, err := c.c.Call(dcerpc.WithMaxResponse(ctx, dcerpc.SmallResponse), OpNetrWkstaGetInfo, EncodeWkstaGetInfo(c.server, 100))
 	if err != nil {
 		return nil, fmt.Errorf("wkssvc: wksta get info: %w", err)
 	}
