@@ -11,11 +11,12 @@ package enum
 //
 // Speed: the server's time per batch dominates (about 50 ms per 1,000
 // SIDs on Samba here), so batches run on several pipes at once ("lanes").
-// One SMB connection carries every lane and serializes round trips, so a
-// lane does not wait for its reply while holding the connection: in a
-// round, each lane writes its request, all wait until every lane has
-// written, and only then do they read. The server works on all of them
-// at the same time, one rpcd worker per pipe.
+// Over SMB2 one connection carries every lane's round trip at once
+// (internal/smb2 multiplexes). SMB1 serializes round trips, so there a lane
+// does not wait for its reply while holding the connection: in a round,
+// each lane writes its request, all wait until every lane has written,
+// and only then do they read. The server works on all of them at the same
+// time, one rpcd worker per pipe.
 
 import (
 	"context"
@@ -878,10 +879,12 @@ func (c *cycler) kindOfSID(s string) int {
 }
 
 // round runs one job per lane at once (see the package comment on lanes).
+// Only SMB1 needs the barrier: an SMB2 connection multiplexes the lanes'
+// round trips (internal/smb2), and TCP lanes have connections of their own.
 func (c *cycler) round(ctx context.Context, jobs []*ridJob) {
 	n := min(len(jobs), len(c.lanes))
 	var b *barrier
-	if n > 1 {
+	if n > 1 && c.h.Conn != nil && c.h.Conn.Negotiated().Dialect == smb.SMB1 {
 		b = newBarrier(n)
 	}
 	var wg sync.WaitGroup
