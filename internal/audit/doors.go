@@ -350,3 +350,41 @@ func inferRPCPortRange(v *view) SettingState {
 	}
 	return consistent(fmt.Sprintf("a range holding %d-%d", ports[0], ports[len(ports)-1]), "ports in use: "+joinInts(ports))
 }
+
+// unixinfoUUID is Samba's own unixinfo interface: only Samba registers it.
+const unixinfoUUID = "9c54e310-a955-4885-bd31-78787147dfa6"
+
+// identifyDoors completes Identify from LDAP and the endpoint list, which
+// speak when SMB is closed or said nothing: Samba names itself in the
+// rootDSE's vendorName and registers unixinfo; an Active Directory DC's
+// rootDSE names its NTDS Settings object (MS-ADTS 3.1.1.3.2.3, dsServiceName).
+func identifyDoors(r *enum.Result, h *Host) {
+	var dse *ldap.RootDSE
+	if r.LDAP != nil {
+		for _, p := range r.LDAP.Ports {
+			if p.RootDSE != nil {
+				dse = p.RootDSE
+				break
+			}
+		}
+	}
+	if h.Family == FamilyUnknown {
+		switch {
+		case dse != nil && strings.Contains(strings.ToLower(dse.VendorName), "samba"):
+			h.Family, h.OS = FamilySamba, "Samba"
+			h.FamilyEvidence = append(h.FamilyEvidence, fmt.Sprintf("LDAP rootDSE vendorName %q", dse.VendorName))
+		case r.Endpoints != nil && slices.ContainsFunc(r.Endpoints.Entries, func(e enum.Endpoint) bool { return e.Interface == unixinfoUUID }):
+			h.Family, h.OS = FamilySamba, "Samba"
+			h.FamilyEvidence = append(h.FamilyEvidence, "the endpoint mapper lists Samba's unixinfo interface")
+		}
+	}
+	if h.Role == RoleUnknown && dse != nil {
+		for _, v := range dse.Attributes["dsServiceName"] {
+			if strings.HasPrefix(strings.ToUpper(v), "CN=NTDS SETTINGS,") {
+				h.Role = RoleDC
+				h.RoleEvidence = append(h.RoleEvidence, "LDAP rootDSE dsServiceName "+v+" (a directory server's NTDS Settings)")
+				break
+			}
+		}
+	}
+}

@@ -2,11 +2,16 @@ package audit
 
 import (
 	"context"
+	"io"
+	"net"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/enum"
+	"github.com/nullsweep/nullsweep/internal/hostile"
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
 	"github.com/nullsweep/nullsweep/internal/ldap"
 )
@@ -127,5 +132,79 @@ func TestLiveDoorSettings(t *testing.T) {
 	}
 	if s := setting(rep, DSHeuristics); s.State != StateNotObservable || !strings.Contains(strings.Join(s.Evidence, " "), "tcp/389 closed") {
 		t.Errorf("open: dSHeuristics %+v", s)
+	}
+}
+
+// TestIdentifyFromDoors: with SMB silent, the rootDSE and the endpoint list
+// name Samba and the DC role.
+func TestIdentifyFromDoors(t *testing.T) {
+	r := &enum.Result{Ports: map[string]enum.Outcome{"445": enum.Closed}}
+	if h := Identify(r); h.Family != FamilyUnknown || h.Role != RoleUnknown {
+		t.Fatalf("nothing seen: %+v", h)
+	}
+	r.LDAP = &ldap.Result{Ports: []ldap.PortResult{{Port: 389, State: ldap.Open, RootDSE: &ldap.RootDSE{
+		VendorName: "Samba Team (https://www.samba.org)",
+		Attributes: map[string][]string{"dsServiceName": {"CN=NTDS Settings,CN=DC1,CN=Servers,CN=Default-First-Site-Name,CN=Sites,CN=Configuration,DC=lab,DC=test"}},
+	}}}}
+	if h := Identify(r); h.Family != FamilySamba || h.Role != RoleDC || len(h.FamilyEvidence) != 1 || len(h.RoleEvidence) != 1 {
+		t.Fatalf("rootDSE: %+v", h)
+	}
+	r.LDAP = nil
+	r.Endpoints = &enum.Endpoints{Entries: []enum.Endpoint{{Interface: unixinfoUUID, Protocol: enum.NCACNIPTCP}}}
+	if h := Identify(r); h.Family != FamilySamba {
+		t.Fatalf("unixinfo: %+v", h)
+	}
+	// Windows' rootDSE has no vendorName: the role, not the family.
+	r.Endpoints = nil
+	r.LDAP = &ldap.Result{Ports: []ldap.PortResult{{Port: 389, State: ldap.Open, RootDSE: &ldap.RootDSE{
+		Attributes: map[string][]string{"dsServiceName": {"CN=NTDS Settings,CN=WIN-DC,CN=Servers,CN=Default-First-Site-Name,CN=Sites,CN=Configuration,DC=example,DC=test"}},
+	}}}}
+	if h := Identify(r); h.Family != FamilyUnknown || h.Role != RoleDC {
+		t.Fatalf("windows rootDSE: %+v", h)
+	}
+}
+
+// TestLiveAuditWhenSMBClosed: the DC seen where only 135, its RPC ports and
+// 389 answer (a forwarder on a hostile address). audit still names Samba and
+// the DC role, and the user list read over TCP gives its findings.
+func TestLiveAuditWhenSMBClosed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("live lab test")
+	}
+	dc := labtest.Require(t, "dc")["dc"]
+	fw := func(ctx context.Context, conn *net.TCPConn, port int) {
+		var d net.Dialer
+		up, err := d.DialContext(ctx, "tcp", net.JoinHostPort(dc, strconv.Itoa(port)))
+		if err != nil {
+			return
+		}
+		defer up.Close()
+		context.AfterFunc(ctx, func() { up.Close() })
+		go io.Copy(up, conn)
+		io.Copy(conn, up)
+	}
+	addr := hostile.Addr(232)
+	s, err := hostile.Listen(addr, []int{135, 49152, 49153, 49154, 389}, fw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	r := enum.Run(context.Background(), addr, enum.Options{Timeout: 90 * time.Second, NoGuest: true})
+	rep := Assess(r, Options{})
+	if !rep.Host.Samba() || rep.Host.Role != RoleDC {
+		t.Fatalf("host %+v", rep.Host)
+	}
+	var ids []string
+	for _, f := range rep.Findings {
+		ids = append(ids, string(f.ID))
+	}
+	if !slices.Contains(ids, "users-enumerable") {
+		t.Errorf("findings %v", ids)
+	}
+	if s := setting(rep, SMBPorts); s.Value != "445 closed, 139 closed" {
+		t.Errorf("SMBPorts %+v", s)
+	}
+	if s := setting(rep, SambaDCERPCEndpointServers); s.State != StateConsistent || !strings.Contains(s.Value, "samr") {
+		t.Errorf("endpoint servers %+v", s)
 	}
 }

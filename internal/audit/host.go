@@ -138,6 +138,7 @@ func Identify(r *enum.Result) Host {
 		h.Role = RoleDC
 		h.RoleEvidence = append(h.RoleEvidence, "NTLM DNS domain "+r.SMB.NTLM.DNSDomain+" and signing required (a Samba AD DC's default)")
 	}
+	identifyDoors(r, &h)
 	return h
 }
 
