@@ -38,14 +38,14 @@ func (s *rpcState) close(ctx context.Context) {
 }
 
 // bind opens a pipe and binds one interface on it, recording both steps.
-func (h *Host) bind(ctx context.Context, st *rpcState, pipe string, iface dcerpc.SyntaxID) (*dcerpc.Client, error) {
+func (h *host) bind(ctx context.Context, st *rpcState, pipe string, iface dcerpc.SyntaxID) (*dcerpc.Client, error) {
 	if st.tcp {
 		return h.bindTCP(ctx, st, pipe, iface)
 	}
 	if h.IPC == nil {
 		c := openPipeCall(pipe)
 		c.Result, c.Detail = Skipped, "IPC$ not connected"
-		h.Record(c)
+		h.record(c)
 		return nil, fmt.Errorf("%s: IPC$ not connected", pipe)
 	}
 	start := time.Now()
@@ -67,7 +67,7 @@ func (h *Host) bind(ctx context.Context, st *rpcState, pipe string, iface dcerpc
 	return c, err
 }
 
-func (h *Host) runRPCChecks(ctx context.Context) {
+func (h *host) runRPCChecks(ctx context.Context) {
 	st := &rpcState{tcp: h.useTCP(ctx)}
 	transport := NCACNNP
 	if st.tcp {
@@ -105,7 +105,7 @@ func (h *Host) runRPCChecks(ctx context.Context) {
 }
 
 // serverInfo: SRVSVC NetrServerGetInfo 101 and WKSSVC NetrWkstaGetInfo 100.
-func (h *Host) serverInfo(ctx context.Context, st *rpcState) {
+func (h *host) serverInfo(ctx context.Context, st *rpcState) {
 	var si *ServerInfo
 	if c, err := h.bind(ctx, st, "srvsvc", dcerpc.SRVSVC); err == nil {
 		start := time.Now()
@@ -113,7 +113,7 @@ func (h *Host) serverInfo(ctx context.Context, st *rpcState) {
 		h.note(Call(LayerCall, IfaceSRVSVC, "NetrServerGetInfo", "level 101").Op(srvsvc.OpNetrServerGetInfo).Named("srvsvc.NetrServerGetInfo"), start, err)
 		if err == nil {
 			si = &ServerInfo{PlatformID: info.PlatformID, Name: info.Name, VersionMajor: info.VersionMajor,
-				VersionMinor: info.VersionMinor, Type: info.Type, TypeNames: ServerTypeNames(info.Type), Comment: info.Comment}
+				VersionMinor: info.VersionMinor, Type: info.Type, TypeNames: serverTypeNames(info.Type), Comment: info.Comment}
 		}
 		if h.Opt.Checks.Has(CheckShares) {
 			h.shareEnum(ctx, c)
@@ -181,7 +181,7 @@ func joinWords(parts ...string) string {
 }
 
 // lsaChecks: the primary and account domains, DNS domain info, trusts.
-func (h *Host) lsaChecks(ctx context.Context, st *rpcState) {
+func (h *host) lsaChecks(ctx context.Context, st *rpcState) {
 	c, err := h.bind(ctx, st, "lsarpc", dcerpc.LSARPC)
 	if err != nil {
 		return
@@ -189,7 +189,7 @@ func (h *Host) lsaChecks(ctx context.Context, st *rpcState) {
 	st.lsa = lsa.New(c)
 	pol, err := st.lsa.OpenPolicy(ctx)
 	for _, a := range pol.Attempts {
-		h.Record(openPolicyCheck(a, ""))
+		h.record(openPolicyCheck(a, ""))
 	}
 	if err != nil {
 		return
@@ -299,7 +299,7 @@ func trustType(t uint32) string {
 }
 
 // samrChecks: users, groups with members, policy, through one SAMR bind.
-func (h *Host) samrChecks(ctx context.Context, st *rpcState) {
+func (h *host) samrChecks(ctx context.Context, st *rpcState) {
 	c, err := h.bind(ctx, st, "samr", dcerpc.SAMR)
 	if err != nil {
 		return
@@ -320,7 +320,7 @@ func (h *Host) samrChecks(ctx context.Context, st *rpcState) {
 		return
 	}
 	for _, call := range e.Calls {
-		h.Record(samrCheck(call, false))
+		h.record(samrCheck(call, false))
 	}
 	r := h.Result
 	if e.Account != nil {

@@ -84,7 +84,7 @@ func endpointOf(e epm.Entry) Endpoint {
 
 // doors runs after the SMB layers: the endpoint list, the RPC checks over
 // TCP when the named pipes could not carry them, and LDAP.
-func (h *Host) doors(ctx context.Context) {
+func (h *host) doors(ctx context.Context) {
 	o := h.Opt.Checks
 	if o.Has(CheckEndpoints) {
 		h.endpointList(ctx)
@@ -100,12 +100,12 @@ func (h *Host) doors(ctx context.Context) {
 }
 
 // epmState is the reachability of 135, probed once per host.
-func (h *Host) epmOpen(ctx context.Context) bool {
+func (h *host) epmOpen(ctx context.Context) bool {
 	h.mu.Lock()
 	st, probed := h.Result.Ports[EPMPort]
 	h.mu.Unlock()
 	if !probed {
-		p := h.probePort(ctx, EPMPort)
+		p := h.probeAndNote(ctx, EPMPort)
 		if p.conn != nil {
 			p.conn.Close()
 		}
@@ -115,7 +115,7 @@ func (h *Host) epmOpen(ctx context.Context) bool {
 }
 
 // dialEPM connects to 135 and binds the endpoint mapper, recording both.
-func (h *Host) dialEPM(ctx context.Context) (*epm.Client, *dcerpc.TCP, error) {
+func (h *host) dialEPM(ctx context.Context) (*epm.Client, *dcerpc.TCP, error) {
 	start := time.Now()
 	tr, err := dcerpc.DialTCP(ctx, net.JoinHostPort(h.Target, EPMPort))
 	if err != nil {
@@ -141,7 +141,7 @@ func tcpBindCall(pipe, port string) Check {
 }
 
 // endpointList reads the whole endpoint list (-E).
-func (h *Host) endpointList(ctx context.Context) {
+func (h *host) endpointList(ctx context.Context) {
 	if !h.epmOpen(ctx) {
 		return
 	}
@@ -160,7 +160,7 @@ func (h *Host) endpointList(ctx context.Context) {
 	}
 	ch = ch.Done(time.Since(start), err)
 	ch.Detail = joinWords(fmt.Sprintf("%d entries", len(es)), ch.Detail)
-	h.Record(ch)
+	h.record(ch)
 	if err != nil {
 		return
 	}
@@ -176,7 +176,7 @@ func (h *Host) endpointList(ctx context.Context) {
 // useTCP decides the transport of the RPC checks: TCP when asked, or in
 // auto mode when SMB gave no IPC$ (closed, no null session, IPC$ refused)
 // and the endpoint mapper answers.
-func (h *Host) useTCP(ctx context.Context) bool {
+func (h *host) useTCP(ctx context.Context) bool {
 	switch h.Opt.Transport {
 	case TransportTCP:
 		return h.epmOpen(ctx)
@@ -192,7 +192,7 @@ type tcpPipe struct{ *dcerpc.TCP }
 func (p tcpPipe) Close(context.Context) error { return p.TCP.Close() }
 
 // mapPort asks the endpoint mapper where iface listens over TCP.
-func (h *Host) mapPort(ctx context.Context, st *rpcState, pipe string, iface dcerpc.SyntaxID) (string, error) {
+func (h *host) mapPort(ctx context.Context, st *rpcState, pipe string, iface dcerpc.SyntaxID) (string, error) {
 	if st.epm == nil {
 		if st.epmErr != nil {
 			return "", st.epmErr
@@ -227,12 +227,12 @@ func (h *Host) mapPort(ctx context.Context, st *rpcState, pipe string, iface dce
 	if port != "" {
 		ch.Detail = joinWords("port "+port, ch.Detail)
 	}
-	h.Record(ch)
+	h.record(ch)
 	return port, err
 }
 
 // openTCP maps iface to its port, connects and binds, recording each step.
-func (h *Host) openTCP(ctx context.Context, st *rpcState, pipe string, iface dcerpc.SyntaxID, detail string) (tcpPipe, *dcerpc.Client, error) {
+func (h *host) openTCP(ctx context.Context, st *rpcState, pipe string, iface dcerpc.SyntaxID, detail string) (tcpPipe, *dcerpc.Client, error) {
 	port, err := h.mapPort(ctx, st, pipe, iface)
 	if err != nil {
 		return tcpPipe{}, nil, err
@@ -251,7 +251,7 @@ func (h *Host) openTCP(ctx context.Context, st *rpcState, pipe string, iface dce
 	}
 	ch := tcpBindCall(pipe, port).Done(time.Since(start), err)
 	ch.Detail = joinWords(detail, ch.Detail)
-	h.Record(ch)
+	h.record(ch)
 	if err != nil {
 		return tcpPipe{}, nil, err
 	}
@@ -259,7 +259,7 @@ func (h *Host) openTCP(ctx context.Context, st *rpcState, pipe string, iface dce
 }
 
 // bindTCP is bind over ncacn_ip_tcp.
-func (h *Host) bindTCP(ctx context.Context, st *rpcState, pipe string, iface dcerpc.SyntaxID) (*dcerpc.Client, error) {
+func (h *host) bindTCP(ctx context.Context, st *rpcState, pipe string, iface dcerpc.SyntaxID) (*dcerpc.Client, error) {
 	p, c, err := h.openTCP(ctx, st, pipe, iface, "")
 	if err != nil {
 		return nil, err
@@ -278,7 +278,7 @@ func (c *cycler) tcpLane(ctx context.Context, name string, iface dcerpc.SyntaxID
 }
 
 // ldapProbe examines the LDAP ports (-D).
-func (h *Host) ldapProbe(ctx context.Context) {
+func (h *host) ldapProbe(ctx context.Context) {
 	res := ldap.Probe(ctx, h.Target, ldap.Options{})
 	for _, p := range res.Ports {
 		ch := Call(LayerLDAP, IfaceLDAP, "Probe", strconv.Itoa(p.Port)).Named("ldap.Probe(" + strconv.Itoa(p.Port) + ")")
@@ -293,7 +293,7 @@ func (h *Host) ldapProbe(ctx context.Context) {
 		case p.Search != nil:
 			ch.Detail = "anonymous search: " + p.Search.Result.Name
 		}
-		h.Record(ch)
+		h.record(ch)
 	}
 	h.mu.Lock()
 	h.Result.LDAP = res

@@ -10,8 +10,8 @@ import (
 	"github.com/nullsweep/nullsweep/internal/smb"
 )
 
-// DialSMB1 connects with NT LM 0.12 only.
-func DialSMB1(ctx context.Context, host string, opt smb.Options) (smb.Conn, error) {
+// dialSMB1 connects with NT LM 0.12 only.
+func dialSMB1(ctx context.Context, host string, opt smb.Options) (smb.Conn, error) {
 	opt.Dialects = []smb.Dialect{smb.SMB1}
 	return smb.Dial(ctx, host, opt)
 }
@@ -29,13 +29,14 @@ func netbiosSession(dial func(ctx context.Context) (net.Conn, error)) func(ctx c
 	}
 }
 
-// netbios asks for the node status over UDP 137 (enum.exe -N).
-func (h *Host) netbios(ctx context.Context) {
+// netbios asks for the node status over UDP 137 (enum.exe -N); nil when
+// it got no answer (the evidence says why).
+func (h *host) netbios(ctx context.Context, rec *recorder) *NetBIOS {
 	start := time.Now()
 	ns, err := netbios.QueryNodeStatus(ctx, h.Target)
-	h.note(Call(LayerReachability, IfaceNBNS, "NodeStatus", "").Named("nbns.NodeStatus"), start, err)
+	rec.note(Call(LayerReachability, IfaceNBNS, "NodeStatus", "").Named("nbns.NodeStatus"), start, err)
 	if err != nil {
-		return
+		return nil
 	}
 	out := &NetBIOS{Names: []NetBIOSName{}}
 	for _, n := range ns.Names {
@@ -44,7 +45,5 @@ func (h *Host) netbios(ctx context.Context) {
 	if len(ns.MAC) > 0 {
 		out.MAC = ns.MAC.String()
 	}
-	h.mu.Lock()
-	h.Result.NetBIOS = out
-	h.mu.Unlock()
+	return out
 }

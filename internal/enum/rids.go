@@ -39,8 +39,8 @@ import (
 
 // RID cycling defaults.
 const (
-	DefaultRIDBatch = 1000 // SIDs per LookupSids call
-	DefaultRIDStop  = 2    // empty batches in a row that end an open-ended scan
+	defaultRIDBatch = 1000 // SIDs per LookupSids call
+	defaultRIDStop  = 2    // empty batches in a row that end an open-ended scan
 	// ridAdaptiveStart is where the open-ended scan of an account domain
 	// begins: Windows and Samba number accounts from 1000 (Samba AD: 1100+).
 	ridAdaptiveStart = 1000
@@ -133,7 +133,7 @@ type ridJob struct {
 
 // cycler is the state of one RID-cycling run on one host.
 type cycler struct {
-	h       *Host
+	h       *host
 	st      *rpcState
 	batch   int
 	stop    int
@@ -186,16 +186,16 @@ func (c *cycler) answerFailed(batch []string, via string, err error) {
 	}
 }
 
-func (h *Host) ridCycle(ctx context.Context, st *rpcState) {
+func (h *host) ridCycle(ctx context.Context, st *rpcState) {
 	o := h.Opt.RIDs
 	c := &cycler{h: h, st: st, batch: o.Batch, stop: o.Stop,
 		found: map[string]RID{}, order: map[string]int{}, sources: map[string]string{}}
 	if c.batch <= 0 {
-		c.batch = DefaultRIDBatch
+		c.batch = defaultRIDBatch
 	}
 	c.batch = min(c.batch, lsa.MaxLookupSids)
 	if c.stop <= 0 {
-		c.stop = DefaultRIDStop
+		c.stop = defaultRIDStop
 	}
 	rc := &RIDCycling{Path: RIDPathNone}
 	for _, n := range o.Names {
@@ -385,7 +385,7 @@ func (c *cycler) discoverLSA(ctx context.Context, l *lsaLane) {
 			ch.Status, ch.StatusCode = st.String(), uint32(st)
 			ch.Detail = fmt.Sprintf("%d names, %d mapped", n, countMapped(tr))
 		}
-		c.h.Record(ch)
+		c.h.record(ch)
 		if err != nil {
 			c.answerFailed(batch, "lsa.LookupNames", err)
 			return
@@ -469,7 +469,7 @@ func (c *cycler) discoverSAMR(ctx context.Context) {
 }
 
 func (c *cycler) recordSAMR(call samr.Call) {
-	c.h.Record(samrCheck(call, true))
+	c.h.record(samrCheck(call, true))
 }
 
 // isDomainSID: S-1-5-21-a-b-c, a machine or domain SID.
@@ -841,7 +841,7 @@ func (c *cycler) run(ctx context.Context, samrPath bool, open func(i int) (ridLa
 		if n := c.foundCount(); n >= ridMaxFound {
 			ch := Call(LayerCall, IfaceEnum, "RIDCycling", "").Named("rid cycling")
 			ch.Result, ch.Detail = Error, fmt.Sprintf("stopped after %d names (the most one host may give)", n)
-			c.h.Record(ch)
+			c.h.record(ch)
 			return
 		}
 		for _, d := range c.doms {
@@ -1050,7 +1050,7 @@ func (c *cycler) openPipe(ctx context.Context, name string, iface dcerpc.SyntaxI
 	p, err := c.h.IPC.OpenPipe(ctx, name)
 	ch := openPipeCall(name).Done(time.Since(start), err)
 	ch.Detail = joinWords(detail, ch.Detail)
-	c.h.Record(ch)
+	c.h.record(ch)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -1059,7 +1059,7 @@ func (c *cycler) openPipe(ctx context.Context, name string, iface dcerpc.SyntaxI
 	rpc, err := dcerpc.Bind(ctx, g, iface)
 	ch = bindCall(name).Done(time.Since(start), err)
 	ch.Detail = joinWords(detail, ch.Detail)
-	c.h.Record(ch)
+	c.h.record(ch)
 	if err != nil {
 		_ = p.Close(ctx)
 		return nil, nil, err
@@ -1101,7 +1101,7 @@ func (c *cycler) openLSALane(ctx context.Context, i int) (*lsaLane, error) {
 	for _, a := range pol.Attempts {
 		ch := openPolicyCheck(a, fmt.Sprintf("(for LookupSids), rid cycling lane %d", i))
 		name = ch.Name
-		c.h.Record(ch)
+		c.h.record(ch)
 	}
 	if err != nil {
 		_ = g.Close(ctx)
@@ -1150,7 +1150,7 @@ func (l *lsaLane) lookupSids(ctx context.Context, c *cycler, sids []ndr.SID, lab
 	if err != nil && len(sids) > 1 && depth < maxShrink && shrinkable(err) {
 		half := (len(sids) + 1) / 2
 		ch.Detail += fmt.Sprintf("; retrying as calls of %d", half)
-		c.h.Record(ch)
+		c.h.record(ch)
 		c.shrink(half)
 		a, err := l.lookupSids(ctx, c, sids[:half], label+" (first half)", depth+1)
 		if err != nil {
@@ -1159,7 +1159,7 @@ func (l *lsaLane) lookupSids(ctx context.Context, c *cycler, sids []ndr.SID, lab
 		b, err := l.lookupSids(ctx, c, sids[half:], label+" (second half)", depth+1)
 		return append(a, b...), err
 	}
-	c.h.Record(ch)
+	c.h.record(ch)
 	if err != nil {
 		return nil, err
 	}

@@ -283,7 +283,7 @@ func BenchmarkRIDCycleBulk(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	opt := Options{NoGuest: true, Checks: CheckRIDs, RIDs: RIDOptions{Ranges: []RIDRange{{500, 5100}}}}
-	h := &Host{Target: addr, Opt: opt, Result: &Result{Checks: []Check{}, Pipes: map[string]Outcome{}}, log: slog.New(slog.DiscardHandler)}
+	h := &host{Target: addr, Opt: opt, Result: &Result{Checks: []Check{}, Pipes: map[string]Outcome{}}, log: slog.New(slog.DiscardHandler)}
 	defer h.close()
 	var err error
 	if h.Conn, err = smb.Dial(ctx, addr, smb.Options{}); err != nil {

@@ -187,20 +187,20 @@ func ridSpan(first, last, step uint32) []uint32 {
 }
 
 // fakeCycle runs the LSA path of the cycler against f with lanes lanes.
-func fakeCycle(t *testing.T, f *fakeLSA, opt RIDOptions, lanes int) (*cycler, *Host) {
+func fakeCycle(t *testing.T, f *fakeLSA, opt RIDOptions, lanes int) (*cycler, *host) {
 	t.Helper()
 	old := ridLanes
 	ridLanes = lanes
 	t.Cleanup(func() { ridLanes = old })
 	dom := ndr.MustParseSID(fakeDomain)
-	h := &Host{Opt: Options{RIDs: opt}, Result: &Result{Checks: []Check{}}}
+	h := &host{Opt: Options{RIDs: opt}, Result: &Result{Checks: []Check{}}}
 	c := &cycler{h: h, st: &rpcState{account: &dom}, batch: opt.Batch, stop: opt.Stop,
 		found: map[string]RID{}, order: map[string]int{}, sources: map[string]string{}}
 	if c.batch == 0 {
-		c.batch = DefaultRIDBatch
+		c.batch = defaultRIDBatch
 	}
 	if c.stop == 0 {
-		c.stop = DefaultRIDStop
+		c.stop = defaultRIDStop
 	}
 	c.plan(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -307,7 +307,7 @@ func TestRIDCycleFaultsEverywhereStaysBounded(t *testing.T) {
 	ridLanes = 1
 	defer func() { ridLanes = old }()
 	dom := ndr.MustParseSID(fakeDomain)
-	h := &Host{Result: &Result{Checks: []Check{}}}
+	h := &host{Result: &Result{Checks: []Check{}}}
 	c := &cycler{h: h, st: &rpcState{account: &dom}, batch: 1000, stop: 2,
 		found: map[string]RID{}, order: map[string]int{}, sources: map[string]string{}}
 	c.plan(true)
@@ -342,7 +342,7 @@ func TestRIDCycleHostileMapsEverything(t *testing.T) {
 	f := &fakeLSA{resolve: func(s ndr.SID) (string, lsa.SIDNameUse, bool) { return "x", lsa.SidTypeUser, true }}
 	c, h := fakeCycle(t, f, RIDOptions{}, 4)
 	n := len(c.found)
-	if n < 20000 || n > 20000+4*DefaultRIDBatch+200 {
+	if n < 20000 || n > 20000+4*defaultRIDBatch+200 {
 		t.Fatalf("%d names kept", n)
 	}
 	stopped := false
@@ -583,7 +583,7 @@ func (f samrStatus) Call(ctx context.Context, op uint16, stub []byte) ([]byte, e
 // Both paths closed: the report names the SAMR call that was denied.
 func TestRIDCycleSAMRDenied(t *testing.T) {
 	dom := ndr.MustParseSID(fakeDomain)
-	h := &Host{Result: &Result{Checks: []Check{}}}
+	h := &host{Result: &Result{Checks: []Check{}}}
 	c := &cycler{h: h, st: &rpcState{account: &dom}, batch: 1000, stop: 2,
 		found: map[string]RID{}, order: map[string]int{}, sources: map[string]string{}}
 	ok := c.samrPath(context.Background(), func(i int) (ridLane, error) {
@@ -608,7 +608,7 @@ func TestRIDCycleLaneOpenFailsOnce(t *testing.T) {
 	want := append([]uint32{501}, ridSpan(1000, 3000, 7)...)
 	f := &fakeLSA{resolve: accounts(want...)}
 	dom := ndr.MustParseSID(fakeDomain)
-	h := &Host{Result: &Result{Checks: []Check{}}}
+	h := &host{Result: &Result{Checks: []Check{}}}
 	c := &cycler{h: h, st: &rpcState{account: &dom}, batch: 1000, stop: 2,
 		found: map[string]RID{}, order: map[string]int{}, sources: map[string]string{}}
 	c.plan(true)
@@ -636,7 +636,7 @@ func TestRIDCycleHugeExplicitRange(t *testing.T) {
 	defer func() { ridLanes = old }()
 	f := &fakeLSA{resolve: accounts(7, 1_000_000)}
 	dom := ndr.MustParseSID(fakeDomain)
-	h := &Host{Opt: Options{RIDs: RIDOptions{Ranges: []RIDRange{{0, 0xffffffff}}}}, Result: &Result{Checks: []Check{}}}
+	h := &host{Opt: Options{RIDs: RIDOptions{Ranges: []RIDRange{{0, 0xffffffff}}}}, Result: &Result{Checks: []Check{}}}
 	c := &cycler{h: h, st: &rpcState{account: &dom}, batch: 1000, stop: 2,
 		found: map[string]RID{}, order: map[string]int{}, sources: map[string]string{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)

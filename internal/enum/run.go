@@ -93,8 +93,8 @@ type RIDOptions struct {
 // RIDRange is an inclusive range of RIDs.
 type RIDRange struct{ First, Last uint32 }
 
-// Host is the state shared by the checks of one host: one session, reused.
-type Host struct {
+// host is the state shared by the checks of one host: one session, reused.
+type host struct {
 	Target  string
 	Opt     Options
 	Result  *Result
@@ -102,30 +102,39 @@ type Host struct {
 	Session smb.Session
 	IPC     smb.Tree
 	log     *slog.Logger
-	mu      sync.Mutex // guards Result.Checks when checks run concurrently
+	// mu guards Result.Checks and rpcTransport: RID-cycling lanes record
+	// from goroutines of their own. Every other field of Result is written
+	// by the run goroutine only; probes beside it hand their values back
+	// (beside, portProbe).
+	mu sync.Mutex
 	// rpcRan says the RPC checks ran; rpcTransport is the protocol
-	// sequence Record stamps on their binds and calls (doors.go).
+	// sequence record stamps on their binds and calls (doors.go).
 	rpcRan       bool
 	rpcTransport string
 }
 
-// Record appends one piece of evidence, and logs it at debug level as it
+// record appends one piece of evidence, and logs it at debug level as it
 // happens (nullsweep -v).
-func (h *Host) Record(c Check) {
+func (h *host) record(c Check) {
 	h.mu.Lock()
 	if c.Transport == "" && h.rpcTransport != "" && (c.Layer == LayerBind || c.Layer == LayerCall) && c.Interface != IfaceRAP && c.Interface != IfaceEnum {
 		c.Transport = h.rpcTransport
 	}
 	h.Result.Checks = append(h.Result.Checks, c)
 	h.mu.Unlock()
-	if h.log != nil {
-		h.log.Debug("call", "layer", c.Layer, "call", c.Name, "result", c.Result, "status", c.Status, "ms", c.MS)
+	logCheck(h.log, c)
+}
+
+// logCheck logs a check at debug level as it happens (nullsweep -v).
+func logCheck(log *slog.Logger, c Check) {
+	if log != nil {
+		log.Debug("call", "layer", c.Layer, "call", c.Name, "result", c.Result, "status", c.Status, "ms", c.MS)
 	}
 }
 
 // note records c, a call that took since start and returned err.
-func (h *Host) note(c Check, start time.Time, err error) {
-	h.Record(c.Done(time.Since(start), err))
+func (h *host) note(c Check, start time.Time, err error) {
+	h.record(c.Done(time.Since(start), err))
 }
 
 // Run examines one host, layer by layer, and never fails as a whole: what
@@ -141,7 +150,7 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Host{Target: target, Opt: opt, log: log.With("target", target),
+	h := &host{Target: target, Opt: opt, log: log.With("target", target),
 		Result: &Result{Schema: Schema, Target: target, Ports: map[string]Outcome{},
 			Sessions: map[string]*SessionResult{}, Checks: []Check{}}}
 	defer h.close()
@@ -154,7 +163,7 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 // noteDeadline reports a host deadline that ran out in the RPC checks
 // (which record each call's failure but go on) as the host's error, at
 // the layer of the last step taken.
-func (h *Host) noteDeadline(ctx context.Context) {
+func (h *host) noteDeadline(ctx context.Context) {
 	err := ctx.Err()
 	if dl, ok := ctx.Deadline(); err == nil && ok && !time.Now().Before(dl) {
 		// The socket deadline fired a moment before ctx's own timer.
@@ -175,12 +184,12 @@ func (h *Host) noteDeadline(ctx context.Context) {
 	h.fail(layer, err)
 }
 
-func (h *Host) fail(layer Layer, err error) {
+func (h *host) fail(layer Layer, err error) {
 	h.Result.Layer = layer
 	h.Result.Error = err.Error()
 }
 
-func (h *Host) close() {
+func (h *host) close() {
 	// A short, fresh deadline: the host's own may be spent already.
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
@@ -195,175 +204,68 @@ func (h *Host) close() {
 	}
 }
 
-func (h *Host) run(ctx context.Context) {
+// run examines the host layer by layer, each layer a function that
+// returns what it learned. Probes that run beside the main sequence (the
+// dialect probe, the guest logon, NetBIOS, a second port) get nothing of
+// the Result: they hand their values and evidence back, and this goroutine
+// merges them.
+func (h *host) run(ctx context.Context) {
 	r := h.Result
-	// A name that does not resolve is the caller's error, not the host's.
-	if net.ParseIP(h.Target) == nil {
-		start := time.Now()
-		addrs, err := net.DefaultResolver.LookupHost(ctx, h.Target)
-		h.note(Call(LayerResolve, IfaceDNS, "LookupHost", h.Target).Named("dns.LookupHost"), start, err)
-		if err != nil {
-			h.fail(LayerResolve, err)
-			return
-		}
-		// Every connection goes to the address shown, not to whatever a
-		// later lookup of the name returns.
-		h.Target = addrs[0]
+	if err := h.resolve(ctx); err != nil {
+		h.fail(LayerResolve, err)
+		return
 	}
 	r.Address = h.Target
+
 	// Layer 1: reachability.
-	later, probes := h.probePorts(ctx)
+	port, kept, later, err := h.reach(ctx)
 	if later != "" {
 		// The other port is probed after the checks (see probePorts).
-		defer func() {
-			// Past the host's deadline it still gets a short bound of its own.
-			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			defer cancel()
-			if p := h.probePort(pctx, later); p.conn != nil {
-				p.conn.Close()
-			}
-		}()
+		defer h.probeLater(ctx, later)
 	}
-	port := h.Opt.Port
-	if port == 0 {
-		port = 445
-		if r.Ports["445"] != Open && r.Ports["139"] == Open {
-			port = 139
-		}
-	}
-	kept := probes[strconv.Itoa(port)].conn
-	for _, p := range probes {
-		if p.conn != nil && p.conn != kept {
-			p.conn.Close()
-		}
-	}
-	if st, ok := r.Ports[strconv.Itoa(port)]; !ok {
-		// No port state: the host's deadline (or an interrupt) ended the
-		// probe before the port answered or its own bound ran out.
-		h.fail(LayerReachability, fmt.Errorf("tcp/%d: no answer before the host's deadline: %w", port, probes[strconv.Itoa(port)].err))
-		return
-	} else if st != Open {
-		h.fail(LayerReachability, fmt.Errorf("tcp/%d %s", port, st))
+	if err != nil {
+		h.fail(LayerReachability, err)
 		return
 	}
 	r.Port = port
-	// sopt serves every extra connection (dialect probe, guest probe);
-	// mainOpt starts from the connection layer 1 opened.
-	sopt := smb.Options{Port: port}
-	var d net.Dialer
-	addr := net.JoinHostPort(h.Target, strconv.Itoa(port))
-	dial := func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
-	k := &keptConn{c: kept, dial: dial}
-	defer k.Close()
-	mainOpt := smb.Options{Port: port, Transport: k.Dial}
-	if port == 139 {
-		sopt.Transport = netbiosTransport(h.Target)
-		mainOpt.Transport = netbiosSession(k.Dial)
-	}
+	sopt, mainOpt, closeKept := h.transports(port, kept)
+	defer closeKept()
 
 	// NetBIOS node status runs beside the SMB layers: UDP, independent.
-	var nbDone chan struct{}
 	if h.Opt.Checks.Has(CheckNetBIOS) {
-		nbDone = make(chan struct{})
-		go func() { defer close(nbDone); h.netbios(ctx) }()
+		nb := goBeside(h, func(rec *recorder) *NetBIOS { return h.netbios(ctx, rec) })
+		defer func() { r.NetBIOS = nb.wait(h) }()
 	}
-	defer func() {
-		if nbDone != nil {
-			<-nbDone
-		}
-	}()
 
 	// Layer 2: negotiate. The per-dialect probe (one connection per
 	// dialect) runs beside the connection the checks use: slow servers
 	// (Samba AD forks per connection) would otherwise cost twice.
 	r.SMB = &SMBInfo{}
-	probed := make(chan map[smb.Dialect]bool, 1)
-	collected := true
-	if h.Opt.Checks.Has(CheckDialects) {
-		collected = false
-		go func() {
-			start := time.Now()
-			d, err := smb.ProbeDialects(ctx, h.Target, sopt)
-			h.note(Call(LayerNegotiate, IfaceSMB, "ProbeDialects", "").Named("smb.ProbeDialects"), start, err)
-			probed <- d
-		}()
-	} else {
-		close(probed)
-	}
-	// Only the dialects the server answered for are recorded: one that was
-	// not probed, or whose probe got no answer, is absent, never "no".
-	var dialects map[smb.Dialect]bool
-	waitProbe := func() map[smb.Dialect]bool {
-		if !collected {
-			collected = true
-			dialects = <-probed
-			if len(dialects) > 0 {
-				m := make(map[string]bool, len(dialects))
-				for d, ok := range dialects {
-					m[d.String()] = ok
-				}
-				h.mu.Lock()
-				r.SMB.Dialects = m
-				h.mu.Unlock()
-			}
-		}
-		return dialects
-	}
-	defer waitProbe()
-
-	var err error
-	start := time.Now()
-	if h.Opt.SMB1 {
-		h.Conn, err = DialSMB1(ctx, h.Target, mainOpt)
-	} else {
-		h.Conn, err = smb.Dial(ctx, h.Target, mainOpt)
-		// The socket deadline can fire a moment before ctx's own timer: a
-		// timed-out negotiate is no reason to try SMB1.
-		if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
-			// No SMB2: an NT4/2000/XP/2003-era host, or SMB1-only Samba.
-			// Unprobed, SMB1 is simply tried.
-			if d := waitProbe(); d == nil || d[smb.SMB1] && !anySMB2(d) {
-				h.note(Call(LayerNegotiate, IfaceSMB, "Negotiate", "SMB2").Named("smb.Negotiate(SMB2)"), start, err)
-				start = time.Now()
-				h.Conn, err = DialSMB1(ctx, h.Target, sopt)
-			}
-		}
-	}
-	h.note(Call(LayerNegotiate, IfaceSMB, "Negotiate", "").Named("smb.Negotiate"), start, err)
+	dialects := h.probeDialects(ctx, sopt)
+	defer dialects()
+	conn, err := h.negotiate(ctx, mainOpt, sopt, dialects)
 	if err != nil {
-		waitProbe()
+		dialects()
 		if r.SMB.Dialects == nil {
 			r.SMB = nil // nothing was learned at layer 2
 		}
 		h.fail(LayerNegotiate, err)
 		return
 	}
+	h.Conn = conn
+	neg := conn.Negotiated()
+	h.noteNegotiated(neg)
 	// The guest probe gets its own connection, in the same dialect family,
 	// so that it runs beside the null session's checks without sharing state.
 	if !h.Opt.NoGuest {
-		guestDone := make(chan struct{})
-		smb1 := h.Conn.Negotiated().Dialect == smb.SMB1
-		go func() { defer close(guestDone); h.guestProbe(ctx, sopt, smb1) }()
-		defer func() { <-guestDone }()
-	}
-	neg := h.Conn.Negotiated()
-	r.SMB.Dialect = neg.Dialect.String()
-	r.SMB.SigningEnabled = neg.SigningEnabled
-	r.SMB.SigningRequired = neg.SigningRequired
-	r.SMB.Capabilities = neg.Capabilities
-	if neg.ServerGUID != ([16]byte{}) {
-		r.SMB.ServerGUID = formatGUID(neg.ServerGUID)
+		smb1 := neg.Dialect == smb.SMB1
+		g := goBeside(h, func(rec *recorder) *SessionResult { return h.guestProbe(ctx, rec, sopt, smb1) })
+		defer func() { r.Sessions["guest"] = g.wait(h) }()
 	}
 
 	// Layer 3: the null session.
-	start = time.Now()
-	sess, info, err := h.Conn.SessionSetup(ctx, smb.Credentials{})
-	h.note(Call(LayerSession, IfaceSMB, "SessionSetup", "null").Named("smb.SessionSetup(null)"), start, err)
-	h.noteSessionInfo(info)
-	sr := sessionResult(info, err, neg.Dialect)
-	h.mu.Lock()
+	sess, sr, err := h.nullSession(ctx, neg.Dialect)
 	r.Sessions["null"] = sr
-	h.mu.Unlock()
 	if err != nil {
 		h.fail(LayerSession, err)
 		return
@@ -371,57 +273,271 @@ func (h *Host) run(ctx context.Context) {
 	h.Session = sess
 
 	// Layer 4: IPC$.
-	start = time.Now()
-	ipc, err := sess.TreeConnect(ctx, "IPC$")
-	h.note(Call(LayerIPC, IfaceSMB, "TreeConnect", "IPC$").Named("smb.TreeConnect(IPC$)"), start, err)
-	res, status := Classify(err)
-	if res == OK {
-		res, status = Allowed, Status{Name: ntstatus.Success.String()}
-	}
-	r.IPC = &Step{Result: res, Status: status.Name}
+	ipc, step, err := h.connectIPC(ctx, sess)
+	r.IPC = step
 	if err != nil {
-		if status.Name == "" {
-			r.IPC.Error = err.Error()
-		}
 		r.Pipes = map[string]Outcome{}
 		for _, p := range WellKnownPipes {
 			r.Pipes[p] = Skipped
 		}
-		if res != Denied {
+		if step.Result != Denied {
 			h.fail(LayerIPC, err)
 		}
 		// Disk shares may still answer a denied IPC$ (restrict anonymous = 2
 		// blocks IPC$ only): the share checks try them if they know names.
-		waitProbe()
+		dialects()
 		h.runRPCChecks(ctx)
 		return
 	}
 	h.IPC = ipc
 
 	// Layer 5: which well-known pipes open anonymously.
-	r.Pipes = map[string]Outcome{}
-	for _, p := range WellKnownPipes {
-		if !h.Opt.Checks.Has(CheckPipes) {
-			break
+	pipes, err := h.openPipes(ctx, ipc)
+	r.Pipes = pipes
+	if err != nil {
+		h.fail(LayerPipe, err)
+		return
+	}
+
+	// Layers 6–7: the RPC checks. The browse check needs to know whether
+	// SMB1 is offered, so the dialect probe is collected first.
+	dialects()
+	h.runRPCChecks(ctx)
+}
+
+// recorder collects the evidence of a probe that runs beside the main
+// sequence; it logs each check as it happens, like record.
+type recorder struct {
+	log    *slog.Logger
+	checks []Check
+}
+
+func (rec *recorder) note(c Check, start time.Time, err error) {
+	c = c.Done(time.Since(start), err)
+	logCheck(rec.log, c)
+	rec.checks = append(rec.checks, c)
+}
+
+// beside is a probe running in its own goroutine. wait, called on the
+// run goroutine, merges its evidence into the Result (once) and returns
+// its value.
+type beside[T any] struct {
+	done   chan struct{}
+	v      T
+	rec    recorder
+	merged bool
+}
+
+func goBeside[T any](h *host, f func(rec *recorder) T) *beside[T] {
+	b := &beside[T]{done: make(chan struct{}), rec: recorder{log: h.log}}
+	go func() {
+		defer close(b.done)
+		b.v = f(&b.rec)
+	}()
+	return b
+}
+
+func (b *beside[T]) wait(h *host) T {
+	<-b.done
+	if !b.merged {
+		b.merged = true
+		h.mu.Lock()
+		h.Result.Checks = append(h.Result.Checks, b.rec.checks...)
+		h.mu.Unlock()
+	}
+	return b.v
+}
+
+// resolve turns a host name into the address every connection goes to.
+// A name that does not resolve is the caller's error, not the host's.
+func (h *host) resolve(ctx context.Context) error {
+	if net.ParseIP(h.Target) != nil {
+		return nil
+	}
+	start := time.Now()
+	addrs, err := net.DefaultResolver.LookupHost(ctx, h.Target)
+	h.note(Call(LayerResolve, IfaceDNS, "LookupHost", h.Target).Named("dns.LookupHost"), start, err)
+	if err != nil {
+		return err
+	}
+	// Every connection goes to the address shown, not to whatever a later
+	// lookup of the name returns.
+	h.Target = addrs[0]
+	return nil
+}
+
+// reach is layer 1: it probes the SMB ports and picks the one the checks
+// use, with the connection that probe opened; later is the port to probe
+// after the checks.
+func (h *host) reach(ctx context.Context) (port int, kept net.Conn, later string, err error) {
+	later, probes := h.probePorts(ctx)
+	for _, p := range probes {
+		h.notePort(p)
+	}
+	r := h.Result
+	port = h.Opt.Port
+	if port == 0 {
+		port = 445
+		if r.Ports["445"] != Open && r.Ports["139"] == Open {
+			port = 139
 		}
-		start = time.Now()
+	}
+	name := strconv.Itoa(port)
+	kept = probes[name].conn
+	for _, p := range probes {
+		if p.conn != nil && p.conn != kept {
+			p.conn.Close()
+		}
+	}
+	if st, ok := r.Ports[name]; !ok {
+		// No port state: the host's deadline (or an interrupt) ended the
+		// probe before the port answered or its own bound ran out.
+		return port, nil, later, fmt.Errorf("tcp/%d: no answer before the host's deadline: %w", port, probes[name].err)
+	} else if st != Open {
+		return port, nil, later, fmt.Errorf("tcp/%d %s", port, st)
+	}
+	return port, kept, later, nil
+}
+
+// probeLater probes the port left for the end. Past the host's deadline
+// it still gets a short bound of its own.
+func (h *host) probeLater(ctx context.Context, port string) {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if p := h.probeAndNote(pctx, port); p.conn != nil {
+		p.conn.Close()
+	}
+}
+
+// transports are the SMB options of the extra connections (dialect probe,
+// guest probe) and of the main one, which starts from the connection
+// layer 1 opened; closeKept drops that connection if nobody took it.
+func (h *host) transports(port int, kept net.Conn) (sopt, mainOpt smb.Options, closeKept func()) {
+	sopt = smb.Options{Port: port}
+	var d net.Dialer
+	addr := net.JoinHostPort(h.Target, strconv.Itoa(port))
+	dial := func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+	k := &keptConn{c: kept, dial: dial}
+	mainOpt = smb.Options{Port: port, Transport: k.Dial}
+	if port == 139 {
+		sopt.Transport = netbiosTransport(h.Target)
+		mainOpt.Transport = netbiosSession(k.Dial)
+	}
+	return sopt, mainOpt, k.Close
+}
+
+// probeDialects starts the per-dialect probe when -A asked for it. The
+// returned function waits for it (the first time), records the dialects
+// the server answered for and returns them; nil when not probed. One
+// that was not probed, or whose probe got no answer, is absent, never "no".
+func (h *host) probeDialects(ctx context.Context, sopt smb.Options) func() map[smb.Dialect]bool {
+	if !h.Opt.Checks.Has(CheckDialects) {
+		return func() map[smb.Dialect]bool { return nil }
+	}
+	b := goBeside(h, func(rec *recorder) map[smb.Dialect]bool {
+		start := time.Now()
+		d, err := smb.ProbeDialects(ctx, h.Target, sopt)
+		rec.note(Call(LayerNegotiate, IfaceSMB, "ProbeDialects", "").Named("smb.ProbeDialects"), start, err)
+		return d
+	})
+	return func() map[smb.Dialect]bool {
+		first := !b.merged
+		d := b.wait(h)
+		if first && len(d) > 0 && h.Result.SMB != nil {
+			m := make(map[string]bool, len(d))
+			for x, ok := range d {
+				m[x.String()] = ok
+			}
+			h.Result.SMB.Dialects = m
+		}
+		return d
+	}
+}
+
+// negotiate is layer 2: the connection the session and the checks use.
+// Without SMB2 (an NT4/2000/XP/2003-era host, or SMB1-only Samba), SMB1
+// is tried when the dialect probe says only SMB1 answers, or when there
+// was no probe.
+func (h *host) negotiate(ctx context.Context, mainOpt, sopt smb.Options, dialects func() map[smb.Dialect]bool) (smb.Conn, error) {
+	start := time.Now()
+	if h.Opt.SMB1 {
+		conn, err := dialSMB1(ctx, h.Target, mainOpt)
+		h.note(Call(LayerNegotiate, IfaceSMB, "Negotiate", "").Named("smb.Negotiate"), start, err)
+		return conn, err
+	}
+	conn, err := smb.Dial(ctx, h.Target, mainOpt)
+	// The socket deadline can fire a moment before ctx's own timer: a
+	// timed-out negotiate is no reason to try SMB1.
+	if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+		if d := dialects(); d == nil || d[smb.SMB1] && !anySMB2(d) {
+			h.note(Call(LayerNegotiate, IfaceSMB, "Negotiate", "SMB2").Named("smb.Negotiate(SMB2)"), start, err)
+			start = time.Now()
+			conn, err = dialSMB1(ctx, h.Target, sopt)
+		}
+	}
+	h.note(Call(LayerNegotiate, IfaceSMB, "Negotiate", "").Named("smb.Negotiate"), start, err)
+	return conn, err
+}
+
+// noteNegotiated records the NEGOTIATE response's facts.
+func (h *host) noteNegotiated(neg smb.NegotiateInfo) {
+	s := h.Result.SMB
+	s.Dialect = neg.Dialect.String()
+	s.SigningEnabled = neg.SigningEnabled
+	s.SigningRequired = neg.SigningRequired
+	s.Capabilities = neg.Capabilities
+	if neg.ServerGUID != ([16]byte{}) {
+		s.ServerGUID = formatGUID(neg.ServerGUID)
+	}
+}
+
+// nullSession is layer 3: no user, no domain, no password.
+func (h *host) nullSession(ctx context.Context, d smb.Dialect) (smb.Session, *SessionResult, error) {
+	start := time.Now()
+	sess, info, err := h.Conn.SessionSetup(ctx, smb.Credentials{})
+	h.note(Call(LayerSession, IfaceSMB, "SessionSetup", "null").Named("smb.SessionSetup(null)"), start, err)
+	h.noteSessionInfo(info)
+	return sess, sessionResult(info, err, d), err
+}
+
+// connectIPC is layer 4: the anonymous IPC$ tree connect.
+func (h *host) connectIPC(ctx context.Context, sess smb.Session) (smb.Tree, *Step, error) {
+	start := time.Now()
+	ipc, err := sess.TreeConnect(ctx, "IPC$")
+	h.note(Call(LayerIPC, IfaceSMB, "TreeConnect", "IPC$").Named("smb.TreeConnect(IPC$)"), start, err)
+	res, status := Classify(err)
+	if res == OK {
+		res, status = Allowed, Status{Name: ntstatus.Success.String()}
+	}
+	step := &Step{Result: res, Status: status.Name}
+	if err != nil && status.Name == "" {
+		step.Error = err.Error()
+	}
+	return ipc, step, err
+}
+
+// openPipes is layer 5: which well-known pipes open anonymously (-A
+// only; a letter selection opens the pipes its checks use). The error is
+// the host's deadline or an interrupt.
+func (h *host) openPipes(ctx context.Context, ipc smb.Tree) (map[string]Outcome, error) {
+	pipes := map[string]Outcome{}
+	if !h.Opt.Checks.Has(CheckPipes) {
+		return pipes, nil
+	}
+	for _, p := range WellKnownPipes {
+		start := time.Now()
 		pipe, err := ipc.OpenPipe(ctx, p)
 		h.note(openPipeCall(p), start, err)
-		r.Pipes[p] = pipeState(err)
+		pipes[p] = pipeState(err)
 		if err != nil {
 			if ctx.Err() != nil {
-				h.fail(LayerPipe, ctx.Err())
-				return
+				return pipes, ctx.Err()
 			}
 			continue
 		}
 		_ = pipe.Close(ctx)
 	}
-
-	// Layers 6–7: the RPC checks. The browse check needs to know whether
-	// SMB1 is offered, so the dialect probe is collected first.
-	waitProbe()
-	h.runRPCChecks(ctx)
+	return pipes, nil
 }
 
 // openPipeCall is the evidence of opening a named pipe.
@@ -455,10 +571,8 @@ func anySMB2(d map[smb.Dialect]bool) bool {
 	return false
 }
 
-func (h *Host) noteSessionInfo(info smb.SessionInfo) {
+func (h *host) noteSessionInfo(info smb.SessionInfo) {
 	r := h.Result
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	if info.NTLM != nil && r.SMB.NTLM == nil {
 		n := info.NTLM
 		r.SMB.NTLM = &NTLM{NetBIOSComputer: n.NetBIOSComputer, NetBIOSDomain: n.NetBIOSDomain,
@@ -504,7 +618,7 @@ func sessionResult(info smb.SessionInfo, err error, d smb.Dialect) *SessionResul
 
 // guestProbe logs on with a freshly random user name and an empty password:
 // no credential of anyone's, only a test of the server's guest mapping.
-func (h *Host) guestProbe(ctx context.Context, sopt smb.Options, smb1 bool) {
+func (h *host) guestProbe(ctx context.Context, rec *recorder, sopt smb.Options, smb1 bool) *SessionResult {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	user := "nullsweep-" + hex.EncodeToString(b[:])
@@ -512,33 +626,28 @@ func (h *Host) guestProbe(ctx context.Context, sopt smb.Options, smb1 bool) {
 	var conn smb.Conn
 	var err error
 	if smb1 {
-		conn, err = DialSMB1(ctx, h.Target, sopt)
+		conn, err = dialSMB1(ctx, h.Target, sopt)
 	} else {
 		conn, err = smb.Dial(ctx, h.Target, sopt)
 	}
 	if err != nil {
-		h.note(Call(LayerNegotiate, IfaceSMB, "Negotiate", "guest").Named("smb.Negotiate(guest probe)"), start, err)
-		h.mu.Lock()
-		h.Result.Sessions["guest"] = &SessionResult{Result: Error, Error: err.Error()}
-		h.mu.Unlock()
-		return
+		rec.note(Call(LayerNegotiate, IfaceSMB, "Negotiate", "guest").Named("smb.Negotiate(guest probe)"), start, err)
+		return &SessionResult{Result: Error, Error: err.Error()}
 	}
 	defer conn.Close()
 	start = time.Now()
 	sess, info, err := conn.SessionSetup(ctx, smb.Credentials{User: user})
-	h.note(Call(LayerSession, IfaceSMB, "SessionSetup", "guest").Named("smb.SessionSetup(guest probe)"), start, err)
+	rec.note(Call(LayerSession, IfaceSMB, "SessionSetup", "guest").Named("smb.SessionSetup(guest probe)"), start, err)
 	sr := sessionResult(info, err, conn.Negotiated().Dialect)
 	if sr.Result == Allowed {
 		// An unknown user that logs on without the guest flag is still not a
 		// null session; say what the server did.
 		sr.Result = Guest
 	}
-	h.mu.Lock()
-	h.Result.Sessions["guest"] = sr
-	h.mu.Unlock()
 	if sess != nil {
 		_ = sess.Logoff(ctx)
 	}
+	return sr
 }
 
 // portProbe is one TCP probe's outcome; an open connection is kept: the
@@ -546,20 +655,17 @@ func (h *Host) guestProbe(ctx context.Context, sopt smb.Options, smb1 bool) {
 // (smbd forks per connection) is most of a host's time.
 type portProbe struct {
 	port  string
-	state Outcome
+	state Outcome // Error: no state (the host's deadline ended the probe)
 	conn  net.Conn
 	err   error
+	check Check
 }
 
-// probePort probes one port and records it.
-func (h *Host) probePort(ctx context.Context, port string) portProbe {
+// probePort probes one port; it touches nothing of the Result, so that
+// probes can run side by side (notePort records one).
+func (h *host) probePort(ctx context.Context, port string) portProbe {
 	start := time.Now()
 	state, conn, err := probeTCP(ctx, h.Target, port)
-	if state != Error {
-		h.mu.Lock()
-		h.Result.Ports[port] = state
-		h.mu.Unlock()
-	}
 	c := Call(LayerReachability, IfaceTCP, "Connect", port).Named("tcp/"+port).Done(time.Since(start), nil)
 	c.Status = string(state)
 	if state != Open {
@@ -568,8 +674,26 @@ func (h *Host) probePort(ctx context.Context, port string) portProbe {
 			c.Detail = err.Error()
 		}
 	}
-	h.Record(c)
-	return portProbe{port, state, conn, err}
+	logCheck(h.log, c)
+	return portProbe{port, state, conn, err, c}
+}
+
+// notePort records a port probe: its state (none when the host's deadline
+// ended it) and its evidence.
+func (h *host) notePort(p portProbe) {
+	if p.state != Error {
+		h.Result.Ports[p.port] = p.state
+	}
+	h.mu.Lock()
+	h.Result.Checks = append(h.Result.Checks, p.check)
+	h.mu.Unlock()
+}
+
+// probeAndNote probes one port and records it.
+func (h *host) probeAndNote(ctx context.Context, port string) portProbe {
+	p := h.probePort(ctx, port)
+	h.notePort(p)
+	return p
 }
 
 // probePorts probes the preferred port (445, or the one asked for) and,
@@ -577,7 +701,7 @@ func (h *Host) probePort(ctx context.Context, port string) portProbe {
 // preferred port is open the other is probed only at the end (later): its
 // connect would make the server fork a process in the middle of the
 // checks, which costs a 2-core Samba box half the run.
-func (h *Host) probePorts(ctx context.Context) (later string, got map[string]portProbe) {
+func (h *host) probePorts(ctx context.Context) (later string, got map[string]portProbe) {
 	pref, alt := "445", "139"
 	if h.Opt.Port == 139 {
 		pref, alt = "139", "445"

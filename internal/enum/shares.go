@@ -12,19 +12,19 @@ import (
 	"github.com/nullsweep/nullsweep/internal/smb"
 )
 
-// ServerTypeNames names the SV_TYPE_* bits ([MS-RAP] 2.5.5.2.1, [MS-SRVS] 2.2.2.7).
-func ServerTypeNames(t uint32) []string { return rap.TypeNames(t) }
+// serverTypeNames names the SV_TYPE_* bits ([MS-RAP] 2.5.5.2.1, [MS-SRVS] 2.2.2.7).
+func serverTypeNames(t uint32) []string { return rap.TypeNames(t) }
 
 // shareEnum lists the shares with SRVSVC NetrShareEnum (level 1, falling
 // back to 0), hidden ones included.
-func (h *Host) shareEnum(ctx context.Context, c *dcerpc.Client) {
+func (h *host) shareEnum(ctx context.Context, c *dcerpc.Client) {
 	start := time.Now()
 	shares, level, err := srvsvc.New(c, h.Target).Shares(ctx)
 	ch := Call(LayerCall, IfaceSRVSVC, "NetrShareEnum", "").Op(srvsvc.OpNetrShareEnum).Named("srvsvc.NetrShareEnum").Done(time.Since(start), err)
 	if err == nil {
 		ch.Detail = fmt.Sprintf("level %d", level)
 	}
-	h.Record(ch)
+	h.record(ch)
 	if err != nil {
 		return
 	}
@@ -38,7 +38,7 @@ func (h *Host) shareEnum(ctx context.Context, c *dcerpc.Client) {
 
 // shareChecks tries each listed share anonymously: a tree connect and a
 // root listing, read only. Nothing is created or changed on the target.
-func (h *Host) shareChecks(ctx context.Context, st *rpcState) {
+func (h *host) shareChecks(ctx context.Context, st *rpcState) {
 	if h.Session == nil || h.Result.Shares == nil {
 		return
 	}
@@ -110,7 +110,7 @@ type lanmanTree interface {
 // browse reads the browse list (RAP NetServerEnum2 over \PIPE\LANMAN): it
 // exists only over SMB1, on a connection of its own when the checks run
 // over SMB2.
-func (h *Host) browse(ctx context.Context) {
+func (h *host) browse(ctx context.Context) {
 	r := h.Result
 	if r.SMB == nil {
 		return
@@ -120,7 +120,7 @@ func (h *Host) browse(ctx context.Context) {
 		r.Browse = &Browse{Unavailable: why, Servers: []BrowseServer{}, Domains: []BrowseServer{}}
 		c := netServerEnum2Call("").Named("rap.NetServerEnum2")
 		c.Result, c.Detail = Skipped, why
-		h.Record(c)
+		h.record(c)
 		return
 	}
 	defer closeFn()
@@ -167,7 +167,7 @@ func browseList(in []rap.ServerInfo1) []BrowseServer {
 }
 
 // lanman finds or makes an SMB1 IPC$ tree for RAP.
-func (h *Host) lanman(ctx context.Context) (lanmanTree, func(), string) {
+func (h *host) lanman(ctx context.Context) (lanmanTree, func(), string) {
 	if t, ok := h.IPC.(lanmanTree); ok && h.IPC != nil {
 		return t, func() {}, ""
 	}
@@ -181,7 +181,7 @@ func (h *Host) lanman(ctx context.Context) (lanmanTree, func(), string) {
 		sopt = smb.Options{Port: 139, Transport: netbiosTransport(h.Target)}
 	}
 	start := time.Now()
-	conn, err := DialSMB1(ctx, h.Target, sopt)
+	conn, err := dialSMB1(ctx, h.Target, sopt)
 	h.note(Call(LayerNegotiate, IfaceSMB, "Negotiate", "SMB1 for RAP").Named("smb.Negotiate(SMB1 for RAP)"), start, err)
 	if err != nil {
 		if !probed && ctx.Err() == nil {
