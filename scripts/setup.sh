@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 
+# qemu-user-static runs the decoder tests built for 32-bit ARM (test.sh).
 PKGS=(samba samba-ad-dc smbclient samba-common-bin winbind python3-samba libnss-wrapper
   python3-impacket ldap-utils nmap hyperfine iproute2 util-linux tshark
-  chromium)
+  chromium qemu-user-static)
 
 installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${PKGS[@]}" 2>/dev/null || true)
 missing=()
