@@ -95,7 +95,7 @@ var doorSettings = []Setting{
 		Title:       "TCP 135 and the dynamic RPC ports reachable (firewall, not a setting)",
 		GPO:         `Windows Defender Firewall with Advanced Security: inbound "Remote Procedure Call (RPC) Endpoint Mapper" (TCP 135) and "RPC Dynamic Ports" (49152-65535) only from networks that administer or join the host`,
 		Registry:    "firewall rules",
-		SmbConf:     "[global]\n  interfaces = <trusted interfaces>\n  bind interfaces only = yes\n  rpc server dynamic port range = 49152-49200  (a narrow range the firewall can name)",
+		SmbConf:     "[global]\n  interfaces = <trusted interfaces>\n  bind interfaces only = yes\n  # a narrow range the firewall rule can name\n  rpc server dynamic port range = 49152-49200",
 		Values:      []Value{{"open", "the endpoint mapper lists every RPC service and its port; LSA and SAMR may be reached over TCP when 139 and 445 are blocked"}, {"closed/filtered", "no RPC over TCP"}},
 		Defaults:    []Default{{"Windows servers and DCs", "135 open, dynamic ports opened per service"}, {"Samba AD DC", "135 and 49152 upwards"}, {"standalone Samba", "closed (smbd serves RPC over named pipes only)"}},
 		Recommended: "blocked from every network that does not administer the host; the seed's 'block 139 and 445' is not enough when 135 answers",
@@ -387,4 +387,59 @@ func identifyDoors(r *enum.Result, h *Host) {
 			}
 		}
 	}
+}
+
+// doorFindings: what the endpoint mapper, RPC over TCP and LDAP gave a
+// stranger.
+func (v *view) doorFindings() []Finding {
+	var out []Finding
+	r := v.r
+	smbShut := r.Ports["445"] != enum.Open && r.Ports["139"] != enum.Open
+	var served []string
+	for _, c := range v.tcpCalls() {
+		if c.Result == enum.OK {
+			served = append(served, checkLine(c))
+		}
+	}
+	if len(served) > 0 {
+		sev, why := Low, "RPC interfaces answer anonymous callers over TCP beside the named pipes; closing 139 and 445 does not close them."
+		if smbShut || v.get(ExpNullSession).Value != Yes {
+			sev, why = Medium, "SMB gave no null session here (closed or refused), yet the same RPC interfaces answered anonymously over TCP: the seed's last line of defence, blocking 139 and 445, is not enough while 135 and the RPC ports answer."
+		}
+		ev := append([]string{"tcp/445: " + orDash(r.Ports["445"]), "tcp/139: " + orDash(r.Ports["139"]), "tcp/135: " + orDash(r.Ports[enum.EPMPort])}, served[:min(len(served), 3)]...)
+		ev = append(ev, fmt.Sprintf("%d anonymous calls answered over ncacn_ip_tcp", len(served)))
+		out = append(out, v.newFinding(FindRPCOverTCP, sev, RPCPorts, "RPC answers anonymously over TCP (ncacn_ip_tcp)", why, ev...))
+	}
+	if e := r.Endpoints; e != nil && len(e.Entries) > 0 {
+		ports, names := v.tcpEndpoints()
+		out = append(out, v.newFinding(FindEndpointList, Info, RPCPorts,
+			fmt.Sprintf("The endpoint mapper lists %d RPC endpoints to anyone", len(e.Entries)),
+			"TCP 135 tells a stranger which RPC services run and on which ports, the map for reaching LSA and SAMR without SMB.",
+			fmt.Sprintf("ept_lookup: %d entries", len(e.Entries)), fmt.Sprintf("on TCP: %s at ports %s", strings.Join(names, ", "), joinInts(ports))))
+	}
+	if p, _ := v.ldapSearched(); p != nil && p.Search.Allowed {
+		s := p.Search
+		ev := []string{fmt.Sprintf("tcp/%d anonymous search of %s for %s: %s, %d entries (size limit %d)", p.Port, s.Base, s.Filter, s.Result.Name, len(s.Entries), s.Limit)}
+		for _, e := range s.Entries[:min(len(s.Entries), 5)] {
+			ev = append(ev, "entry "+e.DN)
+		}
+		out = append(out, v.newFinding(FindLDAPAnonymousSearch, High, DSHeuristics, "The directory answers anonymous LDAP searches",
+			"An anonymous caller can search the domain: users, groups, descriptions and every attribute the ACLs let anonymous read, with no lockout and no logon event.", ev...))
+	}
+	if r.LDAP != nil {
+		for _, p := range r.LDAP.Ports {
+			d := p.RootDSE
+			if d == nil {
+				continue
+			}
+			ev := []string{fmt.Sprintf("tcp/%d rootDSE: dnsHostName %s, defaultNamingContext %s", p.Port, orDash(d.DNSHostName), orDash(d.DefaultNamingContext))}
+			if l := d.DomainFunctionality; l != nil {
+				ev = append(ev, "domain functional level "+l.Value+" ("+orDash(l.Name)+")")
+			}
+			out = append(out, v.newFinding(FindLDAPRootDSE, Info, LDAPPorts, "LDAP names the domain and the DC to anyone (rootDSE)",
+				"The rootDSE is readable without logging on by design (RFC 4512 5.1): the domain, the DC's name and functional levels; only the firewall keeps it from strangers.", ev...))
+			break
+		}
+	}
+	return out
 }

@@ -191,6 +191,9 @@ func TestLiveAuditWhenSMBClosed(t *testing.T) {
 	defer s.Close()
 	r := enum.Run(context.Background(), addr, enum.Options{Timeout: 90 * time.Second, NoGuest: true})
 	rep := Assess(r, Options{})
+	if sev, _ := findingSev(rep, FindRPCOverTCP); sev != Medium {
+		t.Errorf("rpc-over-tcp severity %v", sev)
+	}
 	if !rep.Host.Samba() || rep.Host.Role != RoleDC {
 		t.Fatalf("host %+v", rep.Host)
 	}
@@ -198,7 +201,7 @@ func TestLiveAuditWhenSMBClosed(t *testing.T) {
 	for _, f := range rep.Findings {
 		ids = append(ids, string(f.ID))
 	}
-	if !slices.Contains(ids, "users-enumerable") {
+	if !slices.Contains(ids, "users-enumerable") || !slices.Contains(ids, string(FindRPCOverTCP)) {
 		t.Errorf("findings %v", ids)
 	}
 	if s := setting(rep, SMBPorts); s.Value != "445 closed, 139 closed" {
@@ -206,5 +209,41 @@ func TestLiveAuditWhenSMBClosed(t *testing.T) {
 	}
 	if s := setting(rep, SambaDCERPCEndpointServers); s.State != StateConsistent || !strings.Contains(s.Value, "samr") {
 		t.Errorf("endpoint servers %+v", s)
+	}
+}
+
+func findingSev(rep *Report, id FindingID) (Severity, bool) {
+	for _, f := range rep.Findings {
+		if f.ID == id {
+			return f.Severity, true
+		}
+	}
+	return 0, false
+}
+
+// TestDoorFindings: each door's finding is raised from what was seen, with
+// its severity, and not otherwise.
+func TestDoorFindings(t *testing.T) {
+	r := windowsDC()
+	if rep := Assess(r, Options{}); len(rep.Findings) != 0 {
+		t.Fatalf("nothing seen, findings %+v", rep.Findings)
+	}
+	r.LDAP = search(true, 4, "sizeLimitExceeded", "", 10)
+	r.Endpoints = &enum.Endpoints{Entries: []enum.Endpoint{{Protocol: enum.NCACNIPTCP, Endpoint: "49667", Name: "samr"}}}
+	r.Checks = append(r.Checks, tcpCall(enum.IfaceSAMR, "Connect5", 64, enum.OK, ""))
+	rep := Assess(r, Options{})
+	for id, want := range map[FindingID]Severity{FindLDAPAnonymousSearch: High, FindRPCOverTCP: Medium, FindEndpointList: Info, FindLDAPRootDSE: Info} {
+		if got, ok := findingSev(rep, id); !ok || got != want {
+			t.Errorf("%s: %v %v, want %v", id, got, ok, want)
+		}
+	}
+	for _, f := range rep.Findings {
+		if f.ID == FindLDAPAnonymousSearch && (f.Fix.GPO == "" || len(f.MayBreak) == 0) {
+			t.Errorf("fix %+v", f)
+		}
+	}
+	r.LDAP = search(false, 1, "operationsError", "", 0)
+	if _, ok := findingSev(Assess(r, Options{}), FindLDAPAnonymousSearch); ok {
+		t.Error("refused search raised ldap-anonymous-search")
 	}
 }

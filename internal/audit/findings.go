@@ -296,6 +296,7 @@ func (v *view) findings() []Finding {
 			"The policy file says one thing and the server does another: either the file is not what is deployed, or something else overrides it.",
 			append(prefix("expected: ", d.ExpectedBecause), prefix("observed: ", d.ObservedBecause)...)...))
 	}
+	out = append(out, v.doorFindings()...)
 	return out
 }
 

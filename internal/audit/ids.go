@@ -34,6 +34,11 @@ const (
 	FindBrowseList            FindingID = "browse-list"
 	FindSigningNotRequired    FindingID = "signing-not-required"
 	FindSMBPortsOpen          FindingID = "smb-ports-open"
+	// The doors beside SMB (doors.go).
+	FindLDAPAnonymousSearch FindingID = "ldap-anonymous-search"
+	FindRPCOverTCP          FindingID = "rpc-over-tcp"
+	FindEndpointList        FindingID = "endpoint-list"
+	FindLDAPRootDSE         FindingID = "ldap-rootdse"
 )
 
 // FindingIDs lists every finding ID, in docs/audit.md's order.
@@ -41,7 +46,7 @@ var FindingIDs = []FindingID{
 	FindUnlimitedGuessing, FindLockoutDoS, FindPasswordInDescription, FindPipeWinreg, FindUsersEnumerable,
 	FindRID500Visible, FindSIDTranslation, FindShareAnonymous, FindGuestLogon, FindSMB1Enabled, FindDrift,
 	FindNullSession, FindSharesEnumerable, FindPolicyReadable, FindGroupsEnumerable, FindBrowseList,
-	FindSigningNotRequired, FindSMBPortsOpen,
+	FindSigningNotRequired, FindSMBPortsOpen, FindLDAPAnonymousSearch, FindRPCOverTCP, FindEndpointList, FindLDAPRootDSE,
 }
 
 // Exposure keys besides the exposure names (ExpNullSession, …): the items a
