@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/dcerpc"
@@ -42,6 +43,16 @@ type Options struct {
 	// DomainSID, when set, names the account domain (from LSA); otherwise
 	// it is the one domain whose SID is not S-1-5-32.
 	DomainSID string
+	// Lane, when set, returns another Client on an association of its own
+	// (a second pipe) and a func that releases it; with Lanes > 1,
+	// Enumerate reads the members of groups and aliases on up to Lanes-1
+	// of them beside c at once (one association serves one call at a
+	// time; a server serves several associations in parallel). Each lane
+	// connects and opens the domains itself: context handles belong to
+	// their association. Calls lists every job's calls in job order
+	// whichever lane ran it, then each lane's own calls in lane order.
+	Lane  func(ctx context.Context, i int) (*Client, func(), error)
+	Lanes int
 }
 
 // DomainRef is a domain the server hosts.
@@ -158,7 +169,7 @@ func (c *Client) Enumerate(ctx context.Context, opt Options) (*Enumeration, erro
 		}
 	}
 	if opt.Groups {
-		if err := c.readGroups(ctx, dom, e); err != nil {
+		if err := c.readGroups(ctx, dom, e, opt); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -401,20 +412,171 @@ func (c *Client) readUserControl(ctx context.Context, domain Handle, u *User) {
 // readGroups lists domain groups, account-domain aliases and Builtin
 // aliases, reads their members and names them with LookupIdsInDomain in
 // the member's own domain.
-func (c *Client) readGroups(ctx context.Context, dom *domainHandles, e *Enumeration) error {
+func (c *Client) readGroups(ctx context.Context, dom *domainHandles, e *Enumeration, opt Options) error {
 	h, err := dom.get(ctx, accessList)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	e.Groups = []Group{}
+	var jobs []*memberJob
 	groups, err := c.EnumerateGroups(ctx, h)
 	if err != nil {
 		errs = append(errs, err)
 	}
 	for _, g := range groups {
-		grp := Group{RID: g.RID, Name: g.Name, Kind: "domain"}
-		gh, err := c.OpenGroup(ctx, h, GroupListMembers, g.RID)
+		jobs = append(jobs, &memberJob{grp: Group{RID: g.RID, Name: g.Name, Kind: "domain"}})
+	}
+	aliases, err := c.EnumerateAliases(ctx, h)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, a := range aliases {
+		jobs = append(jobs, &memberJob{grp: Group{RID: a.RID, Name: a.Name, Kind: "alias"}, alias: true})
+	}
+	var bh Handle
+	if e.Builtin != nil {
+		bh, err = dom.getBuiltin(ctx)
+		if err == nil {
+			var bl []RIDName
+			bl, err = c.EnumerateAliases(ctx, bh)
+			for _, a := range bl {
+				jobs = append(jobs, &memberJob{grp: Group{RID: a.RID, Name: a.Name, Kind: "builtin"}, alias: true, builtin: true})
+			}
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	c.readMembers(ctx, e, jobs, laneHandles{acct: h, builtin: bh}, opt)
+	e.Groups = make([]Group, 0, len(jobs))
+	for _, j := range jobs {
+		e.Groups = append(e.Groups, j.grp)
+	}
+	c.resolveMembers(ctx, dom, e)
+	return errors.Join(errs...)
+}
+
+// memberJob is one group or alias whose members are read (open, get
+// members, close), with the calls that took.
+type memberJob struct {
+	grp     Group
+	alias   bool
+	builtin bool
+	calls   []Call
+}
+
+// laneHandles are the domain handles one association reads members with.
+type laneHandles struct{ acct, builtin Handle }
+
+// Member reads go on extra lanes only when there are enough of them to
+// pay for a lane's setup (a pipe, a bind, connect, one or two opens).
+const (
+	minLaneJobs  = 8
+	jobsPerLane  = 4
+	maxLaneCount = 8
+)
+
+// readMembers runs the jobs on c and on the lanes opt offers; see
+// Options.Lane for the order of the calls recorded.
+func (c *Client) readMembers(ctx context.Context, e *Enumeration, jobs []*memberJob, main laneHandles, opt Options) {
+	var mu sync.Mutex
+	next := 0
+	take := func() *memberJob {
+		mu.Lock()
+		defer mu.Unlock()
+		if next >= len(jobs) || ctx.Err() != nil {
+			return nil
+		}
+		next++
+		return jobs[next-1]
+	}
+	work := func(cl *Client, hs laneHandles) {
+		for j := take(); j != nil; j = take() {
+			cl.OnCall = func(call Call) { j.calls = append(j.calls, call) }
+			h := hs.acct
+			if j.builtin {
+				h = hs.builtin
+			}
+			cl.readMember(ctx, e.Account.SID, h, j)
+		}
+	}
+	lanes := 0
+	if opt.Lane != nil && opt.Lanes > 1 && len(jobs) >= minLaneJobs {
+		lanes = min(opt.Lanes-1, len(jobs)/jobsPerLane, maxLaneCount)
+	}
+	needBuiltin := slices.ContainsFunc(jobs, func(j *memberJob) bool { return j.builtin })
+	laneCalls := make([][]Call, lanes)
+	var wg sync.WaitGroup
+	for i := range lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lc, release, err := opt.Lane(ctx, i+1)
+			if err != nil {
+				return
+			}
+			defer release()
+			record := func(call Call) { laneCalls[i] = append(laneCalls[i], call) }
+			lc.OnCall = record
+			hs, opened, err := lc.openLane(ctx, e.Account.SID, needBuiltin)
+			if err == nil {
+				work(lc, hs)
+			}
+			lc.OnCall = record
+			cctx, cancel := cleanupContext(ctx)
+			defer cancel()
+			for k := len(opened) - 1; k >= 0; k-- {
+				lc.Close(cctx, opened[k])
+			}
+		}()
+	}
+	saved := c.OnCall
+	work(c, main)
+	c.OnCall = saved
+	wg.Wait()
+	if saved == nil {
+		return
+	}
+	for _, j := range jobs {
+		for _, call := range j.calls {
+			saved(call)
+		}
+	}
+	for _, calls := range laneCalls {
+		for _, call := range calls {
+			saved(call)
+		}
+	}
+}
+
+// openLane connects a lane's association and opens the domains its jobs
+// need; opened lists the handles to close, server last.
+func (c *Client) openLane(ctx context.Context, acct ndr.SID, builtin bool) (hs laneHandles, opened []Handle, err error) {
+	server, _, err := c.Connect(ctx, ServerConnect|ServerEnumerateDomains|ServerLookupDomain)
+	if err != nil {
+		return hs, nil, err
+	}
+	opened = append(opened, server)
+	if hs.acct, err = c.OpenDomain(ctx, server, accessList, acct); err != nil {
+		return hs, opened, err
+	}
+	opened = append(opened, hs.acct)
+	if builtin {
+		if hs.builtin, err = c.OpenDomain(ctx, server, accessList, BuiltinSID); err != nil {
+			return hs, opened, err
+		}
+		opened = append(opened, hs.builtin)
+	}
+	return hs, opened, nil
+}
+
+// readMember reads one group's or alias's members on domain handle h.
+func (c *Client) readMember(ctx context.Context, acct ndr.SID, h Handle, j *memberJob) {
+	grp := &j.grp
+	var err error
+	if !j.alias {
+		var gh Handle
+		gh, err = c.OpenGroup(ctx, h, GroupListMembers, grp.RID)
 		if err == nil {
 			var m []GroupMember
 			m, err = c.GetMembersInGroup(ctx, gh)
@@ -422,37 +584,13 @@ func (c *Client) readGroups(ctx context.Context, dom *domainHandles, e *Enumerat
 			if err == nil {
 				grp.Members = make([]Member, len(m))
 				for i, x := range m {
-					grp.Members[i] = Member{SID: e.Account.SID.Append(x.RID).String(), RID: x.RID}
+					grp.Members[i] = Member{SID: acct.Append(x.RID).String(), RID: x.RID}
 				}
 			}
 		}
-		grp.MembersErr = err
-		e.Groups = append(e.Groups, grp)
-	}
-	aliases, err := c.EnumerateAliases(ctx, h)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	c.readAliases(ctx, h, aliases, "alias", e)
-	if e.Builtin != nil {
-		bh, err := dom.getBuiltin(ctx)
-		if err == nil {
-			var bl []RIDName
-			bl, err = c.EnumerateAliases(ctx, bh)
-			c.readAliases(ctx, bh, bl, "builtin", e)
-		}
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	c.resolveMembers(ctx, dom, e)
-	return errors.Join(errs...)
-}
-
-func (c *Client) readAliases(ctx context.Context, h Handle, aliases []RIDName, kind string, e *Enumeration) {
-	for _, a := range aliases {
-		grp := Group{RID: a.RID, Name: a.Name, Kind: kind}
-		ah, err := c.OpenAlias(ctx, h, AliasListMembers, a.RID)
+	} else {
+		var ah Handle
+		ah, err = c.OpenAlias(ctx, h, AliasListMembers, grp.RID)
 		if err == nil {
 			var sids []ndr.SID
 			sids, err = c.GetMembersInAlias(ctx, ah)
@@ -464,9 +602,8 @@ func (c *Client) readAliases(ctx context.Context, h Handle, aliases []RIDName, k
 				}
 			}
 		}
-		grp.MembersErr = err
-		e.Groups = append(e.Groups, grp)
 	}
+	grp.MembersErr = err
 }
 
 // resolveMembers names members in the account domain and Builtin: from

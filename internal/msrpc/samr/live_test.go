@@ -680,3 +680,119 @@ print(epm.hept_map(sys.argv[1], samr.MSRPC_UUID_SAMR, protocol='ncacn_ip_tcp'))`
 		t.Errorf("policy over TCP differs (-pipe +tcp):\n%s", d)
 	}
 }
+
+// dialSAMRTree is dialSAMR that also returns a lane opener: another samr
+// pipe on the same IPC$ tree, bound.
+func dialSAMRTree(t testing.TB, ctx context.Context, host string) (*Client, func(ctx context.Context, i int) (*Client, func(), error)) {
+	t.Helper()
+	conn, err := smb.Dial(ctx, host, smb.Options{})
+	if err != nil {
+		t.Fatalf("dial %s: %v", host, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	sess, _, err := conn.SessionSetup(ctx, smb.Credentials{})
+	if err != nil {
+		t.Fatalf("null session %s: %v", host, err)
+	}
+	tree, err := sess.TreeConnect(ctx, "IPC$")
+	if err != nil {
+		t.Fatalf("IPC$ %s: %v", host, err)
+	}
+	lane := func(ctx context.Context, i int) (*Client, func(), error) {
+		p, err := tree.OpenPipe(ctx, "samr")
+		if err != nil {
+			return nil, nil, err
+		}
+		c, err := Bind(ctx, p)
+		if err != nil {
+			p.Close(ctx)
+			return nil, nil, err
+		}
+		return c, func() { p.Close(context.WithoutCancel(ctx)) }, nil
+	}
+	c, _, err := lane(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, lane
+}
+
+// On the DC (13 groups, 26 aliases) member reads spread over lanes give
+// the same groups and members as one pipe, and the same calls in the same
+// order, plus each lane's connect, opens and closes in one block.
+func TestMemberLanesOnDC(t *testing.T) {
+	host := live(t, "dc")["dc"]
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, lane := dialSAMRTree(t, ctx, host)
+	one, err := c.Enumerate(ctx, Options{Groups: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	many, err := c.Enumerate(ctx, Options{Groups: true, Lane: lane, Lanes: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(one.Groups) < minLaneJobs {
+		t.Fatalf("%d groups: too few for lanes", len(one.Groups))
+	}
+	type memberOf struct{ Kind, Name string }
+	members := func(e *Enumeration) map[memberOf][]Member {
+		m := map[memberOf][]Member{}
+		for _, g := range e.Groups {
+			if g.MembersErr != nil {
+				t.Errorf("%s %s: %v", g.Kind, g.Name, g.MembersErr)
+			}
+			m[memberOf{g.Kind, g.Name}] = g.Members
+		}
+		return m
+	}
+	if diff := cmp.Diff(members(one), members(many)); diff != "" {
+		t.Errorf("members (-one pipe +lanes):\n%s", diff)
+	}
+	key := func(c Call) string { return c.Method + " " + c.Detail + " " + c.Status }
+	a, b := one.Calls, many.Calls
+	i := 0
+	for i < len(a) && key(a[i]) == key(b[i]) {
+		i++
+	}
+	extra := len(b) - len(a)
+	if extra <= 0 {
+		t.Fatalf("no lane calls: %d calls with lanes, %d without", len(b), len(a))
+	}
+	connects := 0
+	for _, x := range b[i : i+extra] {
+		switch x.Method {
+		case "Connect5":
+			connects++
+		case "OpenDomain", "CloseHandle":
+		default:
+			t.Errorf("lane block holds %s %s", x.Method, x.Detail)
+		}
+	}
+	if connects != 3 {
+		t.Errorf("%d lanes connected, want 3", connects)
+	}
+	for k := i; k < len(a); k++ {
+		if key(a[k]) != key(b[k+extra]) {
+			t.Fatalf("call %d: %q with lanes, %q without", k, key(b[k+extra]), key(a[k]))
+		}
+	}
+}
+
+// BenchmarkGroupsDC times the group and member reads on the DC over one
+// pipe and over four.
+func BenchmarkGroupsDC(b *testing.B) {
+	host := live(b, "dc")["dc"]
+	ctx := context.Background()
+	c, lane := dialSAMRTree(b, ctx, host)
+	for _, lanes := range []int{1, 4} {
+		b.Run(fmt.Sprintf("lanes=%d", lanes), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := c.Enumerate(ctx, Options{Groups: true, Lane: lane, Lanes: lanes}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
