@@ -113,10 +113,8 @@ func (c *conv) samrCall(f map[string][]string, call *rpcCall, cl *Call) error {
 		if dom != nil {
 			a.SID = dom.Append(e.RID).String()
 		}
-		if len(*list) < c.d.lim.MaxRecords {
-			*list = append(*list, a)
-			cl.Disclosed++
-		}
+		*list = appendAccount(*list, a, c.d.lim.MaxRecords)
+		cl.Disclosed++
 		f["samr.samr_SamEntry.idx"] = append(f["samr.samr_SamEntry.idx"], u32(e.RID))
 		f["samr.samr_SamEntry.name"] = append(f["samr.samr_SamEntry.name"], e.Name)
 	}
@@ -263,11 +261,11 @@ func (c *conv) lsaCall(f map[string][]string, call *rpcCall, cl *Call) error {
 		}
 		cl.Status = st.String()
 		status(uint32(st))
-		if info == nil {
+		if info == nil || st.IsError() {
 			return nil
 		}
 		for _, d := range []*lsa.DomainInfo{info.Primary, info.Account} {
-			if d == nil {
+			if d == nil || d.Name == "" && d.SID == nil {
 				continue
 			}
 			dm := Domain{Name: d.Name}
@@ -278,7 +276,7 @@ func (c *conv) lsaCall(f map[string][]string, call *rpcCall, cl *Call) error {
 			c.rep.Disclosed.Domains = appendDomain(c.rep.Disclosed.Domains, dm)
 			cl.Disclosed++
 		}
-		if d := info.DNS; d != nil {
+		if d := info.DNS; d != nil && (d.Name != "" || d.SID != nil) {
 			dm := Domain{Name: d.Name}
 			if d.SID != nil {
 				dm.SID = d.SID.String()

@@ -12,11 +12,12 @@ import (
 // decoder holds the state of one Read: the report being filled and the
 // shared budget.
 type decoder struct {
-	lim     Limits
-	rep     *Report
-	buf     *budget
-	file    string
-	records int
+	lim      Limits
+	rep      *Report
+	buf      *budget
+	file     string
+	records  int
+	udpState *udpState
 }
 
 // ReadFiles reads captures in order and reports on all of them. A file
@@ -91,10 +92,16 @@ func (d *decoder) read(ctx context.Context, name string, r io.Reader) error {
 			d.rep.Stats.SkippedOther++
 			continue
 		}
+		if s.udp {
+			d.rep.Stats.UDPDatagrams++
+			d.udp(p.Frame, s)
+			continue
+		}
 		d.rep.Stats.TCPSegments++
 		a.add(p.Frame, s)
 	}
 	a.finishAll(last)
+	d.udpState = nil
 	// Messages come in the order their PDUs completed; a response can
 	// complete before a request held out of order.
 	msgs := d.rep.Messages[firstMsg:]

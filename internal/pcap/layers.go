@@ -11,6 +11,7 @@ type segment struct {
 	seq      uint32
 	flags    uint8
 	payload  []byte
+	udp      bool
 }
 
 // TCP flags (RFC 9293 3.1).
@@ -95,6 +96,7 @@ func parseSegment(link uint32, b []byte) (segment, skipReason) {
 		return segment{}, skipLink
 	}
 	var src, dst netip.Addr
+	var proto uint8
 	switch ethType {
 	case 0x0800:
 		if len(b) < 20 || b[0]>>4 != 4 {
@@ -112,9 +114,10 @@ func parseSegment(link uint32, b []byte) (segment, skipReason) {
 		if frag := binary.BigEndian.Uint16(b[6:]); frag&0x3fff != 0 {
 			return segment{}, skipFragment
 		}
-		if b[9] != 6 {
+		if b[9] != 6 && b[9] != 17 {
 			return segment{}, skipNotTCP
 		}
+		proto = b[9]
 		src = netip.AddrFrom4([4]byte(b[12:16]))
 		dst = netip.AddrFrom4([4]byte(b[16:20]))
 		b = b[ihl:]
@@ -130,7 +133,7 @@ func parseSegment(link uint32, b []byte) (segment, skipReason) {
 		if plen != 0 && plen < len(b) {
 			b = b[:plen]
 		}
-		for hops := 0; next != 6; hops++ {
+		for hops := 0; next != 6 && next != 17; hops++ {
 			switch next {
 			case 0, 43, 60: // hop-by-hop, routing, destination options
 				if len(b) < 8 || hops > 8 {
@@ -147,8 +150,25 @@ func parseSegment(link uint32, b []byte) (segment, skipReason) {
 				return segment{}, skipNotTCP
 			}
 		}
+		proto = next
 	default:
 		return segment{}, skipNotIP
+	}
+	if proto == 17 {
+		// UDP (RFC 768): NetBIOS name and datagram services.
+		if len(b) < 8 {
+			return segment{}, skipShort
+		}
+		n := int(binary.BigEndian.Uint16(b[4:]))
+		if n >= 8 && n < len(b) {
+			b = b[:n]
+		}
+		return segment{
+			src:     netip.AddrPortFrom(src, binary.BigEndian.Uint16(b[0:])),
+			dst:     netip.AddrPortFrom(dst, binary.BigEndian.Uint16(b[2:])),
+			payload: b[8:],
+			udp:     true,
+		}, ""
 	}
 	if len(b) < 20 {
 		return segment{}, skipShort

@@ -75,7 +75,7 @@ func capture(t *testing.T, addr string) (file string, stop func()) {
 
 // TestLiveCaptureMatchesRun records nullsweep's own enum of each lab
 // posture on loopback and reads the capture back: the users, groups,
-// shares and SIDs the pcap report says the server disclosed are the ones
+// shares, SIDs and NetBIOS names the pcap report says the server disclosed are the ones
 // the live run reported, and a null session that read any of them is a
 // finding.
 func TestLiveCaptureMatchesRun(t *testing.T) {
@@ -105,9 +105,15 @@ func TestLiveCaptureMatchesRun(t *testing.T) {
 				if !strings.HasPrefix(c.Server, addr+":") {
 					continue
 				}
+				// Every call of the run is anonymous: on a null SMB session,
+				// or over TCP with an unauthenticated bind.
+				want := LogonNull
+				if c.Transport == "dcerpc-tcp" {
+					want = LogonAnonymous
+				}
 				for _, cl := range c.Calls {
-					if cl.Logon != LogonNull {
-						t.Errorf("%s frame %d: %s %s on a %s session; every call of the run is on a null session", c.Client, cl.Frame, cl.Interface, cl.Name, cl.Logon)
+					if cl.Logon != want {
+						t.Errorf("%s frame %d: %s %s on a %s session, want %s", c.Client, cl.Frame, cl.Interface, cl.Name, cl.Logon, want)
 						break
 					}
 				}
@@ -117,6 +123,7 @@ func TestLiveCaptureMatchesRun(t *testing.T) {
 				d.Shares = append(d.Shares, c.Disclosed.Shares...)
 				d.Names = append(d.Names, c.Disclosed.Names...)
 				d.Domains = append(d.Domains, c.Disclosed.Domains...)
+				d.NetBIOS = append(d.NetBIOS, c.Disclosed.NetBIOS...)
 			}
 			for _, f := range rep.Findings {
 				if strings.HasPrefix(f.Server, addr+":") {
@@ -171,14 +178,25 @@ func TestLiveCaptureMatchesRun(t *testing.T) {
 			}
 			same(t, "SIDs", liveSIDs, pcapSIDs)
 
+			var liveNames, pcapNames []string
+			if r.NetBIOS != nil {
+				for _, n := range r.NetBIOS.Names {
+					liveNames = append(liveNames, n.Name+n.Suffix)
+				}
+			}
+			for _, n := range d.NetBIOS {
+				pcapNames = append(pcapNames, n.Name+n.Suffix)
+			}
+			same(t, "NetBIOS names", liveNames, pcapNames)
+
 			if got := len(liveUsers) + len(liveShares) + len(liveSIDs); (got > 0) != (findings > 0) {
 				t.Errorf("%d items disclosed to the null session, %d findings", got, findings)
 				var b strings.Builder
 				_ = rep.WriteText(&b)
 				t.Log(b.String())
 			}
-			t.Logf("%s: %d users, %d groups, %d shares, %d SIDs, %d findings; %d packets, peak %d bytes buffered",
-				p, len(liveUsers), len(liveGroups), len(liveShares), len(liveSIDs), findings, rep.Stats.Packets, rep.Stats.PeakBuffered)
+			t.Logf("%s: %d users, %d groups, %d shares, %d SIDs, %d NetBIOS names, %d findings; %d packets, peak %d bytes buffered",
+				p, len(liveUsers), len(liveGroups), len(liveShares), len(liveSIDs), len(liveNames), findings, rep.Stats.Packets, rep.Stats.PeakBuffered)
 		})
 	}
 }

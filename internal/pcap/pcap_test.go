@@ -213,7 +213,7 @@ func TestPcapngMatchesPcap(t *testing.T) {
 }
 
 func FuzzReader(f *testing.F) {
-	for _, name := range []string{"testdata/captures/suricata_ws2019_anon_smb1_ipc.pcap", "testdata/captures/dce_rpc_ntlm.pcapng"} {
+	for _, name := range []string{"testdata/captures/suricata_ws2019_anon_smb1_ipc.pcap", "testdata/captures/dce_rpc_ntlm.pcapng", "testdata/lab/open.pcapng"} {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)

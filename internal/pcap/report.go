@@ -33,12 +33,13 @@ type File struct {
 type Stats struct {
 	Packets      int `json:"packets"`
 	TCPSegments  int `json:"tcp_segments"`
+	UDPDatagrams int `json:"udp_datagrams"`
 	Conns        int `json:"tcp_connections"`
 	ConnsDropped int `json:"tcp_connections_not_followed"`
 	Gaps         int `json:"stream_gaps"`
 	PeakBuffered int `json:"peak_buffered_bytes"`
 	SkippedLink  int `json:"packets_other_link"`
-	SkippedOther int `json:"packets_not_tcp"`
+	SkippedOther int `json:"packets_not_tcp_udp"`
 }
 
 // Conversation is one TCP connection from a client to a server that
@@ -48,7 +49,7 @@ type Conversation struct {
 	FirstFrame int         `json:"first_frame"`
 	Client     string      `json:"client"`
 	Server     string      `json:"server"`
-	Transport  string      `json:"transport"` // "smb" or "dcerpc-tcp"
+	Transport  string      `json:"transport"` // "smb", "dcerpc-tcp" or "nbns"
 	Dialect    string      `json:"dialect,omitempty"`
 	Encrypted  bool        `json:"encrypted,omitempty"`
 	ServerInfo *ServerInfo `json:"server_info,omitempty"`
@@ -136,6 +137,15 @@ type Disclosed struct {
 	Server      *RPCServer      `json:"server,omitempty"`
 	Endpoints   []string        `json:"endpoints,omitempty"`
 	TrustedDoms []Domain        `json:"trusted_domains,omitempty"`
+	NetBIOS     []NetBIOSName   `json:"netbios,omitempty"`
+}
+
+// NetBIOSName is one name of an NBNS node status response.
+type NetBIOSName struct {
+	Name   string `json:"name"`
+	Suffix string `json:"suffix"` // "<20>"
+	Group  bool   `json:"group"`
+	Role   string `json:"role"`
 }
 
 // Domain is a domain name and, where known, its SID.

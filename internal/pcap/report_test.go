@@ -22,6 +22,7 @@ func TestReportGolden(t *testing.T) {
 		"suricata_zerologon_ws2019_anon_samr.pcap",
 		"samrlab_rpcclient_enumdomusers.pcapng",
 		"aduser1.pcap",
+		"../lab/open.pcapng",
 	} {
 		t.Run(name, func(t *testing.T) {
 			rep, err := ReadFiles(context.Background(), []string{filepath.Join("testdata/captures", name)}, Limits{})
@@ -32,7 +33,7 @@ func TestReportGolden(t *testing.T) {
 			if err := rep.WriteText(&b); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("testdata", name+".golden"), b.String())
+			golden(t, filepath.Join("testdata", filepath.Base(name)+".golden"), b.String())
 		})
 	}
 }

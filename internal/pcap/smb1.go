@@ -486,7 +486,12 @@ func (s *smb1State) rapResponse(frame int, m *smb1.Message, r *req1, params, dat
 	call := Call{RequestFrame: r.frame, Frame: frame, Pipe: "lanman", Interface: "RAP", Opnum: r.rapOp,
 		Name: rapName(r.rapOp), Logon: s.sessionKind(m.UID)}
 	if len(params) >= 2 {
-		call.Status = fmt.Sprintf("%d", le16(params))
+		// The RAP status word: 0 is NERR_Success, others are NERR_* or
+		// Win32 codes ([MS-RAP] 2.5.11).
+		call.Status = "NERR_Success"
+		if st := le16(params); st != 0 {
+			call.Status = fmt.Sprintf("RAP status %d", st)
+		}
 	}
 	switch r.rapOp {
 	case 0:

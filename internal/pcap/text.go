@@ -151,6 +151,13 @@ func writeDisclosed(b *strings.Builder, d *Disclosed) {
 	if s := d.Server; s != nil {
 		fmt.Fprintf(b, "  server  %s %s version %s %s\n", s.Name, s.Domain, s.Version, s.Comment)
 	}
+	for _, n := range d.NetBIOS {
+		kind := "unique"
+		if n.Group {
+			kind = "group"
+		}
+		fmt.Fprintf(b, "  netbios %-15s %s %s (%s)\n", n.Name, n.Suffix, kind, n.Role)
+	}
 	for _, e := range d.Endpoints {
 		fmt.Fprintf(b, "  endpoint %s\n", e)
 	}
