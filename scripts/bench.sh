@@ -5,7 +5,7 @@
 # work), the ratio wall / server CPU, the client's own CPU time, and the
 # ratio of its wall time to nullsweep's.
 #
-#   scripts/bench.sh [enum|rids|all]     (default all)
+#   scripts/bench.sh [enum|rids|sweep|all]     (default all; sweep is not in all)
 #
 # Server CPU is utime+stime+cutime+cstime (proc(5) /proc/PID/stat fields
 # 14-17) summed over the posture's Samba processes: those whose command
@@ -207,9 +207,67 @@ bench_rids() {
   fi
 }
 
+# measure CMD...: one run's wall seconds, peak RSS in MiB (the child's
+# ru_maxrss) and exit status.
+measure() {
+  $PY - "$@" <<'PY'
+import resource, subprocess, sys, time
+t = time.monotonic()
+r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+el = time.monotonic() - t
+print(f"{el:.3f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.1f} {r.returncode}")
+PY
+}
+
+# row NAME CMD...: NAME's wall time and peak RSS, side by side.
+row() {
+  local name=$1 m; shift
+  m=$(measure "$@")
+  printf '  %-46s %8s %9s %5s\n' "$name" $m
+}
+
+# sweep: a /16 of closed loopback addresses, nullsweep's connect scan
+# beside nmap's, one run each (not a timed test: the numbers depend on
+# the machine and its load, printed with them); the lab's /27 against
+# each posture examined alone; peak RSS at -c 256 against 64 servers that
+# stream endless DCE/RPC fragments (cmd/nullsweep TestSweepMemoryBound).
+# Run it in a network namespace of its own: the /16 must be empty space.
+bench_sweep() {
+  local net=${SWEEP_NET:-127.5.0.0/16} p slow=0 slowa=0 m t
+  echo "== connect scan of TCP 445 over $net, all closed (load $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores)"
+  printf '  %-46s %8s %9s %5s\n' tool "wall s" "peak MiB" exit
+  # A closed 445 costs nullsweep a second connect (139, for hosts without
+  # 445): the like-for-like rows are --port 445 beside -p445 and the
+  # default beside -p139,445.
+  row "nmap -sT -Pn -n -p445" nmap -sT -Pn -n -p445 "$net" -oN /dev/null
+  row "nullsweep sweep --rate 0 --port 445" "$BIN" sweep "$net" --rate 0 --port 445 --no-store -o /dev/null
+  row "nmap -sT -Pn -n -p139,445" nmap -sT -Pn -n -p139,445 "$net" -oN /dev/null
+  row "nullsweep sweep --rate 0 (445, then 139)" "$BIN" sweep "$net" --rate 0 --no-store -o /dev/null
+  row "nullsweep sweep (default --rate 2000)" "$BIN" sweep "$net" --no-store -o /dev/null
+  "$BIN" lab up >/dev/null
+  echo "== the lab's /27 (every posture but bulk) against each posture alone (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  printf '  %-46s %8s %9s %5s\n' tool "wall s" "peak MiB" exit
+  for p in 127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.10; do
+    m=$(measure "$BIN" enum "$p" --timeout 60s --json)
+    printf '  %-46s %8s %9s %5s\n' "nullsweep enum $p (all checks)" $m
+    t=${m%% *}; slow=$(awk -v a="$slow" -v b="$t" 'BEGIN { print (b > a ? b : a) }')
+    m=$(measure "$BIN" audit "$p" --timeout 60s --no-store --json)
+    printf '  %-46s %8s %9s %5s\n' "nullsweep audit $p" $m
+    t=${m%% *}; slowa=$(awk -v a="$slowa" -v b="$t" 'BEGIN { print (b > a ? b : a) }')
+  done
+  m=$(measure "$BIN" sweep 127.0.0.0/27 -R --no-store -o /dev/null)
+  printf '  %-46s %8s %9s %5s\n' "nullsweep sweep -R 127.0.0.0/27 (= audit)" $m
+  awk -v s="${m%% *}" -v e="$slow" -v a="$slowa" 'BEGIN {
+    printf "  sweep / slowest enum alone: %.2f (goal <= 1.20); sweep / slowest audit alone: %.2f\n", s / e, s / a }'
+  row "nullsweep sweep 127.0.0.0/27 (default: no -R)" "$BIN" sweep 127.0.0.0/27 --no-store -o /dev/null
+  echo "== memory: sweep -c 256 against 64 endless-fragment servers"
+  NULLSWEEP_SWEEP_MEM_HOSTS=64 go test -count=1 -run '^TestSweepMemoryBound$' -v ./cmd/nullsweep 2>&1 |
+    grep -E 'peak RSS|^(--- |ok|FAIL)' | sed 's/^ */  /'
+}
+
 case "${1:-all}" in
   enum) build; bench_enum ;;
   all) build; bench_enum; if declare -F bench_rids >/dev/null; then bench_rids; fi ;;
-  *) if declare -F "bench_$1" >/dev/null; then build; "bench_$1"; else echo "usage: $0 [enum|rids|all]" >&2; exit 2; fi ;;
+  *) if declare -F "bench_$1" >/dev/null; then build; "bench_$1"; else echo "usage: $0 [enum|rids|sweep|all]" >&2; exit 2; fi ;;
 esac
 echo "raw hyperfine results in $OUT"

@@ -52,7 +52,7 @@ func TestConnects(t *testing.T) {
 		want    int
 	}{
 		{2000, time.Second, 1 << 20, 16, 2200},
-		{0, time.Second, 1 << 20, 16, 4096},
+		{0, time.Second, 1 << 20, 16, 256},
 		{1e9, time.Second, 1 << 20, 16, 16384},
 		{2000, time.Second, 1024, 16, 1024 - 64 - 256},
 		{2000, time.Second, 100, 16, 1},
@@ -118,6 +118,7 @@ func TestSweepUsageErrors(t *testing.T) {
 		{[]string{"sweep", "127.0.0.1", "--rate", "-1"}, "--rate must be"},
 		{[]string{"sweep", "127.0.0.1", "--resume", filepath.Join(dir, "none.jsonl")}, "--resume: open"},
 		{[]string{"sweep", "127.0.0.1", "--nope"}, "unknown flag: --nope"},
+		{[]string{"sweep", "127.0.0.1", "--port", "80"}, "--port must be 445 or 139"},
 	} {
 		stdout, stderr, code := nullsweep(t, tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) || stdout != "" {

@@ -40,12 +40,16 @@ type Options struct {
 	Rate float64
 	// Connects caps the connects in flight (at least 1).
 	Connects int
+	// Port is 445 or 139 to scan and examine that port only; 0 connects
+	// to 445, then to 139 when 445 refused.
+	Port int
 	// Concurrency is the number of hosts examined at once in phase 2.
 	Concurrency int
 	Examine     ExamineOptions
 	// Done marks targets of this shard already recorded (--resume).
 	Done *Bitmap
-	// Dial and Resolver default to the system's.
+	// Dial replaces phase 1's own connect (tests); Resolver defaults to
+	// the system's.
 	Dial     DialFunc
 	Resolver *net.Resolver
 	Logger   *slog.Logger
@@ -84,10 +88,6 @@ func Run(ctx context.Context, plan *Plan, opt Options, prog *Progress, emit func
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	opt.Examine.Logger = opt.Logger
-	if opt.Dial == nil {
-		var d net.Dialer
-		opt.Dial = d.DialContext
-	}
 	if opt.Resolver == nil {
 		opt.Resolver = net.DefaultResolver
 	}
@@ -105,6 +105,8 @@ func Run(ctx context.Context, plan *Plan, opt Options, prog *Progress, emit func
 	records := make(chan *Record, 256)
 	open := newQueue()
 	limiter := newBucket(opt.Rate)
+	sc := &scanner{dial: opt.Dial, resolver: opt.Resolver, timeout: opt.ConnectTimeout, port: opt.Port, limit: limiter}
+	opt.Examine.Port = opt.Port
 	var interrupted atomic.Bool
 
 	// Phase 1: one goroutine per connect in flight, at most Connects.
@@ -134,7 +136,7 @@ func Run(ctx context.Context, plan *Plan, opt Options, prog *Progress, emit func
 			go func() {
 				defer func() { <-sem; scans.Done() }()
 				start := time.Now()
-				p := scan(ctx, opt.Dial, opt.Resolver, t, opt.ConnectTimeout)
+				p := sc.scan(ctx, t)
 				if p.interrupted {
 					interrupted.Store(true)
 					return

@@ -143,9 +143,9 @@ func TestRunRate(t *testing.T) {
 	p := mustPlan(t, "127.0.0.1-40", "", 0, 1, 1)
 	start := time.Now()
 	recs, _ := runCollect(t, context.Background(), p, Options{Rate: 100, Connects: 64, Dial: fn.dial})
-	// 40 targets refused twice each (445, 139): 40 connect tokens (one per
-	// target); the burst is 10, the rest wait at 100/s.
-	if el := time.Since(start); el < 250*time.Millisecond {
+	// 40 targets refused twice each (445, 139): 80 connects, each takes a
+	// token; the burst is 10, the other 70 wait at 100/s.
+	if el := time.Since(start); el < 650*time.Millisecond {
 		t.Errorf("40 targets at 100/s took %v", el)
 	}
 	if len(recs) != 40 {
@@ -267,5 +267,36 @@ func TestBitmap(t *testing.T) {
 	var nilMap *Bitmap
 	if nilMap.Has(3) {
 		t.Error("nil bitmap has bits")
+	}
+}
+
+// TestRunPort: --port 445 never falls back to 139; --port 139 connects to
+// 139 only.
+func TestRunPort(t *testing.T) {
+	ports := map[string]string{"127.0.0.1:445": "open", "127.0.0.2:139": "open", "127.0.0.3:139": "silent"}
+	p := mustPlan(t, "127.0.0.1-3", "", 0, 1, 1)
+	for _, tc := range []struct {
+		port  int
+		want  map[string]Status
+		dials int64
+	}{
+		{0, map[string]Status{"127.0.0.1": StatusOpen, "127.0.0.2": StatusOpen, "127.0.0.3": StatusFiltered}, 5},
+		{445, map[string]Status{"127.0.0.1": StatusOpen, "127.0.0.2": StatusClosed, "127.0.0.3": StatusClosed}, 3},
+		{139, map[string]Status{"127.0.0.1": StatusClosed, "127.0.0.2": StatusOpen, "127.0.0.3": StatusFiltered}, 3},
+	} {
+		fn := &fakeNet{ports: ports}
+		recs, _ := runCollect(t, context.Background(), p, Options{Port: tc.port, ConnectTimeout: 50 * time.Millisecond, Connects: 3,
+			Dial: fn.dial, examine: fakeExamine(nil, nil)})
+		for _, r := range recs {
+			if r.Status != tc.want[r.Target] {
+				t.Errorf("--port %d: %s is %s, want %s", tc.port, r.Target, r.Status, tc.want[r.Target])
+			}
+			if r.Status == StatusOpen && tc.port != 0 && r.Port != tc.port {
+				t.Errorf("--port %d: %s open on %d", tc.port, r.Target, r.Port)
+			}
+		}
+		if n := fn.dials.Load(); n != tc.dials {
+			t.Errorf("--port %d: %d connects, want %d", tc.port, n, tc.dials)
+		}
 	}
 }

@@ -21,8 +21,10 @@ type ExamineOptions struct {
 	RIDs   enum.RIDOptions
 	// HostTimeout bounds one host, probes included.
 	HostTimeout time.Duration
-	NoGuest     bool
-	SMB1        bool
+	// Port forces the SMB port (445 or 139), as enum's --port; 0 picks.
+	Port    int
+	NoGuest bool
+	SMB1    bool
 	// Shares are names to tree-connect besides the listed ones.
 	Shares       []string
 	NoShareProbe bool
@@ -43,7 +45,7 @@ func examine(ctx context.Context, target string, opt ExamineOptions, rec *Record
 	if checks == 0 {
 		checks = DefaultChecks
 	}
-	res := enum.Run(hctx, target, enum.Options{Timeout: opt.HostTimeout, NoGuest: opt.NoGuest, SMB1: opt.SMB1,
+	res := enum.Run(hctx, target, enum.Options{Timeout: opt.HostTimeout, Port: opt.Port, NoGuest: opt.NoGuest, SMB1: opt.SMB1,
 		Checks: checks, RIDs: opt.RIDs, Logger: opt.Logger})
 	// The share probe as `audit` runs it (cmd/nullsweep/audit.go), so that
 	// a host's record equals its solo audit.
@@ -61,7 +63,10 @@ func examine(ctx context.Context, target string, opt ExamineOptions, rec *Record
 		if res.Address != "" {
 			addr = res.Address
 		}
-		popt.SMB.Port = res.Port
+		popt.SMB.Port = opt.Port
+		if res.Port != 0 {
+			popt.SMB.Port = res.Port
+		}
 		if popt.SMB.Port == 139 {
 			popt.SMB.Transport = smb.NetBIOSTransport(addr)
 		}

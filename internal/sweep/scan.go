@@ -44,7 +44,11 @@ func (s portState) String() string {
 
 // connect tries one port with its own timeout. A timeout is "filtered"
 // (no answer), never "closed": only a refusal (RST) is closed.
+// A nil dial takes rawConnect.
 func connect(ctx context.Context, dial DialFunc, addr netip.Addr, port int, timeout time.Duration) (portState, error) {
+	if dial == nil {
+		return rawConnect(ctx, addr, port, timeout)
+	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c, err := dial(cctx, "tcp", net.JoinHostPort(addr.String(), strconv.Itoa(port)))
@@ -75,9 +79,23 @@ func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
+// scanner is phase 1's configuration.
+type scanner struct {
+	dial     DialFunc
+	resolver *net.Resolver
+	timeout  time.Duration
+	// port is 445 or 139 to connect to that port only; 0 is 445, then 139
+	// when 445 refused.
+	port int
+	// limit is taken once per connect: the 139 connect after a refused 445
+	// counts against --rate like any other.
+	limit *bucket
+}
+
 // scan is phase 1 for one target: resolve a name, connect to 445, and to
-// 139 when 445 refused.
-func scan(ctx context.Context, dial DialFunc, resolver *net.Resolver, t Target, timeout time.Duration) probe {
+// 139 when 445 refused. The caller took the first connect's token.
+func (sc *scanner) scan(ctx context.Context, t Target) probe {
+	dial, resolver, timeout := sc.dial, sc.resolver, sc.timeout
 	addr := t.Addr
 	var p probe
 	if t.Name != "" {
@@ -98,7 +116,14 @@ func scan(ctx context.Context, dial DialFunc, resolver *net.Resolver, t Target, 
 		addr = addrs[0].Unmap()
 		p.address = addr.String()
 	}
+	if sc.port == 139 {
+		return sc.only139(ctx, addr, p)
+	}
 	s445, err445 := connect(ctx, dial, addr, 445, timeout)
+	if sc.port == 445 && s445 == portClosed {
+		p.status = StatusClosed
+		return p
+	}
 	switch s445 {
 	case portOpen:
 		p.status, p.port = StatusOpen, 445
@@ -115,6 +140,9 @@ func scan(ctx context.Context, dial DialFunc, resolver *net.Resolver, t Target, 
 		p.status, p.layer, p.err = StatusError, enum.LayerReachability, "tcp/445: "+err445.Error()
 		return p
 	}
+	if sc.limit.wait(ctx) != nil {
+		return probe{interrupted: true}
+	}
 	s139, err139 := connect(ctx, dial, addr, 139, timeout)
 	switch s139 {
 	case portOpen:
@@ -130,6 +158,27 @@ func scan(ctx context.Context, dial DialFunc, resolver *net.Resolver, t Target, 
 		}
 	default:
 		p.status, p.layer, p.err = StatusError, enum.LayerReachability, "tcp/445 closed, tcp/139: "+err139.Error()
+	}
+	return p
+}
+
+// only139 is phase 1 with --port 139.
+func (sc *scanner) only139(ctx context.Context, addr netip.Addr, p probe) probe {
+	s, err := connect(ctx, sc.dial, addr, 139, sc.timeout)
+	switch s {
+	case portOpen:
+		p.status, p.port = StatusOpen, 139
+	case portCancelled:
+		return probe{interrupted: true}
+	case portClosed:
+		p.status = StatusClosed
+	case portFiltered:
+		p.status, p.layer, p.err = StatusFiltered, enum.LayerReachability, fmt.Sprintf("tcp/139 no answer within %v", sc.timeout)
+		if !isTimeout(err) {
+			p.err = "tcp/139: " + err.Error()
+		}
+	default:
+		p.status, p.layer, p.err = StatusError, enum.LayerReachability, "tcp/139: "+err.Error()
 	}
 	return p
 }
