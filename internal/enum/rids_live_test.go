@@ -312,7 +312,7 @@ func BenchmarkRIDCycleBulk(b *testing.B) {
 	// RID_BENCH_TRACE=1 logs one run's calls with their times, for 1 and 4 lanes.
 	if os.Getenv("RID_BENCH_TRACE") != "" {
 		for _, lanes := range []int{1, 4} {
-			ridLanes = lanes
+			h.Opt.RIDs.Lanes = lanes
 			start := time.Now()
 			cycle(b)
 			b.Logf("lanes=%d: %v", lanes, time.Since(start))
@@ -320,13 +320,12 @@ func BenchmarkRIDCycleBulk(b *testing.B) {
 				b.Logf("  %4d ms %s %s %s", c.MS, c.Name, c.Status, c.Detail)
 			}
 		}
-		ridLanes = 4
+		h.Opt.RIDs.Lanes = 0
 	}
 	for _, lanes := range []int{1, 2, 3, 4, 6, 8} {
 		b.Run(fmt.Sprintf("lanes=%d", lanes), func(b *testing.B) {
-			old := ridLanes
-			ridLanes = lanes
-			defer func() { ridLanes = old }()
+			h.Opt.RIDs.Lanes = lanes
+			defer func() { h.Opt.RIDs.Lanes = 0 }()
 			for b.Loop() {
 				cycle(b)
 			}

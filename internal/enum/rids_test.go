@@ -186,22 +186,18 @@ func ridSpan(first, last, step uint32) []uint32 {
 	return out
 }
 
+// testCycler is a host's cycler for the fake domain, as ridCycle makes it.
+func testCycler(opt RIDOptions) (*cycler, *host) {
+	dom := ndr.MustParseSID(fakeDomain)
+	h := &host{Opt: Options{RIDs: opt}, Result: &Result{Checks: []Check{}}}
+	return newCycler(h, &rpcState{account: &dom}), h
+}
+
 // fakeCycle runs the LSA path of the cycler against f with lanes lanes.
 func fakeCycle(t *testing.T, f *fakeLSA, opt RIDOptions, lanes int) (*cycler, *host) {
 	t.Helper()
-	old := ridLanes
-	ridLanes = lanes
-	t.Cleanup(func() { ridLanes = old })
-	dom := ndr.MustParseSID(fakeDomain)
-	h := &host{Opt: Options{RIDs: opt}, Result: &Result{Checks: []Check{}}}
-	c := &cycler{h: h, st: &rpcState{account: &dom}, batch: opt.Batch, stop: opt.Stop,
-		found: map[string]RID{}, order: map[string]int{}, sources: map[string]string{}}
-	if c.batch == 0 {
-		c.batch = defaultRIDBatch
-	}
-	if c.stop == 0 {
-		c.stop = defaultRIDStop
-	}
+	opt.Lanes = lanes
+	c, h := testCycler(opt)
 	c.plan(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -303,20 +299,14 @@ func TestRIDCycleShrinksOnFault(t *testing.T) {
 func TestRIDCycleFaultsEverywhereStaysBounded(t *testing.T) {
 	// A server that faults on any call: nca_s_fault_ndr at every size.
 	f2 := &faultAll{}
-	old := ridLanes
-	ridLanes = 1
-	defer func() { ridLanes = old }()
-	dom := ndr.MustParseSID(fakeDomain)
-	h := &host{Result: &Result{Checks: []Check{}}}
-	c := &cycler{h: h, st: &rpcState{account: &dom}, batch: 1000, stop: 2,
-		found: map[string]RID{}, order: map[string]int{}, sources: map[string]string{}}
+	c, _ := testCycler(RIDOptions{Lanes: 1})
 	c.plan(true)
 	c.run(context.Background(), false, func(i int) (ridLane, error) {
 		return &lsaLane{g: &gatedPipe{}, c: lsa.New(f2)}, nil
 	})
 	// Every job tries at most 1 + maxShrink calls; the adaptive scan sees
 	// only empty batches and ends after lookahead batches.
-	jobs := 1 + maxInt(c.stop, ridLanes) + 1
+	jobs := 1 + maxInt(c.stop, c.nLanes) + 1
 	if f2.n > jobs*(1+maxShrink) {
 		t.Errorf("%d calls for a server that faults on everything", f2.n)
 	}
@@ -336,11 +326,8 @@ func (f *faultAll) Call(ctx context.Context, op uint16, stub []byte) ([]byte, er
 }
 
 func TestRIDCycleHostileMapsEverything(t *testing.T) {
-	old := ridMaxFound
-	ridMaxFound = 20000
-	defer func() { ridMaxFound = old }()
 	f := &fakeLSA{resolve: func(s ndr.SID) (string, lsa.SIDNameUse, bool) { return "x", lsa.SidTypeUser, true }}
-	c, h := fakeCycle(t, f, RIDOptions{}, 4)
+	c, h := fakeCycle(t, f, RIDOptions{MaxFound: 20000}, 4)
 	n := len(c.found)
 	if n < 20000 || n > 20000+4*defaultRIDBatch+200 {
 		t.Fatalf("%d names kept", n)
@@ -582,10 +569,7 @@ func (f samrStatus) Call(ctx context.Context, op uint16, stub []byte) ([]byte, e
 
 // Both paths closed: the report names the SAMR call that was denied.
 func TestRIDCycleSAMRDenied(t *testing.T) {
-	dom := ndr.MustParseSID(fakeDomain)
-	h := &host{Result: &Result{Checks: []Check{}}}
-	c := &cycler{h: h, st: &rpcState{account: &dom}, batch: 1000, stop: 2,
-		found: map[string]RID{}, order: map[string]int{}, sources: map[string]string{}}
+	c, _ := testCycler(RIDOptions{})
 	ok := c.samrPath(context.Background(), func(i int) (ridLane, error) {
 		cl := samr.New(samrStatus{ntstatus.AccessDenied})
 		cl.OnCall = c.recordSAMR
@@ -602,15 +586,9 @@ func TestRIDCycleSAMRDenied(t *testing.T) {
 // A server that allows one pipe instance: the scan runs on that lane and
 // asks for more only once.
 func TestRIDCycleLaneOpenFailsOnce(t *testing.T) {
-	old := ridLanes
-	ridLanes = 4
-	defer func() { ridLanes = old }()
 	want := append([]uint32{501}, ridSpan(1000, 3000, 7)...)
 	f := &fakeLSA{resolve: accounts(want...)}
-	dom := ndr.MustParseSID(fakeDomain)
-	h := &host{Result: &Result{Checks: []Check{}}}
-	c := &cycler{h: h, st: &rpcState{account: &dom}, batch: 1000, stop: 2,
-		found: map[string]RID{}, order: map[string]int{}, sources: map[string]string{}}
+	c, _ := testCycler(RIDOptions{Lanes: 4})
 	c.plan(true)
 	opens := 0
 	c.run(context.Background(), false, func(i int) (ridLane, error) {
@@ -631,14 +609,8 @@ func TestRIDCycleLaneOpenFailsOnce(t *testing.T) {
 // --rids 0-4294967295: the range is cut into jobs as the rounds go, never
 // held whole; the host's deadline ends the scan.
 func TestRIDCycleHugeExplicitRange(t *testing.T) {
-	old := ridLanes
-	ridLanes = 4
-	defer func() { ridLanes = old }()
 	f := &fakeLSA{resolve: accounts(7, 1_000_000)}
-	dom := ndr.MustParseSID(fakeDomain)
-	h := &host{Opt: Options{RIDs: RIDOptions{Ranges: []RIDRange{{0, 0xffffffff}}}}, Result: &Result{Checks: []Check{}}}
-	c := &cycler{h: h, st: &rpcState{account: &dom}, batch: 1000, stop: 2,
-		found: map[string]RID{}, order: map[string]int{}, sources: map[string]string{}}
+	c, _ := testCycler(RIDOptions{Ranges: []RIDRange{{0, 0xffffffff}}, Lanes: 4})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	var before runtime.MemStats

@@ -88,6 +88,16 @@ type RIDOptions struct {
 	Stop     int        // empty batches in a row that end the adaptive scan
 	UnixSIDs bool       // also S-1-22-1 / S-1-22-2 (Samba)
 	Names    []string   // LookupNames for these
+	// Lanes is how many pipes RID cycling keeps in flight (default 4,
+	// measured on the lab: scripts/bench.sh).
+	Lanes int
+	// MaxFound bounds the names one host may hand us (default 65,536): a
+	// server that maps every RID would otherwise keep the open-ended scan
+	// going until the host's deadline, growing the result all the while.
+	// 65,536 names of the longest kind lsa accepts hold about 60 MiB,
+	// ordinary ones 8 MiB (docs/bounds.md); a larger domain is reported as
+	// stopped, not complete.
+	MaxFound int
 }
 
 // RIDRange is an inclusive range of RIDs.
