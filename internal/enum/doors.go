@@ -86,7 +86,7 @@ func endpointOf(e epm.Entry) Endpoint {
 // TCP when the named pipes could not carry them, and LDAP.
 func (h *host) doors(ctx context.Context) {
 	o := h.Opt.Checks
-	if o.Has(CheckEndpoints) {
+	if o.Has(CheckEndpoints) && ctx.Err() == nil {
 		h.endpointList(ctx)
 	}
 	// The SMB path stopped before its RPC checks (closed ports, no

@@ -199,7 +199,7 @@ func Probe(ctx context.Context, host string, opt Options) *Result {
 
 // ProbePort examines one port: connect (and TLS), anonymous bind, rootDSE,
 // anonymous search of the default naming context.
-func ProbePort(ctx context.Context, host string, p Port, opt Options) PortResult {
+func ProbePort(ctx context.Context, host string, p Port, opt Options) (r PortResult) {
 	start := time.Now()
 	pto := opt.PortTimeout
 	if pto <= 0 {
@@ -207,7 +207,8 @@ func ProbePort(ctx context.Context, host string, p Port, opt Options) PortResult
 	}
 	ctx, cancel := context.WithTimeout(ctx, pto)
 	defer cancel()
-	r := PortResult{Port: p.Number, TLS: p.TLS}
+	r = PortResult{Port: p.Number, TLS: p.TLS}
+	// Every return, early or not, carries the time taken.
 	defer func() { r.MS = time.Since(start).Milliseconds() }()
 	fail := func(layer string, err error) PortResult {
 		r.Layer, r.Error = layer, err.Error()

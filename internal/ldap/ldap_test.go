@@ -1,12 +1,15 @@
 package ldap
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
+	"net"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -80,5 +83,25 @@ func TestNames(t *testing.T) {
 	}
 	if resultName(1) != "operationsError" || resultName(99) != "99" {
 		t.Fatal(resultName(1), resultName(99))
+	}
+}
+
+// TestProbeTimesEveryReturn: the time a port took is kept on every path,
+// a full probe's as well as a refused connection's (enum reports it in the
+// port's check).
+func TestProbeTimesEveryReturn(t *testing.T) {
+	segs := splitSegments(loadSegments(t, "dc_389.hex"))
+	for _, dial := range []func(ctx context.Context, network, addr string) (net.Conn, error){
+		func(context.Context, string, string) (net.Conn, error) { return nil, syscall.ECONNREFUSED },
+		pipeDial(segs),
+	} {
+		slow := func(ctx context.Context, network, addr string) (net.Conn, error) {
+			time.Sleep(30 * time.Millisecond)
+			return dial(ctx, network, addr)
+		}
+		p := ProbePort(context.Background(), "x", Port{389, false, false}, Options{Dial: slow})
+		if p.MS < 30 || p.Error != "" {
+			t.Fatalf("%+v", p)
+		}
 	}
 }
