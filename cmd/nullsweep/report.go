@@ -69,11 +69,11 @@ only its own script and loads nothing from the network.`,
 // writeHTMLReport writes run's report with its diff against the previous
 // complete run over the same targets.
 func writeHTMLReport(ctx context.Context, db *store.DB, run *store.Run, path string) error {
-	hosts, err := db.Hosts(ctx, run.ID)
+	hosts, fixes, err := db.ReportHosts(ctx, run.ID)
 	if err != nil {
 		return err
 	}
-	in := htmlreport.Input{Run: run, Hosts: hosts, Generated: time.Now()}
+	in := htmlreport.Input{Run: run, Hosts: hosts, Fixes: fixes, Generated: time.Now()}
 	prev, err := db.Previous(ctx, run)
 	switch {
 	case errors.Is(err, store.ErrNoRun):

@@ -13,8 +13,6 @@ package htmlreport
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"html/template"
 	"slices"
@@ -22,14 +20,14 @@ import (
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/audit"
-	"github.com/nullsweep/nullsweep/internal/enum"
 	"github.com/nullsweep/nullsweep/internal/store"
 )
 
 // Input is what a report shows.
 type Input struct {
 	Run   *store.Run
-	Hosts []*store.StoredHost
+	Hosts []*store.StoredHost // as store.ReportHosts or store.Prepare give them
+	Fixes map[string]*store.Fix
 	// Diff is the comparison with the previous run over the same targets;
 	// nil with NoDiff saying why.
 	Diff      *store.Diff
@@ -197,7 +195,7 @@ func build(in Input) *page {
 	withFindings := 0
 	for i, h := range in.Hosts {
 		status[h.Status]++
-		r := row{Index: i, Target: h.Target, Name: hostName(h), Status: h.Status, WorstRank: -1, Hidden: i >= PageSize}
+		r := row{Index: i, Target: h.Target, Name: h.Name, Status: h.Status, WorstRank: -1, Hidden: i >= PageSize}
 		if h.Error != "" {
 			r.Status += " at " + h.Layer
 		}
@@ -209,52 +207,49 @@ func build(in Input) *page {
 			r.Cells = append(r.Cells, cellFor(c, h, items))
 		}
 		var d hostDetail
-		if h.Audit != nil {
-			for _, f := range h.Audit.Findings {
-				s := f.Severity.String()
-				sev[s]++
-				r.Findings++
-				if rk := sevRank[s]; rk > r.WorstRank {
-					r.WorstRank, r.Worst = rk, s
-				}
-				fi := -1
-				if f.Setting != "" || f.Fix != (audit.Fix{}) {
-					key := fixKey(f)
-					j, ok := fixIdx[key]
-					if !ok {
-						j = len(p.Fixes)
-						fixIdx[key] = j
-						fx := fix{Anchor: fmt.Sprintf("fix-%d", j+1), Setting: f.Setting, GPO: f.Fix.GPO, Registry: f.Fix.Registry,
-							Template: f.Fix.Template, SmbConf: f.Fix.SmbConf, MayBreak: f.MayBreak}
-						if row, ok := audit.Lookup(f.Setting); ok {
-							fx.Title = row.Title
-						}
-						p.Fixes = append(p.Fixes, fx)
-					}
-					fi = j
-					fx := &p.Fixes[j]
-					fx.Hosts++
-					if !slices.Contains(fx.Findings, string(f.ID)) {
-						fx.Findings = append(fx.Findings, string(f.ID))
-					}
-				}
-				t := types[string(f.ID)]
-				if t == nil {
-					t = &findingType{ID: string(f.ID), Title: f.Title, Severity: s, Fix: fi}
-					types[string(f.ID)] = t
-				}
-				t.Hosts++
-				fr := []int{sevRank[s], intern.id(f.Title), intern.id(f.Setting), fi}
-				for _, e := range f.Evidence {
-					fr = append(fr, intern.id(e))
-				}
-				d.F = append(d.F, fr)
+		for _, f := range h.Findings {
+			s := f.Severity.String()
+			sev[s]++
+			r.Findings++
+			if rk := sevRank[s]; rk > r.WorstRank {
+				r.WorstRank, r.Worst = rk, s
 			}
+			fi := -1
+			if fx := in.Fixes[f.Fix]; fx != nil {
+				j, ok := fixIdx[fx.Key]
+				if !ok {
+					j = len(p.Fixes)
+					fixIdx[fx.Key] = j
+					v := fix{Anchor: fmt.Sprintf("fix-%d", j+1), Setting: fx.Setting, GPO: fx.Fix.GPO, Registry: fx.Fix.Registry,
+						Template: fx.Fix.Template, SmbConf: fx.Fix.SmbConf, MayBreak: fx.MayBreak}
+					if row, ok := audit.Lookup(fx.Setting); ok {
+						v.Title = row.Title
+					}
+					p.Fixes = append(p.Fixes, v)
+				}
+				fi = j
+				v := &p.Fixes[j]
+				v.Hosts++
+				id, _, _ := strings.Cut(f.ID, "/")
+				if !slices.Contains(v.Findings, id) {
+					v.Findings = append(v.Findings, id)
+				}
+			}
+			id, _, _ := strings.Cut(f.ID, "/")
+			t := types[id]
+			if t == nil {
+				t = &findingType{ID: id, Title: f.Title, Severity: s, Fix: fi}
+				types[id] = t
+			}
+			t.Hosts++
+			fr := []int{sevRank[s], intern.id(f.Title), intern.id(f.Setting), fi}
+			for _, e := range f.Evidence {
+				fr = append(fr, intern.id(e))
+			}
+			d.F = append(d.F, fr)
 		}
-		if h.Result != nil {
-			for _, s := range h.Result.Shares {
-				d.X = append(d.X, []int{intern.id(s.Name), intern.id(s.Comment), intern.id(shareAccess(s))})
-			}
+		for _, s := range h.Shares {
+			d.X = append(d.X, []int{intern.id(s.Name), intern.id(s.Comment), intern.id(s.Access)})
 		}
 		if h.Error != "" {
 			d.E = intern.id(h.Layer+": "+h.Error) + 1
@@ -292,32 +287,6 @@ func build(in Input) *page {
 	})
 	p.Since = buildSince(in)
 	return p
-}
-
-func fixKey(f audit.Finding) string {
-	h := sha256.Sum256([]byte(f.Setting + "\x00" + f.Fix.GPO + "\x00" + f.Fix.Registry + "\x00" + f.Fix.Template + "\x00" + f.Fix.SmbConf + "\x00" + strings.Join(f.MayBreak, "\x00")))
-	return hex.EncodeToString(h[:12])
-}
-
-func hostName(h *store.StoredHost) string {
-	r := h.Result
-	switch {
-	case r == nil:
-		return ""
-	case r.SMB != nil && r.SMB.NTLM != nil && r.SMB.NTLM.NetBIOSComputer != "":
-		return r.SMB.NTLM.NetBIOSComputer
-	case r.ServerInfo != nil:
-		return r.ServerInfo.Name
-	}
-	return ""
-}
-
-func shareAccess(s enum.Share) string {
-	a := "connect " + string(s.Anonymous.Connect)
-	if s.Anonymous.List != "" {
-		a += ", list " + string(s.Anonymous.List)
-	}
-	return a
 }
 
 func cellFor(c Column, h *store.StoredHost, items map[string]string) cell {

@@ -3,6 +3,7 @@ package htmlreport
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,8 +38,13 @@ func labHost(t testing.TB, target string, hostile bool) *store.StoredHost {
 		r.Users = append(r.Users, enum.User{RID: 1099, Name: "mallory", Description: "pass: " + Hostile})
 	}
 	h := &store.Host{Target: target, Status: store.StatusOpen, Result: &r, Audit: audit.Assess(&r, audit.Options{})}
-	return &store.StoredHost{Host: *h, Items: store.Items(h)}
+	sh, fixes := store.Prepare(h)
+	maps.Copy(testFixes, fixes)
+	return sh
 }
+
+// testFixes collects the fixes of every host labHost made.
+var testFixes = map[string]*store.Fix{}
 
 func render(t testing.TB, in Input) string {
 	t.Helper()
@@ -51,7 +57,7 @@ func render(t testing.TB, in Input) string {
 
 func TestReportEscapesHostileText(t *testing.T) {
 	run := &store.Run{ID: 3, Kind: "sweep", Started: time.Now(), Complete: true}
-	out := render(t, Input{Run: run, Hosts: []*store.StoredHost{labHost(t, "127.0.0.2", true)}, NoDiff: "first run", Generated: time.Now()})
+	out := render(t, Input{Run: run, Hosts: []*store.StoredHost{labHost(t, "127.0.0.2", true)}, NoDiff: "first run", Generated: time.Now(), Fixes: testFixes})
 	for _, bad := range []string{"<script>window", "<img src=x", "<b id=injected>", "</script><script>"} {
 		if strings.Contains(out, bad) {
 			t.Errorf("the report holds raw hostile markup %q", bad)
@@ -70,7 +76,7 @@ func TestReportContent(t *testing.T) {
 	run := &store.Run{ID: 3, Kind: "sweep", Started: time.Now(), Complete: true}
 	closed := &store.StoredHost{Host: store.Host{Target: "127.0.0.9", Status: store.StatusClosed}}
 	closed.Items = []store.Item{{Key: store.KeyReachable, State: audit.No}}
-	out := render(t, Input{Run: run, Hosts: []*store.StoredHost{labHost(t, "127.0.0.2", false), closed}, NoDiff: "no earlier complete run over the same targets", Generated: time.Now()})
+	out := render(t, Input{Run: run, Hosts: []*store.StoredHost{labHost(t, "127.0.0.2", false), closed}, NoDiff: "no earlier complete run over the same targets", Generated: time.Now(), Fixes: testFixes})
 	for _, want := range []string{
 		`data-count="targets"><b>2</b>`,
 		`data-count="high"><b>1</b>high findings`,
@@ -96,13 +102,13 @@ func TestReportSinceLastRun(t *testing.T) {
 	b := &store.Run{ID: 2, Started: time.Now()}
 	d := &store.Diff{A: a, B: b, Count: map[string]int{store.DiffResolved: 1}, Hosts: []store.HostDiff{{Target: "127.0.0.2", State: store.DiffResolved,
 		Resolved: []store.Entry{{Kind: "finding", Key: "users-enumerable", Severity: "medium", Title: "Account names readable anonymously"}}}}}
-	out := render(t, Input{Run: b, Hosts: []*store.StoredHost{labHost(t, "127.0.0.2", false)}, Diff: d, Generated: time.Now()})
+	out := render(t, Input{Run: b, Hosts: []*store.StoredHost{labHost(t, "127.0.0.2", false)}, Diff: d, Generated: time.Now(), Fixes: testFixes})
 	if !strings.Contains(out, `<li class="d-resolved">resolved: [medium] users-enumerable: Account names readable anonymously</li>`) {
 		t.Error("the resolved finding is not in the since-the-last-run section")
 	}
 	d.Hosts[0] = store.HostDiff{Target: "127.0.0.2", State: store.DiffUnchanged}
 	d.Count = map[string]int{store.DiffUnchanged: 1}
-	out = render(t, Input{Run: b, Hosts: []*store.StoredHost{labHost(t, "127.0.0.2", false)}, Diff: d, Generated: time.Now()})
+	out = render(t, Input{Run: b, Hosts: []*store.StoredHost{labHost(t, "127.0.0.2", false)}, Diff: d, Generated: time.Now(), Fixes: testFixes})
 	if !strings.Contains(out, "since the last run (run 1 of ") || !strings.Contains(out, "): no change</p>") {
 		t.Error(`an empty diff does not say "no change"`)
 	}

@@ -117,3 +117,89 @@ func (h *targetsHash) sum() string {
 	}
 	return fmt.Sprintf("%d-%016x%016x", h.n, h.a, h.b)
 }
+
+// Share is one listed share as a report shows it.
+type Share struct {
+	Name, Comment, Access string
+}
+
+// Finding is one stored finding as a report shows it.
+type Finding struct {
+	ID       string // the finding's key (findingKey)
+	Severity audit.Severity
+	Title    string
+	Setting  string
+	Evidence []string
+	Fix      string // key into the run's fixes, "" none
+}
+
+// Fix is one fix as a report shows it.
+type Fix struct {
+	Key      string
+	Setting  string
+	Fix      audit.Fix
+	MayBreak []string
+}
+
+// hostName is the name the host gave: NetBIOS from the NTLM challenge, or
+// the server name from SRVSVC.
+func hostName(r *enum.Result) string {
+	switch {
+	case r == nil:
+		return ""
+	case r.SMB != nil && r.SMB.NTLM != nil && r.SMB.NTLM.NetBIOSComputer != "":
+		return r.SMB.NTLM.NetBIOSComputer
+	case r.ServerInfo != nil:
+		return r.ServerInfo.Name
+	}
+	return ""
+}
+
+func sharesOf(r *enum.Result) []Share {
+	if r == nil || r.Shares == nil {
+		return nil
+	}
+	out := make([]Share, 0, len(r.Shares))
+	for _, s := range r.Shares {
+		a := "connect " + string(s.Anonymous.Connect)
+		if s.Anonymous.List != "" {
+			a += ", list " + string(s.Anonymous.List)
+		}
+		out = append(out, Share{s.Name, s.Comment, a})
+	}
+	return out
+}
+
+func fixOf(f audit.Finding) *Fix {
+	if f.Setting == "" && f.Fix == (audit.Fix{}) {
+		return nil
+	}
+	mb := f.MayBreak
+	if mb == nil {
+		mb = []string{}
+	}
+	h := sha256.New()
+	for _, s := range append([]string{f.Setting, f.Fix.GPO, f.Fix.Registry, f.Fix.Template, f.Fix.SmbConf}, mb...) {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return &Fix{Key: fmt.Sprintf("%x", h.Sum(nil)[:12]), Setting: f.Setting, Fix: f.Fix, MayBreak: mb}
+}
+
+// Prepare is the stored view of a host, as a report reads it back: its
+// name, shares, findings with their fixes, and exposure items.
+func Prepare(h *Host) (*StoredHost, map[string]*Fix) {
+	sh := &StoredHost{Host: *h, Items: Items(h), Name: hostName(h.Result), Shares: sharesOf(h.Result)}
+	fixes := map[string]*Fix{}
+	if h.Audit != nil {
+		for _, f := range h.Audit.Findings {
+			sf := Finding{ID: findingKey(f), Severity: f.Severity, Title: f.Title, Setting: f.Setting, Evidence: f.Evidence}
+			if fx := fixOf(f); fx != nil {
+				sf.Fix = fx.Key
+				fixes[fx.Key] = fx
+			}
+			sh.Findings = append(sh.Findings, sf)
+		}
+	}
+	return sh, fixes
+}

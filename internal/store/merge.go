@@ -63,7 +63,7 @@ func (d *DB) Merge(ctx context.Context, files []string, opt MergeOptions) (*Merg
 		runIDs   = map[string]bool{}
 		complete = map[int]bool{} // shard index → complete summary seen
 		seen     = map[string]bool{}
-		hosts    []*Host
+		records  int
 		started  time.Time
 	)
 	for _, f := range files {
@@ -109,10 +109,10 @@ func (d *DB) Merge(ctx context.Context, files []string, opt MergeOptions) (*Merg
 				return nil
 			}
 			seen[r.Target] = true
+			records++
 			if !r.Time.IsZero() && (started.IsZero() || r.Time.Before(started)) {
 				started = r.Time
 			}
-			hosts = append(hosts, FromRecord(r))
 			return nil
 		}, &m.Torn)
 		if err != nil {
@@ -122,7 +122,7 @@ func (d *DB) Merge(ctx context.Context, files []string, opt MergeOptions) (*Merg
 	for p := range plans {
 		m.Plan = p
 	}
-	if len(hosts) == 0 && len(complete) == 0 {
+	if records == 0 && len(complete) == 0 {
 		return nil, errors.New("merge: no sweep records in the files")
 	}
 	for i := 1; i <= m.Shards; i++ {
@@ -163,8 +163,22 @@ func (d *DB) Merge(ctx context.Context, files []string, opt MergeOptions) (*Merg
 	if err != nil {
 		return nil, err
 	}
-	for _, h := range hosts {
-		w.Add(h)
+	// Second pass: the records stream into the writer, so memory holds a
+	// batch, not the run (a host's full result can be tens of kilobytes).
+	seen = map[string]bool{}
+	torn := 0
+	for _, f := range files {
+		err := readFile(f, func(l sweep.Line) error {
+			if r := l.Host; r != nil && !seen[r.Target] {
+				seen[r.Target] = true
+				w.Add(FromRecord(r))
+			}
+			return nil
+		}, &torn)
+		if err != nil {
+			w.Finish(ctx, false)
+			return nil, fmt.Errorf("merge: %w", err)
+		}
 	}
 	if err := w.Finish(ctx, m.Complete()); err != nil {
 		return nil, err

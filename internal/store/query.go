@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -144,7 +145,10 @@ func (d *DB) Previous(ctx context.Context, r *Run) (*Run, error) {
 // StoredHost is one target of a stored run.
 type StoredHost struct {
 	Host
-	Items []Item
+	Items    []Item
+	Name     string
+	Shares   []Share
+	Findings []Finding
 }
 
 // Hosts loads every target of a run, in target order, with its audit
@@ -252,4 +256,139 @@ func (d *DB) WorstFindings(ctx context.Context, run int64, n int) ([]Worst, erro
 		out = append(out, w)
 	}
 	return out, rows.Err()
+}
+
+// ReportHosts loads what a report shows of a run, without decoding each
+// target's full result: name, shares, findings, exposure items, and the
+// run's fixes by key. Rows written before schema 3 are read from their
+// JSON instead.
+func (d *DB) ReportHosts(ctx context.Context, run int64) ([]*StoredHost, map[string]*Fix, error) {
+	rows, err := d.db.QueryContext(ctx, "SELECT target, status, layer, error, name, shares, shares IS NULL AND (result IS NOT NULL OR audit IS NOT NULL) FROM targets WHERE run = ?", run)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: run %d: %w", run, classify(err))
+	}
+	var out []*StoredHost
+	byTarget := map[string]*StoredHost{}
+	var legacy []string
+	for rows.Next() {
+		h := &StoredHost{}
+		var shares sql.NullString
+		var old bool
+		if err := rows.Scan(&h.Target, &h.Status, &h.Layer, &h.Error, &h.Name, &shares, &old); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("store: run %d: %w", run, classify(err))
+		}
+		if shares.Valid {
+			if err := json.Unmarshal([]byte(shares.String), &h.Shares); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("store: run %d: %s: shares: %w", run, h.Target, err)
+			}
+		}
+		if old {
+			legacy = append(legacy, h.Target)
+		}
+		out = append(out, h)
+		byTarget[h.Target] = h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("store: run %d: %w", run, classify(err))
+	}
+	if err := d.loadItems(ctx, run, byTarget); err != nil {
+		return nil, nil, err
+	}
+	rows, err = d.db.QueryContext(ctx, "SELECT target, id, severity, title, setting, evidence, fix FROM findings WHERE run = ? ORDER BY rowid", run)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: run %d: findings: %w", run, classify(err))
+	}
+	for rows.Next() {
+		var t, ev string
+		var f Finding
+		var sev int
+		if err := rows.Scan(&t, &f.ID, &sev, &f.Title, &f.Setting, &ev, &f.Fix); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("store: run %d: findings: %w", run, classify(err))
+		}
+		f.Severity = audit.Severity(sev)
+		json.Unmarshal([]byte(ev), &f.Evidence)
+		if h := byTarget[t]; h != nil {
+			h.Findings = append(h.Findings, f)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("store: run %d: findings: %w", run, classify(err))
+	}
+	fixes := map[string]*Fix{}
+	rows, err = d.db.QueryContext(ctx, "SELECT key, setting, fix, may_break FROM fixes WHERE key IN (SELECT DISTINCT fix FROM findings WHERE run = ?)", run)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: run %d: fixes: %w", run, classify(err))
+	}
+	for rows.Next() {
+		var fx Fix
+		var fj, mb string
+		if err := rows.Scan(&fx.Key, &fx.Setting, &fj, &mb); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("store: run %d: fixes: %w", run, classify(err))
+		}
+		json.Unmarshal([]byte(fj), &fx.Fix)
+		json.Unmarshal([]byte(mb), &fx.MayBreak)
+		fixes[fx.Key] = &fx
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("store: run %d: fixes: %w", run, classify(err))
+	}
+	for _, t := range legacy {
+		var res, aud sql.NullString
+		if err := d.db.QueryRowContext(ctx, "SELECT result, audit FROM targets WHERE run = ? AND target = ?", run, t).Scan(&res, &aud); err != nil {
+			return nil, nil, fmt.Errorf("store: run %d: %s: %w", run, t, classify(err))
+		}
+		h := byTarget[t]
+		host := h.Host
+		if res.Valid {
+			host.Result = new(enum.Result)
+			json.Unmarshal([]byte(res.String), host.Result)
+		}
+		if aud.Valid {
+			host.Audit = new(audit.Report)
+			json.Unmarshal([]byte(aud.String), host.Audit)
+		}
+		sh, fx := Prepare(&host)
+		h.Name, h.Shares, h.Findings = sh.Name, sh.Shares, sh.Findings
+		h.Result, h.Audit = nil, nil
+		maps.Copy(fixes, fx)
+	}
+	slices.SortFunc(out, func(a, b *StoredHost) int { return compareTargets(a.Target, b.Target) })
+	return out, fixes, nil
+}
+
+// loadItems reads the run's exposure items into the hosts; a target with
+// none (closed, filtered) gets reachability from its status.
+func (d *DB) loadItems(ctx context.Context, run int64, byTarget map[string]*StoredHost) error {
+	rows, err := d.db.QueryContext(ctx, "SELECT target, key, state, evidence FROM exposures WHERE run = ?", run)
+	if err != nil {
+		return fmt.Errorf("store: run %d: exposures: %w", run, classify(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		var it Item
+		if err := rows.Scan(&t, &it.Key, &it.State, &it.Evidence); err != nil {
+			return fmt.Errorf("store: run %d: exposures: %w", run, classify(err))
+		}
+		if h := byTarget[t]; h != nil {
+			h.Items = append(h.Items, it)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: run %d: exposures: %w", run, classify(err))
+	}
+	for _, h := range byTarget {
+		if !slices.ContainsFunc(h.Items, func(it Item) bool { return it.Key == KeyReachable }) {
+			h.Items = append(h.Items, statusItem(&h.Host))
+		}
+		h.Items = sortItems(h.Items)
+	}
+	return nil
 }

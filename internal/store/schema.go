@@ -58,6 +58,19 @@ var migrations = []string{
 		PRIMARY KEY (run, target, key)
 	) WITHOUT ROWID;
 	CREATE INDEX runs_started ON runs(started);`,
+
+	// 3: what a report shows without decoding each target's full JSON: the
+	// host's name, its listed shares, and each finding's fix (shared by
+	// every finding with the same fix).
+	`ALTER TABLE targets ADD COLUMN name TEXT NOT NULL DEFAULT '';
+	ALTER TABLE targets ADD COLUMN shares TEXT; -- JSON [[name, comment, anonymous access], ...]
+	ALTER TABLE findings ADD COLUMN fix TEXT NOT NULL DEFAULT ''; -- fixes.key
+	CREATE TABLE fixes (
+		key       TEXT PRIMARY KEY, -- hash of the rest
+		setting   TEXT NOT NULL,
+		fix       TEXT NOT NULL,    -- JSON: audit.Fix
+		may_break TEXT NOT NULL     -- JSON array
+	) WITHOUT ROWID;`,
 }
 
 // SchemaVersion is the user_version this code writes.

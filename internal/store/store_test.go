@@ -306,3 +306,37 @@ func TestDatabaseFailures(t *testing.T) {
 		}
 	})
 }
+
+// What a report reads back equals what was stored, from the report's own
+// columns and, for rows written before schema 3, from the JSON.
+func TestReportHosts(t *testing.T) {
+	ctx := context.Background()
+	d := openTemp(t)
+	h := labHost(t, "enum-open.json", "127.0.0.2")
+	r := storeRun(t, d, RunInfo{}, h, &Host{Target: "127.0.0.9", Status: StatusClosed})
+	want, _ := Prepare(h)
+	check := func(name string) {
+		hosts, fixes, err := d.ReportHosts(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hosts) != 2 || hosts[0].Target != "127.0.0.2" || hosts[1].Items[0].State != "no" {
+			t.Fatalf("%s: hosts %+v", name, hosts)
+		}
+		got := hosts[0]
+		if got.Name != "OPENSRV" || len(got.Shares) != len(want.Shares) || len(got.Findings) != len(want.Findings) || len(got.Items) != len(want.Items) {
+			t.Errorf("%s: name %q, %d shares, %d findings, %d items; want OPENSRV, %d, %d, %d", name, got.Name, len(got.Shares), len(got.Findings), len(got.Items),
+				len(want.Shares), len(want.Findings), len(want.Items))
+		}
+		for _, f := range got.Findings {
+			if fx := fixes[f.Fix]; f.Setting != "" && (fx == nil || fx.Setting != f.Setting || fx.MayBreak == nil) {
+				t.Errorf("%s: finding %s: fix %+v", name, f.ID, fx)
+			}
+		}
+	}
+	check("schema 3 rows")
+	if _, err := d.db.Exec("UPDATE targets SET shares = NULL, name = ''; UPDATE findings SET fix = ''"); err != nil {
+		t.Fatal(err)
+	}
+	check("rows as schema 2 wrote them")
+}

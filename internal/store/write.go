@@ -48,6 +48,9 @@ var ErrExists = errors.New("run already stored")
 // enough that a crash loses little (the JSONL has every record anyway).
 const batch = 2048
 
+// batchFull bounds the examined hosts (with their results) in one batch.
+const batchFull = 256
+
 // Writer records one run. Add hands hosts to a goroutine that writes them
 // in batched transactions while the caller goes on scanning, so storing
 // overlaps the sweep instead of adding to it. Add never fails: a database
@@ -60,7 +63,9 @@ type Writer struct {
 	ch   chan *Host
 	done chan struct{}
 	err  error // set by the goroutine before done closes
-	n    int
+	// fixes already stored by this writer (a run has a few dozen at most)
+	fixes map[string]bool
+	n     int
 }
 
 // Begin stores the run's row and returns its writer. A run_id already
@@ -108,7 +113,7 @@ func (d *DB) Begin(ctx context.Context, info RunInfo) (*Writer, error) {
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("store: begin run: %w", classify(err))
 	}
-	w := &Writer{d: d, ID: id, info: info, ch: make(chan *Host, batch), done: make(chan struct{})}
+	w := &Writer{d: d, ID: id, info: info, ch: make(chan *Host, batch), done: make(chan struct{}), fixes: map[string]bool{}}
 	go w.loop(context.WithoutCancel(ctx))
 	return w, nil
 }
@@ -145,6 +150,7 @@ func (w *Writer) Stored() int { return w.n }
 func (w *Writer) loop(ctx context.Context) {
 	defer close(w.done)
 	buf := make([]*Host, 0, batch)
+	full := 0
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	flush := func() {
@@ -167,11 +173,17 @@ func (w *Writer) loop(ctx context.Context) {
 				return
 			}
 			buf = append(buf, h)
-			if len(buf) == batch {
+			if h.Result != nil || h.Audit != nil {
+				full++
+			}
+			// A full host holds its whole result: fewer of them per batch.
+			if len(buf) == batch || full == batchFull {
 				flush()
+				full = 0
 			}
 		case <-tick.C:
 			flush()
+			full = 0
 		}
 	}
 }
@@ -182,7 +194,7 @@ func (w *Writer) write(ctx context.Context, hosts []*Host) error {
 		return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
 	}
 	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, "INSERT OR IGNORE INTO targets (run, target, status, layer, error, result, audit) VALUES (?, ?, ?, ?, ?, ?, ?)")
+	ins, err := tx.PrepareContext(ctx, "INSERT OR IGNORE INTO targets (run, target, status, layer, error, result, audit, name, shares) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 	if err != nil {
 		return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
 	}
@@ -244,7 +256,9 @@ func (w *Writer) write(ctx context.Context, hosts []*Host) error {
 			}
 			aud = string(b)
 		}
-		res, err := ins.ExecContext(ctx, w.ID, h.Target, h.Status, h.Layer, h.Error, result, aud)
+		sh, fixes := Prepare(h)
+		shares, _ := json.Marshal(sh.Shares) // "null": not read
+		res, err := ins.ExecContext(ctx, w.ID, h.Target, h.Status, h.Layer, h.Error, result, aud, sh.Name, string(shares))
 		if err != nil {
 			return fmt.Errorf("store: run %d: %s: %w", w.ID, h.Target, classify(err))
 		}
@@ -255,7 +269,7 @@ func (w *Writer) write(ctx context.Context, hosts []*Host) error {
 			continue // closed and filtered targets have no findings; skip two statements
 		}
 		if insF == nil {
-			if insF, err = tx.PrepareContext(ctx, "INSERT INTO findings (run, target, id, severity, setting, title, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)"); err != nil {
+			if insF, err = tx.PrepareContext(ctx, "INSERT INTO findings (run, target, id, severity, setting, title, evidence, fix) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"); err != nil {
 				return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
 			}
 			defer insF.Close()
@@ -264,15 +278,24 @@ func (w *Writer) write(ctx context.Context, hosts []*Host) error {
 			}
 			defer insE.Close()
 		}
-		if h.Audit != nil {
-			for _, f := range h.Audit.Findings {
-				ev, _ := json.Marshal(f.Evidence)
-				if _, err := insF.ExecContext(ctx, w.ID, h.Target, findingKey(f), int(f.Severity), f.Setting, f.Title, string(ev)); err != nil {
-					return fmt.Errorf("store: run %d: %s: %w", w.ID, h.Target, classify(err))
-				}
+		for key, fx := range fixes {
+			if w.fixes[key] {
+				continue
+			}
+			fj, _ := json.Marshal(fx.Fix)
+			mb, _ := json.Marshal(fx.MayBreak)
+			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO fixes (key, setting, fix, may_break) VALUES (?, ?, ?, ?)", key, fx.Setting, string(fj), string(mb)); err != nil {
+				return fmt.Errorf("store: run %d: %s: %w", w.ID, h.Target, classify(err))
+			}
+			w.fixes[key] = true
+		}
+		for _, f := range sh.Findings {
+			ev, _ := json.Marshal(f.Evidence)
+			if _, err := insF.ExecContext(ctx, w.ID, h.Target, f.ID, int(f.Severity), f.Setting, f.Title, string(ev), f.Fix); err != nil {
+				return fmt.Errorf("store: run %d: %s: %w", w.ID, h.Target, classify(err))
 			}
 		}
-		for _, it := range Items(h) {
+		for _, it := range sh.Items {
 			if _, err := insE.ExecContext(ctx, w.ID, h.Target, it.Key, it.State, it.Evidence); err != nil {
 				return fmt.Errorf("store: run %d: %s: %w", w.ID, h.Target, classify(err))
 			}
