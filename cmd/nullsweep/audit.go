@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/nullsweep/nullsweep/internal/audit"
 	"github.com/nullsweep/nullsweep/internal/enum"
+	"github.com/nullsweep/nullsweep/internal/report"
 	"github.com/nullsweep/nullsweep/internal/smb"
 	"github.com/nullsweep/nullsweep/internal/store"
 )
@@ -106,17 +106,16 @@ func runAudit(cmd *cobra.Command, f *auditFlags, args []string) error {
 		if s := in.Signal(); s != nil && rep.Error != "" {
 			rep.Error = fmt.Sprintf("interrupted (%s) at this layer: %s", sigName(s), rep.Error)
 		}
-		if f.json {
-			enc := json.NewEncoder(out)
-			if len(hosts) == 1 {
-				enc.SetIndent("", "  ")
-			}
-			err = enc.Encode(rep.Report)
-		} else {
+		switch {
+		case f.json && len(hosts) == 1:
+			err = report.JSON(out, rep.Report)
+		case f.json:
+			err = report.JSONLine(out, rep.Report)
+		default:
 			if i > 0 {
 				fmt.Fprintln(out)
 			}
-			err = rep.WriteText(out)
+			err = report.AuditText(out, rep.Report)
 		}
 		if err != nil {
 			return runErr(fmt.Errorf("write report: %w", err))

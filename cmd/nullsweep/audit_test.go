@@ -157,12 +157,13 @@ func TestAuditCommandLive(t *testing.T) {
 
 	// Text report for several hosts. --fail-on critical: the lab's lockout
 	// threshold is 5, so nothing there is critical → exit 0.
-	text, errOut, code := nullsweep(t, "audit", "--timeout", "60s", "--fail-on", "critical", "--shares", "public", addrs["restricted"], addrs["smb2only"])
+	text, errOut, code := nullsweep(t, "audit", "--timeout", "60s", "--fail-on", "critical", "--shares", "public,nosuchshare", addrs["restricted"], addrs["smb2only"])
 	if code != 0 {
 		t.Errorf("--fail-on critical: exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"nullsweep audit " + addrs["restricted"], "nullsweep audit " + addrs["smb2only"],
-		"restrict anonymous               observed: 2", "Share public is readable anonymously", "test it again"} {
+		"restrict anonymous               observed: 2", "Share public is readable anonymously", "test it again",
+		"share nosuchshare for anonymous callers:", "TREE_CONNECT nosuchshare: STATUS_BAD_NETWORK_NAME (no such share)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q:\n%s", want, text)
 		}

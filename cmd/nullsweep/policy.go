@@ -1,12 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nullsweep/nullsweep/internal/audit"
+	"github.com/nullsweep/nullsweep/internal/report"
 )
 
 func init() { rootCmd.AddCommand(newPolicyCmd()) }
@@ -39,11 +39,9 @@ file, or a usage error.`,
 			p := audit.Predict(cfg)
 			out := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(p)
+				err = report.JSON(out, p)
 			} else {
-				err = p.WriteText(out)
+				err = report.PolicyText(out, p)
 			}
 			if err != nil {
 				return runErr(fmt.Errorf("write prediction: %w", err))

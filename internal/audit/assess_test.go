@@ -380,10 +380,6 @@ func TestAssess(t *testing.T) {
 			if _, ok := m["settings"].([]any); !ok {
 				t.Errorf("JSON settings not an array")
 			}
-			var sb strings.Builder
-			if err := rep.WriteText(&sb); err != nil {
-				t.Fatal(err)
-			}
 		})
 	}
 }

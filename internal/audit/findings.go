@@ -291,10 +291,14 @@ func (v *view) findings() []Finding {
 		}
 	}
 	for _, d := range v.drifts {
-		add(v.keyed(d.Exposure).newFinding(FindDrift, Medium, d.Setting,
+		f := v.keyed(d.Exposure).newFinding(FindDrift, Medium, d.Setting,
 			fmt.Sprintf("Drift: %s expected %s, observed %s", d.Exposure, d.Expected, d.Observed),
-			"The policy file says one thing and the server does another: either the file is not what is deployed, or something else overrides it.",
-			append(prefix("expected: ", d.ExpectedBecause), prefix("observed: ", d.ObservedBecause)...)...))
+			"The policy file says one thing and the server does another: either the file is not what is deployed, the service was not reloaded, or something else overrides it.",
+			append(prefix("expected: ", d.ExpectedBecause), prefix("observed: ", d.ObservedBecause)...)...)
+		// The file already holds the value the setting's fix would set:
+		// repeating it is no advice; the deployment is what to check.
+		f.Fix = Fix{}
+		add(f)
 	}
 	out = append(out, v.doorFindings()...)
 	return out

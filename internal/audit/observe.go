@@ -114,8 +114,8 @@ func (v *view) sessionEvidence(kind string) string {
 	if s.Status != "" {
 		e += " (" + s.Status + ")"
 	}
-	if s.SessionFlags != nil {
-		e += fmt.Sprintf(", SessionFlags 0x%x", *s.SessionFlags)
+	if f := s.FlagsText(); f != "" {
+		e += ", session flags " + f
 	}
 	if s.Form != "" {
 		e += ", " + s.Form
@@ -268,7 +268,11 @@ func (v *view) observe() {
 		switch {
 		case s.Connect == enum.OK:
 			v.set(ShareKey(s.Name), Yes, "", "TREE_CONNECT "+s.Name+": ok"+listWord(s.List))
-		case s.Connect == badNetworkName || s.Connect == "" || s.Connect == enum.Skipped:
+		case s.Connect == badNetworkName:
+			// A name asked for (--shares) that does not exist is shown,
+			// not dropped: nothing by that name is exposed.
+			v.set("share:"+s.Name, No, "", "TREE_CONNECT "+s.Name+": "+string(s.Connect)+" (no such share)")
+		case s.Connect == "" || s.Connect == enum.Skipped:
 		case s.Connect.IsDenied() || s.Connect == badImpersonation:
 			v.set(ShareKey(s.Name), No, "", "TREE_CONNECT "+s.Name+": "+string(s.Connect))
 		default:

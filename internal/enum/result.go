@@ -4,6 +4,8 @@ package enum
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 
 	"github.com/nullsweep/nullsweep/internal/ldap"
 )
@@ -308,4 +310,33 @@ type BrowseServer struct {
 	Domain    string `json:"domain,omitempty"`
 	TypeFlags uint32 `json:"type_flags"`
 	Comment   string `json:"comment"`
+}
+
+// FlagsText spells a session's flags one way for both dialect families:
+// the hex value and the flag names ([MS-SMB2] 2.2.6 SessionFlags
+// IS_GUEST, IS_NULL, ENCRYPT_DATA; for SMB1 the Action field's
+// SMB_SETUP_GUEST, [MS-CIFS] 2.2.4.53.2, is the same IS_GUEST). "" when
+// the server sent none.
+func (s *SessionResult) FlagsText() string {
+	if s == nil || s.SessionFlags == nil {
+		return ""
+	}
+	f := *s.SessionFlags
+	out := fmt.Sprintf("0x%04x", f)
+	var names []string
+	if f&0x1 != 0 {
+		names = append(names, "IS_GUEST")
+	}
+	if s.Dialect != "SMB 1.0" {
+		if f&0x2 != 0 {
+			names = append(names, "IS_NULL")
+		}
+		if f&0x4 != 0 {
+			names = append(names, "ENCRYPT_DATA")
+		}
+	}
+	if len(names) > 0 {
+		out += " " + strings.Join(names, "|")
+	}
+	return out
 }

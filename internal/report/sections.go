@@ -7,11 +7,6 @@ import (
 	"github.com/nullsweep/nullsweep/internal/enum"
 )
 
-func init() {
-	sections = append(sections, serverInfoSection, domainSection, policySection, usersSection,
-		machinesSection, groupsSection, sharesSection, trustsSection, ridsSection, namesSection, browseSection, denialsSection)
-}
-
 func serverInfoSection(t *tw, r *enum.Result) {
 	s := r.ServerInfo
 	if s == nil {
@@ -159,8 +154,14 @@ func sharesSection(t *tw, r *enum.Result) {
 		return
 	}
 	t.f("shares (%d):\n", len(r.Shares))
+	// The name column is as wide as the longest name (at least 12), so
+	// that a long name never runs into the type.
+	w := 12
 	for _, s := range r.Shares {
-		t.f("  %-12s %-14s connect %-22s list %s", s.Name, s.Type, s.Anonymous.Connect, s.Anonymous.List)
+		w = max(w, len([]rune(s.Name)))
+	}
+	for _, s := range r.Shares {
+		t.f("  %-*s %-14s connect %-22s list %s", w, s.Name, s.Type, s.Anonymous.Connect, s.Anonymous.List)
 		if len(s.Anonymous.Entries) > 0 {
 			e := s.Anonymous.Entries
 			more := ""

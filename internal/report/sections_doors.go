@@ -9,9 +9,6 @@ import (
 )
 
 // The doors beside SMB: RPC over TCP, the endpoint mapper's list, LDAP.
-func init() {
-	sections = append(sections, transportSection, endpointsSection, ldapSection)
-}
 
 func transportSection(t *tw, r *enum.Result) {
 	for _, c := range r.Checks {

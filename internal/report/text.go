@@ -20,6 +20,11 @@ func JSON(w io.Writer, r any) error {
 	return enc.Encode(r)
 }
 
+// JSONLine writes r as one line of JSON Lines (several hosts, one a line).
+func JSONLine(w io.Writer, r any) error {
+	return json.NewEncoder(w).Encode(r)
+}
+
 // tw accumulates text and remembers the first write error.
 type tw struct {
 	w   io.Writer
@@ -32,10 +37,28 @@ func (t *tw) f(format string, a ...any) {
 	}
 }
 
+// enumSections are the parts of enum's text report, in the order they
+// print: the layers first, then the RPC checks in enum.exe's order, the
+// doors beside SMB, the refused calls, and where the examination stopped.
+var enumSections = []func(*tw, *enum.Result){
+	headerSection, netbiosSection, smbSection, sessionsSection, ipcSection, pipesSection,
+	serverInfoSection, domainSection, policySection, usersSection, machinesSection, groupsSection,
+	sharesSection, trustsSection, ridsSection, namesSection, browseSection,
+	transportSection, endpointsSection, ldapSection,
+	denialsSection, stoppedSection,
+}
+
 // Text writes r the way an auditor reads it: layer by layer, each with what
 // was seen and the status that decided it.
 func Text(w io.Writer, r *enum.Result) error {
 	t := &tw{w: w}
+	for _, s := range enumSections {
+		s(t, r)
+	}
+	return t.err
+}
+
+func headerSection(t *tw, r *enum.Result) {
 	t.f("server: %s", r.Target)
 	if r.Address != "" && r.Address != r.Target {
 		t.f(" (%s)", r.Address)
@@ -46,9 +69,15 @@ func Text(w io.Writer, r *enum.Result) error {
 		t.f("; SMB on tcp/%d", r.Port)
 	}
 	t.f("\n")
+}
+
+func netbiosSection(t *tw, r *enum.Result) {
 	if r.NetBIOS != nil {
 		writeNetBIOS(t, r.NetBIOS)
 	}
+}
+
+func smbSection(t *tw, r *enum.Result) {
 	if s := r.SMB; s != nil {
 		t.f("dialects: %s\n", dialectsLine(r))
 		if s.Dialect != "" {
@@ -79,12 +108,18 @@ func Text(w io.Writer, r *enum.Result) error {
 			t.f("  native os: %q, native lanman: %q\n", s.NativeOS, s.NativeLanMan)
 		}
 	}
+}
+
+func sessionsSection(t *tw, r *enum.Result) {
 	if n := r.Sessions["null"]; n != nil {
 		t.f("null session (no user, no password): %s\n", sessionLine(n))
 	}
 	if g := r.Sessions["guest"]; g != nil {
 		t.f("guest probe (random unknown user, empty password): %s\n", sessionLine(g))
 	}
+}
+
+func ipcSection(t *tw, r *enum.Result) {
 	if r.IPC != nil {
 		t.f("IPC$ tree connect: %s", r.IPC.Result)
 		if r.IPC.Status != "" && r.IPC.Result != enum.Allowed {
@@ -95,6 +130,9 @@ func Text(w io.Writer, r *enum.Result) error {
 		}
 		t.f("\n")
 	}
+}
+
+func pipesSection(t *tw, r *enum.Result) {
 	if len(r.Pipes) > 0 {
 		t.f("named pipes (anonymous open):\n")
 		for _, p := range enum.WellKnownPipes {
@@ -103,13 +141,12 @@ func Text(w io.Writer, r *enum.Result) error {
 			}
 		}
 	}
-	for _, s := range sections {
-		s(t, r)
-	}
+}
+
+func stoppedSection(t *tw, r *enum.Result) {
 	if r.Error != "" {
 		t.f("stopped at %s: %s\n", r.Layer, r.Error)
 	}
-	return t.err
 }
 
 // dialectsLine says which dialects the server accepted, each "yes", "no"
@@ -142,9 +179,6 @@ func dialectsLine(r *enum.Result) string {
 	return strings.Join(acc, ", ")
 }
 
-// sections render the RPC checks, in enum.exe's order.
-var sections = []func(*tw, *enum.Result){}
-
 func sessionLine(s *enum.SessionResult) string {
 	var b strings.Builder
 	b.WriteString(string(s.Result))
@@ -152,8 +186,8 @@ func sessionLine(s *enum.SessionResult) string {
 	if s.Status != "" {
 		parts = append(parts, s.Status)
 	}
-	if s.SessionFlags != nil {
-		parts = append(parts, fmt.Sprintf("session flags 0x%04x%s", *s.SessionFlags, flagNames(*s.SessionFlags, s.Dialect)))
+	if f := s.FlagsText(); f != "" {
+		parts = append(parts, "session flags "+f)
 	}
 	if s.Dialect != "" {
 		parts = append(parts, s.Dialect)
@@ -168,29 +202,6 @@ func sessionLine(s *enum.SessionResult) string {
 		b.WriteString(" (" + strings.Join(parts, ", ") + ")")
 	}
 	return b.String()
-}
-
-func flagNames(f uint16, dialect string) string {
-	var n []string
-	if dialect == smb.SMB1.String() {
-		if f&1 != 0 {
-			n = append(n, "guest")
-		}
-	} else {
-		if f&1 != 0 {
-			n = append(n, "IS_GUEST")
-		}
-		if f&2 != 0 {
-			n = append(n, "IS_NULL")
-		}
-		if f&4 != 0 {
-			n = append(n, "ENCRYPT_DATA")
-		}
-	}
-	if len(n) == 0 {
-		return ""
-	}
-	return " " + strings.Join(n, "|")
 }
 
 func writeNetBIOS(t *tw, n *enum.NetBIOS) {
