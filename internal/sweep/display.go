@@ -79,7 +79,7 @@ type HostFindings struct {
 	Target string
 	Worst  audit.Severity
 	Count  int
-	IDs    []string
+	IDs    []audit.FindingID
 }
 
 // Findings returns r's row, or false when it has no findings.
@@ -90,8 +90,8 @@ func Findings(r *Record) (HostFindings, bool) {
 	w, _ := r.Audit.Worst()
 	h := HostFindings{Target: r.Target, Worst: w, Count: len(r.Audit.Findings)}
 	for _, f := range r.Audit.Findings {
-		if !slices.Contains(h.IDs, string(f.ID)) {
-			h.IDs = append(h.IDs, string(f.ID))
+		if !slices.Contains(h.IDs, f.ID) {
+			h.IDs = append(h.IDs, f.ID)
 		}
 	}
 	return h, true
@@ -122,7 +122,11 @@ func WriteTable(w io.Writer, rows []HostFindings, limit int, color bool) {
 		if color {
 			sev = paint(r.Worst, sev)
 		}
-		ids := strings.Join(r.IDs[:min(3, len(r.IDs))], ", ")
+		var names []string
+		for _, id := range r.IDs[:min(3, len(r.IDs))] {
+			names = append(names, string(id))
+		}
+		ids := strings.Join(names, ", ")
 		if len(r.IDs) > 3 {
 			ids += fmt.Sprintf(", +%d", len(r.IDs)-3)
 		}
