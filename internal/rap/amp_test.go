@@ -63,3 +63,26 @@ func TestShareEnumAmplification(t *testing.T) {
 		})
 	}
 }
+
+// FuzzAmpShareEnum fails when NetShareEnum data decodes to more than
+// amp.Factor bytes per byte received.
+func FuzzAmpShareEnum(f *testing.F) {
+	p, d := shareReply(8, 400, func(i int) uint32 { return uint32(160 + i) }, 'r')
+	f.Add(p, d)
+	p, d = shareReply(8, 400, func(int) uint32 { return 160 }, 0xDB)
+	f.Add(p, d)
+	f.Fuzz(func(t *testing.T, params, data []byte) {
+		out, _ := ParseShareEnum(params, data)
+		amp.CheckSize(t, append(params, data...), out)
+	})
+}
+
+// FuzzAmpServerEnum2 is the same for NetServerEnum2.
+func FuzzAmpServerEnum2(f *testing.F) {
+	p, d := shareReply(8, 400, func(i int) uint32 { return uint32(208 + i) }, 'c')
+	f.Add(p, d)
+	f.Fuzz(func(t *testing.T, params, data []byte) {
+		out, _ := ParseServerEnum2(params, data)
+		amp.CheckSize(t, append(params, data...), out)
+	})
+}

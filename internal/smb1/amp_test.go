@@ -79,3 +79,23 @@ func TestFindNameEndsAtNextEntry(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAmpFind fails when FIND data decodes, in OEM or Unicode mode, to more
+// than amp.Factor bytes per byte received.
+func FuzzAmpFind(f *testing.F) {
+	f.Add(findEntries(4, 64, 0, nil), false)
+	f.Add(findEntries(3, 72, 8, []byte{0xC4}), false)
+	f.Add(findEntries(3, 128, 64, []byte{0, 0x08}), true)
+	f.Add(findEntries(3, 64, 0xFFFFFFFF, []byte{'A', 0}), true)
+	// Each name runs to the end of the data, over the entries after it:
+	// x31 before names ended at the next entry.
+	over := findEntries(64, 64, 0, []byte{'A'})
+	for i := range 64 {
+		binary.LittleEndian.PutUint32(over[i*64+60:], uint32(len(over)-i*64-64))
+	}
+	f.Add(over, false)
+	f.Fuzz(func(t *testing.T, b []byte, unicode bool) {
+		out, _, _ := ParseDirectoryInfo(nil, b, 0xFFFF, unicode, 1<<20)
+		amp.CheckSize(t, b, out)
+	})
+}

@@ -178,3 +178,21 @@ func TestListCloseWithinDeadline(t *testing.T) {
 		t.Fatalf("List returned %v after a 300ms deadline", d)
 	}
 }
+
+// FuzzAmpQueryDirectory fails when a QUERY_DIRECTORY reply decodes to more
+// than amp.Factor bytes per byte received.
+func FuzzAmpQueryDirectory(f *testing.F) {
+	f.Add(queryDirReply(dirEntries(4, 64, 0, 'a')))
+	f.Add(queryDirReply(dirEntries(3, 80, 16, 0x0800)))
+	f.Add(queryDirReply(dirEntries(3, 96, 0xFFFFFFFF, 'a')))
+	// Each name runs to the end of the buffer, over the entries after it.
+	over := dirEntries(64, 64, 0, 'a')
+	for i := range 64 {
+		binary.LittleEndian.PutUint32(over[i*64+60:], uint32(len(over)-i*64-64))
+	}
+	f.Add(queryDirReply(over))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		es, _ := ParseQueryDirectoryResponse(msg)
+		amp.CheckSize(t, msg, es)
+	})
+}

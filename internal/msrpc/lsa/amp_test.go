@@ -90,3 +90,21 @@ func TestLookupSidsAmplification(t *testing.T) {
 		})
 	}
 }
+
+// FuzzAmpLookupSids fails when a LookupSids reply for 16 SIDs decodes to
+// more than amp.Factor bytes per byte received (the SIDs asked excepted).
+func FuzzAmpLookupSids(f *testing.F) {
+	sids := askedSids(16)
+	base := amp.Size(sids)
+	f.Add(lookupSidsReply(16, "DOM", 0))
+	f.Add(lookupSidsReply(16, strings.Repeat("D", 40), 3))
+	f.Fuzz(func(t *testing.T, stub []byte) {
+		res, err := DecodeLookupSids(stub, sids)
+		if err != nil {
+			return
+		}
+		if n := amp.Size(res) - base; n > amp.Factor*len(stub)+4096 {
+			t.Fatalf("reply of %d bytes holds %d bytes", len(stub), n)
+		}
+	})
+}

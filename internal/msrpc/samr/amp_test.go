@@ -47,3 +47,14 @@ func TestAliasMembersAmplification(t *testing.T) {
 		})
 	}
 }
+
+// FuzzAmpAliasMembers fails when a GetMembersInAlias reply decodes to more
+// than amp.Factor bytes per byte received.
+func FuzzAmpAliasMembers(f *testing.F) {
+	f.Add(aliasMembers(3, 3))
+	f.Add(aliasMembers(64, 0))
+	f.Fuzz(func(t *testing.T, stub []byte) {
+		sids, _, _ := decGetMembersInAlias(stub)
+		amp.CheckSize(t, stub, sids)
+	})
+}
