@@ -30,6 +30,7 @@ type TrustInfoEx struct {
 const (
 	maxEnumRounds = 256
 	maxTrusts     = 4096
+	maxTrustBytes = 4 << 20
 )
 
 // prefMaxLength is the PreferedMaximumLength we ask with; the server may
@@ -69,7 +70,7 @@ func (c *Client) EnumerateTrustedDomainsEx(ctx context.Context, h ndr.Handle) ([
 // enumerate runs the EnumerationContext loop shared by both calls.
 func (c *Client) enumerate(ctx context.Context, h ndr.Handle, op uint16, what string, decode func([]byte) (uint32, int, ntstatus.Status, error)) error {
 	var resume uint32
-	total := 0
+	total, received := 0, 0
 	for round := 0; round < maxEnumRounds; round++ {
 		var w ndr.Writer
 		w.Handle(h)
@@ -90,8 +91,9 @@ func (c *Client) enumerate(ctx context.Context, h ndr.Handle, op uint16, what st
 			if n == 0 || next == resume {
 				return nil // nothing new: done, whatever the status said
 			}
-			if total += n; total >= maxTrusts {
-				return fmt.Errorf("lsa: %s: stopped after %d entries (the most we read)", what, total)
+			total += n
+			if received += len(out); total >= maxTrusts || received >= maxTrustBytes {
+				return fmt.Errorf("lsa: %s: stopped after %d entries in %d bytes (the most we read)", what, total, received)
 			}
 			resume = next
 		default:

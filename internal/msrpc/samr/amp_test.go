@@ -1,9 +1,12 @@
 package samr
 
 import (
+	"context"
+	"strings"
 	"testing"
 
 	"github.com/nullsweep/nullsweep/internal/amp"
+	"github.com/nullsweep/nullsweep/internal/ntstatus"
 )
 
 // aliasMembers builds a GetMembersInAlias reply: Count, the array pointer,
@@ -57,4 +60,31 @@ func FuzzAmpAliasMembers(f *testing.F) {
 		sids, _, _ := decGetMembersInAlias(stub)
 		amp.CheckSize(t, stub, sids)
 	})
+}
+
+// enumPage is an Enumerate* reply with n entries named "a" and
+// STATUS_MORE_ENTRIES.
+func enumPage(n uint32) []byte {
+	b := le(7, 0x20000, n, 0x20004, n)
+	for i := range n {
+		b = append(b, le(1000+i, 0x00020002, 0x20008+4*i)...)
+	}
+	for range n {
+		b = append(b, le(1, 0, 1, 0x61)...)
+	}
+	return append(b, le(n, uint32(ntstatus.MoreEntries))...)
+}
+
+// TestEnumerationTotalCap: a server that pages without end stops at
+// MaxEntries entries (or MaxEnumBytes), not at the 4,096th page.
+func TestEnumerationTotalCap(t *testing.T) {
+	page := enumPage(1000)
+	f := &fakeRPC{answer: func(uint16, int) ([]byte, error) { return page, nil }}
+	users, err := New(f).EnumerateUsers(context.Background(), Handle{}, 0)
+	if err == nil || !strings.Contains(err.Error(), "stopped after") {
+		t.Fatalf("err %v", err)
+	}
+	if len(users) < MaxEntries || len(users) >= MaxEntries+1000 {
+		t.Fatalf("%d users after %d pages, want the cap %d", len(users), len(f.calls), MaxEntries)
+	}
 }

@@ -161,9 +161,14 @@ func (c *Client) done(op uint16, name, detail string, start time.Time, st ntstat
 }
 
 // MaxEntries bounds what one enumeration (all its pages) returns: as many
-// as RID cycling keeps of one host. A larger domain ends with an error
-// saying so, and the entries read.
-const MaxEntries = 1 << 16
+// as RID cycling keeps of one host; MaxEnumBytes bounds the reply bytes
+// all its pages may bring (65,536 users of SamrQueryDisplayInformation take
+// about 10 MiB). A larger domain ends with an error saying so, and the
+// entries read.
+const (
+	MaxEntries   = 1 << 16
+	MaxEnumBytes = 16 << 20
+)
 
 func (c *Client) maxPages() int {
 	if c.MaxPages > 0 {
@@ -229,6 +234,7 @@ func (c *Client) Close(ctx context.Context, h Handle) error {
 func (c *Client) enumerate(ctx context.Context, name string, op uint16, req func(resume uint32) []byte) ([]RIDName, error) {
 	var all []RIDName
 	var resume uint32
+	received := 0
 	for page := 0; ; page++ {
 		if page >= c.maxPages() {
 			return all, fmt.Errorf("samr: %s: still more entries after %d calls", name, page)
@@ -247,8 +253,8 @@ func (c *Client) enumerate(ctx context.Context, name string, op uint16, req func
 		if st != ntstatus.MoreEntries {
 			return all, nil
 		}
-		if len(all) >= MaxEntries {
-			return all, fmt.Errorf("samr: %s: stopped after %d entries (the most one enumeration may give)", name, len(all))
+		if received += len(stub); len(all) >= MaxEntries || received >= MaxEnumBytes {
+			return all, fmt.Errorf("samr: %s: stopped after %d entries in %d bytes (the most one enumeration may give)", name, len(all), received)
 		}
 		if len(rep.Entries) == 0 {
 			return all, fmt.Errorf("samr: %s: STATUS_MORE_ENTRIES with no entries", name)
@@ -313,6 +319,7 @@ func (c *Client) EnumerateAliases(ctx context.Context, domain Handle) ([]RIDName
 func (c *Client) QueryDisplayUsers(ctx context.Context, domain Handle) ([]DisplayUser, error) {
 	var all []DisplayUser
 	var index uint32
+	received := 0
 	for page := 0; ; page++ {
 		if page >= c.maxPages() {
 			return all, fmt.Errorf("samr: QueryDisplayInformation: still more entries after %d calls", page)
@@ -331,8 +338,8 @@ func (c *Client) QueryDisplayUsers(ctx context.Context, domain Handle) ([]Displa
 		if st != ntstatus.MoreEntries {
 			return all, nil
 		}
-		if len(all) >= MaxEntries {
-			return all, fmt.Errorf("samr: QueryDisplayInformation: stopped after %d entries (the most one enumeration may give)", len(all))
+		if received += len(stub); len(all) >= MaxEntries || received >= MaxEnumBytes {
+			return all, fmt.Errorf("samr: QueryDisplayInformation: stopped after %d entries in %d bytes (the most one enumeration may give)", len(all), received)
 		}
 		if len(rep.Users) == 0 {
 			return all, errors.New("samr: QueryDisplayInformation: STATUS_MORE_ENTRIES with no entries")

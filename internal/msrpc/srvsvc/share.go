@@ -69,6 +69,7 @@ type ShareEnumResult struct {
 const (
 	maxEnumRounds = 64
 	maxShares     = 10000
+	maxShareBytes = 4 << 20
 )
 
 // ShareEnum lists all shares at level 0 or 1 with NetrShareEnum ([MS-SRVS]
@@ -78,6 +79,7 @@ const (
 func (c *Client) ShareEnum(ctx context.Context, level uint32) ([]Share, error) {
 	var all []Share
 	var resume uint32
+	received := 0
 	for round := 0; ; round++ {
 		if round == maxEnumRounds {
 			return all, fmt.Errorf("srvsvc: share enum: still ERROR_MORE_DATA after %d calls", round)
@@ -91,8 +93,8 @@ func (c *Client) ShareEnum(ctx context.Context, level uint32) ([]Share, error) {
 			return all, fmt.Errorf("srvsvc: share enum %d: %w", level, err)
 		}
 		all = append(all, res.Shares...)
-		if len(all) > maxShares {
-			return all, fmt.Errorf("srvsvc: share enum %d: stopped after %d shares (the most we read)", level, len(all))
+		if received += len(out); len(all) > maxShares || received > maxShareBytes {
+			return all, fmt.Errorf("srvsvc: share enum %d: stopped after %d shares in %d bytes (the most we read)", level, len(all), received)
 		}
 		switch res.Status {
 		case werror.Success:
