@@ -355,7 +355,10 @@ func (d *DB) ReportHosts(ctx context.Context, run int64) ([]*StoredHost, map[str
 			json.Unmarshal([]byte(aud.String), host.Audit)
 		}
 		sh, fx := Prepare(&host)
-		h.Name, h.Shares, h.Findings = sh.Name, sh.Shares, sh.Findings
+		h.Name, h.Shares = sh.Name, sh.Shares
+		if host.Audit != nil { // schema 1 kept no audit: the findings table is all there is
+			h.Findings = sh.Findings
+		}
 		h.Result, h.Audit = nil, nil
 		maps.Copy(fixes, fx)
 	}

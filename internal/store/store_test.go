@@ -137,17 +137,23 @@ func TestRunsKeepEveryRun(t *testing.T) {
 	}
 }
 
-// A database written by schema version 1 (built here by the version-1
-// migration, as the first release wrote it) opens with today's code, keeps
-// its runs and can be diffed.
-func TestOpensVersion1Database(t *testing.T) {
+// A database written by an earlier schema version (built here by that
+// version's migrations, as the release that had them wrote it) opens with
+// today's code, keeps its runs, can be diffed and reported.
+func TestOpensOlderDatabase(t *testing.T) {
+	for _, version := range []int{1, 2} {
+		t.Run(fmt.Sprint("version ", version), func(t *testing.T) { testOpensOlder(t, version) })
+	}
+}
+
+func testOpensOlder(t *testing.T, version int) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "v1.db")
+	path := filepath.Join(t.TempDir(), "old.db")
 	raw, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := migrate(ctx, raw, 1); err != nil {
+	if err := migrate(ctx, raw, version); err != nil {
 		t.Fatal(err)
 	}
 	for i, sev := range []int{2, 3} {
@@ -194,6 +200,9 @@ func TestOpensVersion1Database(t *testing.T) {
 	}
 	if df.Hosts[0].State != DiffChanged || df.Hosts[1].State != DiffResolved {
 		t.Errorf("diff of version-1 runs: %+v", df.Hosts)
+	}
+	if hosts, _, err := d.ReportHosts(ctx, runs[0].ID); err != nil || len(hosts) != 2 || len(hosts[0].Findings) != 1 {
+		t.Errorf("report of an old run: %v, %v", hosts, err)
 	}
 	// And the new tables take rows.
 	storeRun(t, d, RunInfo{}, labHost(t, "enum-open.json", "10.0.0.1"))
