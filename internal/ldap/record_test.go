@@ -17,7 +17,10 @@ import (
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
 )
 
-var update = flag.Bool("update", false, "record the DC's LDAP replies into testdata/")
+var (
+	update   = flag.Bool("update", false, "record the DC's LDAP replies into testdata/")
+	recordAs = flag.String("record-as", "dc_389.hex", "with -update, the testdata file the DC's replies go to")
+)
 
 // recConn keeps every byte the server sent.
 type recConn struct {
@@ -88,7 +91,7 @@ func TestLiveRecord(t *testing.T) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	seg := segments(t, rc.got.Bytes())
-	if err := os.WriteFile("testdata/dc_389.hex", []byte(hex.EncodeToString(seg)+"\n"), 0o644); err != nil {
+	if err := os.WriteFile("testdata/"+*recordAs, []byte(hex.EncodeToString(seg)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"net"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +99,7 @@ func TestReplayDC(t *testing.T) {
 // result or an error with its layer) within its deadline and never panics.
 func FuzzServerReplies(f *testing.F) {
 	f.Add(loadSegments(f, "dc_389.hex"))
+	f.Add(loadSegments(f, "dc_389_dsheuristics2.hex"))
 	f.Add([]byte{0, 2, 0x30, 0x84})
 	f.Add([]byte{0, 6, 0x30, 0x84, 0x7f, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -115,4 +118,31 @@ func FuzzServerReplies(f *testing.F) {
 			t.Fatalf("%d entries over the limit %d", len(p.Search.Entries), p.Search.Limit)
 		}
 	})
+}
+
+// TestReplayDCAnonymousAllowed replays the DC recorded with dSHeuristics
+// 0000002 (set with samba-tool for the recording, then removed): the
+// anonymous search is allowed, and its result code is the one ldapsearch
+// got from the same server then (testdata/ldapsearch_dc_dsheuristics2.txt):
+// success, no user entries (the ACLs still hide them), three referrals.
+func TestReplayDCAnonymousAllowed(t *testing.T) {
+	segs := splitSegments(loadSegments(t, "dc_389_dsheuristics2.hex"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p := ProbePort(ctx, "dc1.lab.test", Port{389, false, false}, Options{Dial: pipeDial(segs)})
+	s := p.Search
+	if p.Error != "" || s == nil {
+		t.Fatalf("%+v", p)
+	}
+	oracle, err := os.ReadFile("testdata/ldapsearch_dc_dsheuristics2.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := ldapResult(string(oracle))
+	if !s.Allowed || strconv.Itoa(int(s.Result.Code)) != code || s.Result.Name != "success" || len(s.Entries) != 0 {
+		t.Fatalf("search %+v, ldapsearch result %q", s, code)
+	}
+	if !strings.Contains(string(oracle), "numReferences: 3") {
+		t.Fatalf("oracle:\n%s", oracle)
+	}
 }
