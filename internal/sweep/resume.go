@@ -43,7 +43,7 @@ func LoadResume(r io.Reader, name string, plan *Plan) (*Resumed, error) {
 		if h.PlanID != plan.ID || h.Shard != plan.ShardName() {
 			return mismatch(name, h.PlanID, h.Shard, plan)
 		}
-		if res.RunID == "" {
+		if sum == nil {
 			res.RunID = h.RunID
 			sum = NewSummary(h.Header)
 		}

@@ -13,7 +13,7 @@ import (
 
 // sweepFile runs a fake sweep of plan into a buffer, stopping after stopAt
 // records when stopAt > 0 (an interrupt), and returns the bytes.
-func sweepFile(t *testing.T, p *Plan, done *Bitmap, stopAt int, w *bytes.Buffer) bool {
+func sweepFile(t testing.TB, p *Plan, done *Bitmap, stopAt int, w *bytes.Buffer) bool {
 	t.Helper()
 	fn := &fakeNet{ports: map[string]string{"127.0.0.3:445": "open", "127.0.0.9:139": "open"}}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -35,7 +35,7 @@ func sweepFile(t *testing.T, p *Plan, done *Bitmap, stopAt int, w *bytes.Buffer)
 	return ok
 }
 
-func hostLines(t *testing.T, b []byte) []string {
+func hostLines(t testing.TB, b []byte) []string {
 	t.Helper()
 	var out []string
 	if err := Read(bytes.NewReader(b), func(l Line) error {
@@ -154,4 +154,39 @@ func TestWriterOnlyOpen(t *testing.T) {
 	if !w.Summary.Complete || w.Summary.Done != 4 || w.Summary.Counts[StatusClosed] != 1 {
 		t.Errorf("summary %+v", w.Summary)
 	}
+}
+
+// FuzzLoadResume: a sweep file is input like any other (a resume reads
+// whatever is at the path): no panic, and what it accepts is consistent:
+// every marked position holds a record of this plan.
+func FuzzLoadResume(f *testing.F) {
+	p := mustPlan(f, "127.0.0.0/28", "", 1, 1, 2)
+	var b bytes.Buffer
+	w := NewWriter(&b, NewSummary(Header{PlanID: p.ID, Shard: p.ShardName()}))
+	for j := range p.Len() {
+		idx, tg := p.At(j)
+		w.Host(&Record{Header: Header{Schema: Schema, Kind: KindHost, RunID: "r", PlanID: p.ID, Shard: p.ShardName()}, Index: idx, Target: tg.String(), Status: StatusClosed})
+	}
+	w.Close(true, time.Now())
+	f.Add(b.Bytes())
+	f.Add(b.Bytes()[:len(b.Bytes())/2])
+	f.Add([]byte(`{"schema":"nullsweep-sweep/1","kind":"host","plan_id":"` + p.ID + `","shard":"1/2","index":18446744073709551615,"target":"x"}` + "\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		res, err := LoadResume(bytes.NewReader(in), "f", p)
+		if err != nil {
+			return
+		}
+		if res.Offset < 0 || res.Offset > int64(len(in)) {
+			t.Fatalf("offset %d of %d bytes", res.Offset, len(in))
+		}
+		var n uint64
+		for j := range p.Len() {
+			if res.Done.Has(j) {
+				n++
+			}
+		}
+		if n != res.Summary.Done {
+			t.Fatalf("%d marked, summary says %d", n, res.Summary.Done)
+		}
+	})
 }
