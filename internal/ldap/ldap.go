@@ -303,9 +303,15 @@ func bound(ctx context.Context, c net.Conn) net.Conn {
 	return c
 }
 
-// ctxErr reports the context's reason when it ended the operation.
+// ctxErr reports the context's reason when it ended the operation. The
+// connection's deadline (the context's) can fire a moment before the
+// context's own timer: a timeout at or past the deadline is the deadline.
 func ctxErr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
+	cerr := ctx.Err()
+	if dl, ok := ctx.Deadline(); cerr == nil && ok && !time.Now().Before(dl) {
+		cerr = context.DeadlineExceeded
+	}
+	if cerr != nil {
 		return fmt.Errorf("%w (%v)", cerr, err)
 	}
 	return err
