@@ -59,8 +59,11 @@ func exitStatus(cmdPath string, err error) (int, string) {
 	}
 	var ee *exitError
 	if !errors.As(err, &ee) {
-		// cobra's own errors (unknown command or flag) are usage errors.
-		ee = &exitError{code: exitIncomplete, err: err, usage: true}
+		// cobra's own errors (an unknown command, wrong arguments) are
+		// usage errors; anything else a verb returned is a run error.
+		m := err.Error()
+		usage := strings.HasPrefix(m, "unknown ") || strings.Contains(m, " arg(s)")
+		ee = &exitError{code: exitIncomplete, err: err, usage: usage}
 	}
 	msg := ee.Error()
 	if msg != "" {

@@ -298,3 +298,29 @@ func TestPolicyInput(t *testing.T) {
 		}
 	}
 }
+
+// TestResolvedAndVerbose: a name is shown with the address it resolved to
+// (every connection goes there); -v logs each call as it happens (layer,
+// call, status, ms) and nothing else reaches stderr without it.
+func TestResolvedAndVerbose(t *testing.T) {
+	if testing.Short() {
+		t.Skip("live test")
+	}
+	out, errOut, code := nullsweep(t, "enum", "-U", "--no-guest", "--timeout", "10s", "localhost")
+	if !strings.Contains(out, "server: localhost (127.0.0.1)") && !strings.Contains(out, "server: localhost (::1)") {
+		t.Errorf("enum localhost (exit %d, %q):\n%s", code, errOut, out)
+	}
+	open := labtest.Require(t, "open")["open"]
+	_, errOut, code = nullsweep(t, "enum", "-v", "-U", "--no-guest", "--timeout", "60s", open)
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	if code != 0 || len(lines) < 5 {
+		t.Fatalf("enum -v: exit %d, stderr:\n%s", code, errOut)
+	}
+	for _, l := range lines {
+		for _, k := range []string{"layer=", "call=", "status=", "ms="} {
+			if !strings.Contains(l, k) {
+				t.Errorf("-v line lacks %s: %s", k, l)
+			}
+		}
+	}
+}
