@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -297,6 +298,35 @@ func TestRunPort(t *testing.T) {
 		}
 		if n := fn.dials.Load(); n != tc.dials {
 			t.Errorf("--port %d: %d connects, want %d", tc.port, n, tc.dials)
+		}
+	}
+}
+
+// TestRunNames: a name is resolved in phase 1 (the address connected to is
+// recorded); one that does not resolve is an error at layer resolve. The
+// resolver here reads /etc/hosts only: no DNS packet leaves the test.
+func TestRunNames(t *testing.T) {
+	noDNS := &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("no DNS in tests")
+	}}
+	fn := &fakeNet{ports: map[string]string{"127.0.0.1:445": "open", "[::1]:445": "open"}}
+	p := mustPlan(t, "localhost nosuch.invalid", "", 0, 1, 1)
+	recs, ok := runCollect(t, context.Background(), p, Options{Connects: 2, Dial: fn.dial, Resolver: noDNS, examine: fakeExamine(nil, nil)})
+	if !ok || len(recs) != 2 {
+		t.Fatalf("%d records, complete %v", len(recs), ok)
+	}
+	for _, r := range recs {
+		switch r.Target {
+		case "localhost":
+			if r.Status != StatusOpen || (r.Address != "127.0.0.1" && r.Address != "::1") {
+				t.Errorf("localhost: %+v", r)
+			}
+		case "nosuch.invalid":
+			if r.Status != StatusError || r.Layer != enum.LayerResolve || !strings.Contains(r.Error, "resolve nosuch.invalid") {
+				t.Errorf("nosuch.invalid: %+v", r)
+			}
+		default:
+			t.Errorf("record for %s", r.Target)
 		}
 	}
 }
