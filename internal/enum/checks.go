@@ -3,7 +3,9 @@ package enum
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/dcerpc"
@@ -29,6 +31,13 @@ type rpcState struct {
 	tcp    bool
 	epm    *epm.Client
 	epmErr error
+	mu     sync.Mutex // guards pipes: checks beside each other open pipes
+}
+
+func (s *rpcState) addPipe(p smb.Pipe) {
+	s.mu.Lock()
+	s.pipes = append(s.pipes, p)
+	s.mu.Unlock()
 }
 
 func (s *rpcState) close(ctx context.Context) {
@@ -60,7 +69,7 @@ func (h *host) bind(ctx context.Context, st *rpcState, pipe string, iface dcerpc
 	if err != nil {
 		return nil, err
 	}
-	st.pipes = append(st.pipes, p)
+	st.addPipe(p)
 	start = time.Now()
 	c, err := dcerpc.Bind(ctx, p, iface)
 	h.note(bindCall(pipe), start, err)
@@ -84,16 +93,24 @@ func (h *host) runRPCChecks(ctx context.Context) {
 	defer st.close(context.WithoutCancel(ctx))
 	o := h.Opt.Checks
 	rpc := h.IPC != nil || st.tcp
-	if rpc {
+	wantLSA := o.Has(CheckLSA) || o.Has(CheckRIDs) || o.Has(CheckUsers) || o.Has(CheckPolicy) || o.Has(CheckGroups)
+	wantSAMR := o.Has(CheckUsers) || o.Has(CheckGroups) || o.Has(CheckPolicy) || o.Has(CheckMachines)
+	sharesDone := false
+	switch {
+	case rpc && h.besideOK(st):
+		sharesDone = h.rpcChecksBeside(ctx, st, wantLSA, wantSAMR)
+	case rpc:
 		h.serverInfo(ctx, st)
-		if o.Has(CheckLSA) || o.Has(CheckRIDs) || o.Has(CheckUsers) || o.Has(CheckPolicy) || o.Has(CheckGroups) {
+		if wantLSA {
 			h.lsaChecks(ctx, st)
 		}
-		if o.Has(CheckUsers) || o.Has(CheckGroups) || o.Has(CheckPolicy) || o.Has(CheckMachines) {
-			h.samrChecks(ctx, st)
+		if wantSAMR {
+			if acct := h.samrChecks(ctx, st, nil); st.account == nil {
+				st.account = acct
+			}
 		}
 	}
-	if o.Has(CheckShares) {
+	if o.Has(CheckShares) && !sharesDone {
 		h.shareChecks(ctx, st)
 	}
 	if o.Has(CheckRIDs) && rpc {
@@ -106,32 +123,149 @@ func (h *host) runRPCChecks(ctx context.Context) {
 
 // serverInfo: SRVSVC NetrServerGetInfo 101 and WKSSVC NetrWkstaGetInfo 100.
 func (h *host) serverInfo(ctx context.Context, st *rpcState) {
+	h.Result.ServerInfo = withWorkstation(h.srvsvcInfo(ctx, st), h.wkssvcInfo(ctx, st))
+}
+
+func withWorkstation(si *ServerInfo, w *Workstation) *ServerInfo {
+	if w != nil {
+		if si == nil {
+			si = &ServerInfo{}
+		}
+		si.Workstation = w
+	}
+	return si
+}
+
+// srvsvcInfo: SRVSVC NetrServerGetInfo 101, and the share list (-S).
+func (h *host) srvsvcInfo(ctx context.Context, st *rpcState) *ServerInfo {
+	c, err := h.bind(ctx, st, "srvsvc", dcerpc.SRVSVC)
+	if err != nil {
+		return nil
+	}
 	var si *ServerInfo
-	if c, err := h.bind(ctx, st, "srvsvc", dcerpc.SRVSVC); err == nil {
-		start := time.Now()
-		info, err := srvsvc.New(c, h.Target).ServerInfo(ctx)
-		h.note(Call(LayerCall, IfaceSRVSVC, "NetrServerGetInfo", "level 101").Op(srvsvc.OpNetrServerGetInfo).Named("srvsvc.NetrServerGetInfo"), start, err)
-		if err == nil {
-			si = &ServerInfo{PlatformID: info.PlatformID, Name: info.Name, VersionMajor: info.VersionMajor,
-				VersionMinor: info.VersionMinor, Type: info.Type, TypeNames: serverTypeNames(info.Type), Comment: info.Comment}
+	start := time.Now()
+	info, err := srvsvc.New(c, h.Target).ServerInfo(ctx)
+	h.note(Call(LayerCall, IfaceSRVSVC, "NetrServerGetInfo", "level 101").Op(srvsvc.OpNetrServerGetInfo).Named("srvsvc.NetrServerGetInfo"), start, err)
+	if err == nil {
+		si = &ServerInfo{PlatformID: info.PlatformID, Name: info.Name, VersionMajor: info.VersionMajor,
+			VersionMinor: info.VersionMinor, Type: info.Type, TypeNames: serverTypeNames(info.Type), Comment: info.Comment}
+	}
+	if h.Opt.Checks.Has(CheckShares) {
+		h.shareEnum(ctx, c)
+	}
+	return si
+}
+
+// wkssvcInfo: WKSSVC NetrWkstaGetInfo 100.
+func (h *host) wkssvcInfo(ctx context.Context, st *rpcState) *Workstation {
+	c, err := h.bind(ctx, st, "wkssvc", dcerpc.WKSSVC)
+	if err != nil {
+		return nil
+	}
+	start := time.Now()
+	w, err := wkssvc.New(c, h.Target).WkstaGetInfo(ctx)
+	h.note(Call(LayerCall, IfaceWKSSVC, "NetrWkstaGetInfo", "level 100").Op(wkssvc.OpNetrWkstaGetInfo).Named("wkssvc.NetrWkstaGetInfo"), start, err)
+	if err != nil {
+		return nil
+	}
+	return &Workstation{PlatformID: w.PlatformID, ComputerName: w.ComputerName, LanGroup: w.LanGroup,
+		VersionMajor: w.VersionMajor, VersionMinor: w.VersionMinor}
+}
+
+// besideOK: the RPC checks run beside each other over SMB2 pipes, where
+// one connection carries their round trips at once (internal/smb2) and
+// the server serves each pipe on its own (Samba: an rpcd worker per
+// interface). SMB1 serializes round trips; TCP binds go their own way.
+func (h *host) besideOK(st *rpcState) bool {
+	return !h.Opt.sequential && !st.tcp && h.IPC != nil && h.Conn != nil && h.Conn.Negotiated().Dialect != smb.SMB1
+}
+
+// branch is a view of h for checks that run beside others: the same
+// session and options, a Result of its own for what it writes and its own
+// evidence. merge brings them back on the run goroutine.
+func (h *host) branch() *host {
+	h.mu.Lock()
+	transport := h.rpcTransport
+	h.mu.Unlock()
+	return &host{Target: h.Target, Opt: h.Opt, Conn: h.Conn, Session: h.Session, IPC: h.IPC, log: h.log,
+		rpcRan: h.rpcRan, rpcTransport: transport,
+		Result: &Result{Checks: []Check{}, Pipes: maps.Clone(h.Result.Pipes), IPC: h.Result.IPC, SMB: h.Result.SMB}}
+}
+
+// merge appends b's evidence and the pipe states it learned.
+func (h *host) merge(b *host) {
+	h.mu.Lock()
+	h.Result.Checks = append(h.Result.Checks, b.Result.Checks...)
+	h.mu.Unlock()
+	for k, v := range b.Result.Pipes {
+		if _, ok := h.Result.Pipes[k]; !ok {
+			h.Result.Pipes[k] = v
 		}
+	}
+}
+
+// rpcChecksBeside runs SRVSVC, WKSSVC, LSA and SAMR at once, each on its
+// own pipe, and merges what they learned in the order the sequential run
+// has (srvsvc, wkssvc, lsa, samr): the Result and its evidence do not
+// depend on which answer came first. SAMR waits for LSA only where LSA's
+// account domain SID decides which domain to open (samr.Options). The
+// share probes (-S) follow the share list on SRVSVC's branch; it reports
+// whether they ran.
+func (h *host) rpcChecksBeside(ctx context.Context, st *rpcState, wantLSA, wantSAMR bool) (sharesDone bool) {
+	srv, wks, lb, sb, shr := h.branch(), h.branch(), h.branch(), h.branch(), h.branch()
+	var si *ServerInfo
+	var ws *Workstation
+	var samrAcct *ndr.SID
+	lsaDone := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		si = srv.srvsvcInfo(ctx, st)
 		if h.Opt.Checks.Has(CheckShares) {
-			h.shareEnum(ctx, c)
+			// The share probes follow the share list on this branch;
+			// their evidence goes after SAMR's, as in the sequential run.
+			shr.Result.Shares = srv.Result.Shares
+			shr.shareChecks(ctx, st)
 		}
+	})
+	wg.Go(func() { ws = wks.wkssvcInfo(ctx, st) })
+	if wantLSA {
+		wg.Go(func() {
+			defer close(lsaDone)
+			lb.lsaChecks(ctx, st)
+		})
+	} else {
+		close(lsaDone)
 	}
-	if c, err := h.bind(ctx, st, "wkssvc", dcerpc.WKSSVC); err == nil {
-		start := time.Now()
-		w, err := wkssvc.New(c, h.Target).WkstaGetInfo(ctx)
-		h.note(Call(LayerCall, IfaceWKSSVC, "NetrWkstaGetInfo", "level 100").Op(wkssvc.OpNetrWkstaGetInfo).Named("wkssvc.NetrWkstaGetInfo"), start, err)
-		if err == nil {
-			if si == nil {
-				si = &ServerInfo{}
-			}
-			si.Workstation = &Workstation{PlatformID: w.PlatformID, ComputerName: w.ComputerName, LanGroup: w.LanGroup,
-				VersionMajor: w.VersionMajor, VersionMinor: w.VersionMinor}
-		}
+	if wantSAMR {
+		wg.Go(func() {
+			samrAcct = sb.samrChecks(ctx, st, func() string {
+				<-lsaDone
+				if st.account != nil {
+					return st.account.String()
+				}
+				return ""
+			})
+		})
 	}
-	h.Result.ServerInfo = si
+	wg.Wait()
+	r := h.Result
+	h.merge(srv)
+	h.merge(wks)
+	r.ServerInfo = withWorkstation(si, ws)
+	r.Shares = srv.Result.Shares
+	h.merge(lb)
+	r.PrimaryDomain, r.Domain, r.Trusts = lb.Result.PrimaryDomain, lb.Result.Domain, lb.Result.Trusts
+	h.merge(sb)
+	sr := sb.Result
+	r.Users, r.Machines, r.Groups, r.Policy = sr.Users, sr.Machines, sr.Groups, sr.Policy
+	if r.Domain == nil {
+		r.Domain = sr.Domain
+	}
+	if st.account == nil {
+		st.account = samrAcct
+	}
+	h.merge(shr)
+	return h.Opt.Checks.Has(CheckShares)
 }
 
 // bindCall is the evidence of binding an interface on a pipe.
@@ -299,10 +433,13 @@ func trustType(t uint32) string {
 }
 
 // samrChecks: users, groups with members, policy, through one SAMR bind.
-func (h *host) samrChecks(ctx context.Context, st *rpcState) {
+// It returns SAMR's account domain SID. With hint nil the account domain
+// is the one LSA found (st.account, read before); beside LSA, hint gives
+// it where it decides something (samr.Options.DomainSIDFunc).
+func (h *host) samrChecks(ctx context.Context, st *rpcState, hint func() string) *ndr.SID {
 	c, err := h.bind(ctx, st, "samr", dcerpc.SAMR)
 	if err != nil {
-		return
+		return nil
 	}
 	st.samr = samr.New(c)
 	o := h.Opt.Checks
@@ -312,22 +449,23 @@ func (h *host) samrChecks(ctx context.Context, st *rpcState) {
 		Policy:       o.Has(CheckPolicy),
 		AccountFlags: o&CheckDetailed != 0,
 	}
-	if st.account != nil {
+	if hint != nil {
+		opt.DomainSIDFunc = hint
+	} else if st.account != nil {
 		opt.DomainSID = st.account.String()
 	}
 	e, _ := st.samr.Enumerate(ctx, opt)
 	if e == nil {
-		return
+		return nil
 	}
+	var acct *ndr.SID
 	for _, call := range e.Calls {
 		h.record(samrCheck(call, false))
 	}
 	r := h.Result
 	if e.Account != nil {
-		if st.account == nil {
-			sid := e.Account.SID
-			st.account = &sid
-		}
+		sid := e.Account.SID
+		acct = &sid
 		if r.Domain == nil {
 			r.Domain = &Domain{Name: e.Account.Name, SID: e.Account.SID.String()}
 		}
@@ -384,6 +522,7 @@ func (h *host) samrChecks(ctx context.Context, st *rpcState) {
 	if e.Policy != nil {
 		r.Policy = policyOf(e.Policy)
 	}
+	return acct
 }
 
 // isMachine: workstation or server trust accounts. Samba AD's display

@@ -203,7 +203,7 @@ func (h *host) mapPort(ctx context.Context, st *rpcState, pipe string, iface dce
 			return "", err
 		}
 		st.epm = c
-		st.pipes = append(st.pipes, tcpPipe{tr})
+		st.addPipe(tcpPipe{tr})
 	}
 	start := time.Now()
 	towers, err := st.epm.Map(ctx, iface, 4)
@@ -264,7 +264,7 @@ func (h *host) bindTCP(ctx context.Context, st *rpcState, pipe string, iface dce
 	if err != nil {
 		return nil, err
 	}
-	st.pipes = append(st.pipes, p)
+	st.addPipe(p)
 	return c, nil
 }
 

@@ -43,6 +43,11 @@ type Options struct {
 	// Transport of the RPC checks: TransportAuto (""), TransportSMB or
 	// TransportTCP (doors.go).
 	Transport string
+
+	// sequential runs the RPC checks one after another even where they
+	// could run beside each other (tests: a recorded server replays one
+	// request order).
+	sequential bool
 }
 
 // Checks is a set of enum.exe check letters.

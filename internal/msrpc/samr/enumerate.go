@@ -43,6 +43,12 @@ type Options struct {
 	// DomainSID, when set, names the account domain (from LSA); otherwise
 	// it is the one domain whose SID is not S-1-5-32.
 	DomainSID string
+	// DomainSIDFunc, when set (and DomainSID is not), gives DomainSID
+	// only where it decides something: the domain list was refused, or
+	// it holds more than one domain besides Builtin. It may wait (for
+	// an LSA answer being read beside Enumerate); in the usual case it is
+	// never called, so nothing waits.
+	DomainSIDFunc func() string
 	// Lane, when set, returns another Client on an association of its own
 	// (a second pipe) and a func that releases it; with Lanes > 1,
 	// Enumerate reads the members of groups and aliases on up to Lanes-1
@@ -151,7 +157,7 @@ func (c *Client) Enumerate(ctx context.Context, opt Options) (*Enumeration, erro
 		c.Close(cctx, server)
 	}()
 
-	if err := c.findDomains(ctx, server, e, opt.DomainSID); err != nil {
+	if err := c.findDomains(ctx, server, e, opt.DomainSID, opt.DomainSIDFunc); err != nil {
 		return e, err
 	}
 
@@ -190,17 +196,31 @@ func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // findDomains lists the server's domains and looks each up; the account
 // domain is chosen by SID, never by position.
-func (c *Client) findDomains(ctx context.Context, server Handle, e *Enumeration, hint string) error {
+func (c *Client) findDomains(ctx context.Context, server Handle, e *Enumeration, hint string, hintFunc func() string) error {
 	var want *ndr.SID
-	if hint != "" {
-		s, err := ndr.ParseSID(hint)
-		if err != nil {
-			return fmt.Errorf("samr: domain SID hint: %w", err)
+	wanted := func() error {
+		if hint == "" && hintFunc != nil {
+			hint, hintFunc = hintFunc(), nil
 		}
-		want = &s
+		if hint != "" && want == nil {
+			s, err := ndr.ParseSID(hint)
+			if err != nil {
+				return fmt.Errorf("samr: domain SID hint: %w", err)
+			}
+			want = &s
+		}
+		return nil
+	}
+	if hint != "" {
+		if err := wanted(); err != nil {
+			return err
+		}
 	}
 	list, err := c.EnumerateDomains(ctx, server)
 	if err != nil {
+		if herr := wanted(); herr != nil {
+			return herr
+		}
 		if want == nil {
 			return err
 		}
@@ -217,6 +237,18 @@ func (c *Client) findDomains(ctx context.Context, server Handle, e *Enumeration,
 			continue // recorded; a domain we cannot look up is not the one we need
 		}
 		e.Domains = append(e.Domains, DomainRef{Name: d.Name, SID: sid})
+	}
+	others := 0
+	for _, d := range e.Domains {
+		if !d.SID.Equal(BuiltinSID) {
+			others++
+		}
+	}
+	if others > 1 {
+		// Several domains besides Builtin: the hint picks.
+		if err := wanted(); err != nil {
+			return err
+		}
 	}
 	var candidates []int
 	for i, d := range e.Domains {

@@ -45,7 +45,7 @@ func (c *Client) OpenLookup(ctx context.Context, domain string) (*Translator, er
 		d.Domain = DomainRef{Name: domain, SID: sid}
 	default:
 		var e Enumeration
-		if err := c.findDomains(ctx, server, &e, ""); err != nil {
+		if err := c.findDomains(ctx, server, &e, "", nil); err != nil {
 			c.Close(ctx, server)
 			return nil, err
 		}
