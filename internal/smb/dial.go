@@ -2,16 +2,15 @@ package smb
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"sync"
 
 	"github.com/nullsweep/nullsweep/internal/ntlmssp"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
+	"github.com/nullsweep/nullsweep/internal/smb1"
 	"github.com/nullsweep/nullsweep/internal/smb2"
 )
 
@@ -23,15 +22,6 @@ type Options struct {
 	// dial to host:Port (NetBIOS on 139 plugs in here).
 	Transport func(ctx context.Context) (net.Conn, error)
 }
-
-// negotiateSMB1 is set by the SMB1 adapter (internal/smb/smb1.go, in its
-// init): it negotiates NT LM 0.12 on a connected stream and returns the
-// Conn. Dial uses it when Options.Dialects asks for SMB1 only, or lists
-// SMB1 beside SMB2 dialects the server refused.
-var negotiateSMB1 func(ctx context.Context, nc net.Conn, host string) (Conn, error)
-
-// ErrNoSMB1 is returned by Dial when SMB1 is asked for but not built in.
-var ErrNoSMB1 = errors.New("smb: SMB1 client not available")
 
 func (o Options) connect(ctx context.Context, host string) (net.Conn, error) {
 	if o.Transport != nil {
@@ -87,15 +77,14 @@ func Dial(ctx context.Context, host string, opt Options) (Conn, error) {
 	return c, nil
 }
 
+// dialSMB1 negotiates NT LM 0.12 with extended security, as current
+// Windows does.
 func dialSMB1(ctx context.Context, host string, opt Options) (Conn, error) {
-	if negotiateSMB1 == nil {
-		return nil, ErrNoSMB1
-	}
 	nc, err := opt.connect(ctx, host)
 	if err != nil {
 		return nil, err
 	}
-	c, err := negotiateSMB1(ctx, nc, host)
+	c, err := NewSMB1Conn(ctx, nc, host, true)
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -181,59 +170,18 @@ func isTimeout(ctx context.Context, err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// probeSMB1 sends an SMB1 NEGOTIATE offering only "NT LM 0.12" ([MS-CIFS]
-// 2.2.4.52) and reports whether the server selected it.
+// probeSMB1 negotiates offering only "NT LM 0.12" ([MS-CIFS] 2.2.4.52)
+// and reports whether the server selected it; a reply that selects none
+// of ours is an answer too.
 func probeSMB1(ctx context.Context, nc net.Conn) (ok bool, err error) {
-	defer func() {
-		// Cancellation closes nc: name the context, not the closed socket.
-		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
-		}
-	}()
-	dl, _ := ctx.Deadline()
-	nc.SetDeadline(dl)
-	stop := context.AfterFunc(ctx, func() { nc.Close() })
-	defer stop()
-
-	dialects := []byte("\x02NT LM 0.12\x00")
-	msg := make([]byte, 4+32+3, 4+32+3+len(dialects))
-	h := msg[4:]
-	copy(h, "\xffSMB")
-	h[4] = 0x72                                   // SMB_COM_NEGOTIATE
-	h[9] = 0x18                                   // case-insensitive, canonical paths
-	binary.LittleEndian.PutUint16(h[10:], 0xC801) // unicode, NT status, extended security, long names
-	binary.LittleEndian.PutUint16(h[26:], 0xFEFF) // PID
-	// WordCount 0, ByteCount
-	binary.LittleEndian.PutUint16(h[33:], uint16(len(dialects)))
-	msg = append(msg, dialects...)
-	n := len(msg) - 4
-	msg[1], msg[2], msg[3] = byte(n>>16), byte(n>>8), byte(n)
-	if _, err := nc.Write(msg); err != nil {
-		return false, fmt.Errorf("smb: smb1 probe: %w", err)
-	}
-	var fh [4]byte
-	for {
-		if _, err := io.ReadFull(nc, fh[:]); err != nil {
-			return false, fmt.Errorf("smb: smb1 probe: %w", err)
-		}
-		if fh[0] != 0x85 {
-			break
-		}
-	}
-	n = int(fh[1])<<16 | int(fh[2])<<8 | int(fh[3])
-	if fh[0] != 0 || n < 35 || n > 1<<16 {
-		return false, fmt.Errorf("smb: smb1 probe: frame type 0x%02x length %d", fh[0], n)
-	}
-	r := make([]byte, n)
-	if _, err := io.ReadFull(nc, r); err != nil {
-		return false, fmt.Errorf("smb: smb1 probe: %w", err)
-	}
-	if string(r[:4]) != "\xffSMB" || r[4] != 0x72 {
+	_, err = smb1.NewClient(nc).Negotiate(ctx, true)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, smb1.ErrNoDialect):
 		return false, nil
 	}
-	// WordCount ≥ 1 and DialectIndex 0 means NT LM 0.12 was chosen;
-	// 0xFFFF means none of ours.
-	return r[32] >= 1 && binary.LittleEndian.Uint16(r[33:]) == 0, nil
+	return false, fmt.Errorf("smb: smb1 probe: %w", err)
 }
 
 // GuestCredentials returns credentials for the guest probe: a fresh random

@@ -1,25 +1,15 @@
 package smb
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
 
-	"github.com/nullsweep/nullsweep/internal/ntlmssp"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
 	"github.com/nullsweep/nullsweep/internal/smb1"
 )
-
-// Dial reaches SMB1 through the negotiateSMB1 hook (dial.go): the default
-// SMB1 connection negotiates extended security, as current Windows does.
-func init() {
-	negotiateSMB1 = func(ctx context.Context, nc net.Conn, host string) (Conn, error) {
-		return NewSMB1Conn(ctx, nc, host, true)
-	}
-}
 
 // SMB1Conn adapts an smb1.Client to Conn. Checks reach the SMB1-only facts
 // (both null session forms, NativeOS, RAP) by type assertion on Conn.
@@ -137,45 +127,21 @@ func (c *SMB1Conn) SessionSetupForm(ctx context.Context, creds Credentials, form
 	return &session1{c: c, uid: r.UID}, info, nil
 }
 
-// ntlmssp runs the two extended-security legs with SPNEGO-wrapped NTLMSSP,
-// as Windows clients send it; a server answering with a bare NTLMSSP
-// CHALLENGE is understood too.
+// ntlmssp runs the extended-security exchange (ntlmExchange) with
+// SESSION_SETUP_ANDX; the last response carries the logon's outcome.
 func (c *SMB1Conn) ntlmssp(ctx context.Context, creds Credentials, info *SessionInfo) (*smb1.SessionSetupResponse, error) {
-	r, err := c.c.SessionSetupBlob(ctx, 0, ntlmssp.WrapInit(ntlmssp.Negotiate()))
-	if err != nil {
-		return r, err
-	}
-	if r.Status != ntstatus.MoreProcessingRequired {
-		return r, fmt.Errorf("server finished after NEGOTIATE with %v", r.Status)
-	}
-	tokBytes := r.SecurityBlob
-	raw := bytes.HasPrefix(tokBytes, []byte("NTLMSSP\x00"))
-	if !raw {
-		tok, err := ntlmssp.ParseResp(r.SecurityBlob)
-		if err != nil {
-			return r, err
+	var r *smb1.SessionSetupResponse
+	var uid uint16
+	err := ntlmExchange(ctx, creds, info, func(ctx context.Context, blob []byte) (ntstatus.Status, []byte, error) {
+		resp, err := c.c.SessionSetupBlob(ctx, uid, blob)
+		r = resp // the caller reads the outcome from the last response, if any
+		if resp == nil {
+			return 0, nil, err
 		}
-		tokBytes = tok.Token
-	}
-	ch, err := ntlmssp.ParseChallenge(tokBytes)
-	if err != nil {
-		return r, err
-	}
-	info.NTLM = ntlmInfo(ch)
-	var auth []byte
-	if creds.Anonymous() {
-		auth = ntlmssp.Anonymous(ch)
-	} else if auth, err = ntlmssp.NTLMv2(ch, creds.User, creds.Domain, creds.Password, ntlmssp.Options{}); err != nil {
-		return r, err
-	}
-	if !raw {
-		auth = ntlmssp.WrapResp(auth)
-	}
-	r2, err := c.c.SessionSetupBlob(ctx, r.UID, auth)
-	if err == nil && r2.Status != ntstatus.Success {
-		err = fmt.Errorf("unexpected %w", r2.Status) // a third leg is not part of NTLMSSP
-	}
-	return r2, err
+		uid = resp.UID
+		return resp.Status, resp.SecurityBlob, err
+	})
+	return r, err
 }
 
 type session1 struct {
@@ -211,11 +177,7 @@ type tree1 struct {
 // OpenPipe opens a named pipe on IPC$; name may be "lsarpc", `\lsarpc` or
 // `\PIPE\lsarpc`.
 func (t *tree1) OpenPipe(ctx context.Context, name string) (Pipe, error) {
-	n := strings.TrimLeft(strings.ReplaceAll(name, "/", `\`), `\`)
-	if len(n) > 5 && strings.EqualFold(n[:5], `PIPE\`) {
-		n = n[5:]
-	}
-	r, err := t.s.c.c.NTCreate(ctx, t.s.uid, t.tid, `\`+n, smb1.AccessPipeReadWrite)
+	r, err := t.s.c.c.NTCreate(ctx, t.s.uid, t.tid, `\`+pipeName(name), smb1.AccessPipeReadWrite)
 	if err != nil {
 		return nil, fmt.Errorf("smb: open pipe: %w", err)
 	}

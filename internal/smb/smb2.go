@@ -1,6 +1,7 @@
 package smb
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -52,56 +53,93 @@ func (c *conn2) Close() error              { return c.c.Close() }
 // start time) to callers that want more than NegotiateInfo.
 func (c *conn2) SMB2Negotiate() *smb2.NegotiateResponse { return c.resp }
 
-// SessionSetup runs the SPNEGO/NTLMSSP exchange: NEGOTIATE, then an
-// anonymous AUTHENTICATE for zero credentials or NTLMv2 otherwise. The
-// session is never signed: a null or guest session has no key to sign with.
+// SessionSetup runs the NTLMSSP exchange (ntlmExchange). The session is
+// never signed: a null or guest session has no key to sign with.
 func (c *conn2) SessionSetup(ctx context.Context, creds Credentials) (Session, SessionInfo, error) {
 	info := SessionInfo{Form: "ntlmv2"}
 	if creds.Anonymous() {
 		info.Form = "ntlmssp-anonymous"
 	}
-	m, r, err := c.c.SessionSetup(ctx, 0, ntlmssp.WrapInit(ntlmssp.Negotiate()))
-	if m != nil {
-		info.Status = m.Status()
-	}
+	var id uint64
+	err := ntlmExchange(ctx, creds, &info, func(ctx context.Context, blob []byte) (ntstatus.Status, []byte, error) {
+		m, r, err := c.c.SessionSetup(ctx, id, blob)
+		if m == nil {
+			return 0, nil, err
+		}
+		id = m.SessionID
+		if r != nil {
+			info.Flags = r.SessionFlags
+			return m.Status(), r.SecurityBuffer, err
+		}
+		return m.Status(), nil, err
+	})
 	if err != nil {
 		return nil, info, fmt.Errorf("smb: session setup: %w", err)
 	}
-	if info.Status != ntstatus.MoreProcessingRequired {
-		return nil, info, fmt.Errorf("smb: session setup: server finished after NEGOTIATE with %v", info.Status)
+	return &session2{c: c, s: &smb2.Session{Conn: c.c, ID: id}}, info, nil
+}
+
+// ntlmExchange runs the two NTLMSSP legs of a session setup ([MS-NLMP]
+// 3.1.1): NEGOTIATE, then AUTHENTICATE, anonymous for zero credentials or
+// NTLMv2 otherwise, SPNEGO-wrapped as Windows clients send them ([RFC
+// 4178]); a server answering with a bare NTLMSSP CHALLENGE is answered
+// bare. leg sends one SESSION_SETUP with a security blob and returns the
+// status and the server's blob; info gets the status of each leg and what
+// the CHALLENGE named.
+func ntlmExchange(ctx context.Context, creds Credentials, info *SessionInfo, leg func(ctx context.Context, blob []byte) (ntstatus.Status, []byte, error)) error {
+	st, blob, err := leg(ctx, ntlmssp.WrapInit(ntlmssp.Negotiate()))
+	if st != 0 || err == nil {
+		info.Status = st
 	}
-	tok, err := ntlmssp.ParseResp(r.SecurityBuffer)
 	if err != nil {
-		return nil, info, fmt.Errorf("smb: session setup: %w", err)
+		return err
 	}
-	ch, err := ntlmssp.ParseChallenge(tok.Token)
+	if st != ntstatus.MoreProcessingRequired {
+		return fmt.Errorf("server finished after NEGOTIATE with %v", st)
+	}
+	raw := bytes.HasPrefix(blob, []byte("NTLMSSP\x00"))
+	if !raw {
+		tok, err := ntlmssp.ParseResp(blob)
+		if err != nil {
+			return err
+		}
+		blob = tok.Token
+	}
+	ch, err := ntlmssp.ParseChallenge(blob)
 	if err != nil {
-		return nil, info, fmt.Errorf("smb: session setup: %w", err)
+		return err
 	}
 	info.NTLM = ntlmInfo(ch)
-
 	var auth []byte
 	if creds.Anonymous() {
 		auth = ntlmssp.Anonymous(ch)
-	} else {
-		auth, err = ntlmssp.NTLMv2(ch, creds.User, creds.Domain, creds.Password, ntlmssp.Options{})
-		if err != nil {
-			return nil, info, fmt.Errorf("smb: session setup: %w", err)
-		}
+	} else if auth, err = ntlmssp.NTLMv2(ch, creds.User, creds.Domain, creds.Password, ntlmssp.Options{}); err != nil {
+		return err
 	}
-	m2, r2, err := c.c.SessionSetup(ctx, m.SessionID, ntlmssp.WrapResp(auth))
-	if m2 != nil {
-		info.Status = m2.Status()
+	if !raw {
+		auth = ntlmssp.WrapResp(auth)
+	}
+	st, _, err = leg(ctx, auth)
+	if st != 0 || err == nil {
+		info.Status = st
 	}
 	if err != nil {
-		return nil, info, fmt.Errorf("smb: session setup: %w", err)
+		return err
 	}
-	info.Flags = r2.SessionFlags
-	if info.Status != ntstatus.Success {
-		// A third leg is not part of NTLMSSP.
-		return nil, info, fmt.Errorf("smb: session setup: unexpected %w", info.Status)
+	if st != ntstatus.Success {
+		return fmt.Errorf("unexpected %w", st) // a third leg is not part of NTLMSSP
 	}
-	return &session2{c: c, s: &smb2.Session{Conn: c.c, ID: m2.SessionID}}, info, nil
+	return nil
+}
+
+// pipeName normalises a named pipe's name: "lsarpc", `\lsarpc`,
+// `\PIPE\lsarpc` and "/PIPE/lsarpc" all name lsarpc.
+func pipeName(name string) string {
+	n := strings.TrimLeft(strings.ReplaceAll(name, "/", `\`), `\`)
+	if len(n) > 5 && strings.EqualFold(n[:5], `PIPE\`) {
+		n = n[5:]
+	}
+	return n
 }
 
 func ntlmInfo(ch *ntlmssp.Challenge) *NTLMInfo {
@@ -149,16 +187,12 @@ const pipeAccess = smb2.FileReadData | smb2.FileWriteData | smb2.FileAppendData 
 
 // OpenPipe opens a named pipe on IPC$; name may be "lsarpc", `\lsarpc` or `\PIPE\lsarpc`.
 func (t *tree2) OpenPipe(ctx context.Context, name string) (Pipe, error) {
-	n := strings.TrimLeft(strings.ReplaceAll(name, "/", `\`), `\`)
-	if len(n) > 5 && strings.EqualFold(n[:5], `PIPE\`) {
-		n = n[5:]
-	}
 	r, err := t.t.Create(ctx, &smb2.CreateRequest{
 		DesiredAccess:     pipeAccess,
 		ShareAccess:       smb2.FileShareRead | smb2.FileShareWrite,
 		CreateDisposition: smb2.FileOpen,
 		CreateOptions:     smb2.FileNonDirectoryFile,
-		Name:              n,
+		Name:              pipeName(name),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("smb: open pipe: %w", err)

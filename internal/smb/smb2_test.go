@@ -410,15 +410,6 @@ func TestLiveDialectChoice(t *testing.T) {
 	}
 }
 
-func TestSMB1WithoutAdapter(t *testing.T) {
-	if negotiateSMB1 != nil {
-		t.Skip("SMB1 adapter present")
-	}
-	if _, err := Dial(context.Background(), "127.0.0.99", Options{Dialects: []Dialect{SMB1}}); !errors.Is(err, ErrNoSMB1) {
-		t.Fatalf("got %v", err)
-	}
-}
-
 func TestGuestCredentials(t *testing.T) {
 	a, err := GuestCredentials()
 	if err != nil {
@@ -427,5 +418,21 @@ func TestGuestCredentials(t *testing.T) {
 	b, _ := GuestCredentials()
 	if a.User == "" || a.Password != "" || a.Domain != "" || a.Anonymous() || a.User == b.User {
 		t.Errorf("%+v %+v", a, b)
+	}
+}
+
+func TestPipeName(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"lsarpc", "lsarpc"},
+		{`\lsarpc`, "lsarpc"},
+		{`\PIPE\lsarpc`, "lsarpc"},
+		{`\pipe\samr`, "samr"},
+		{"/PIPE/srvsvc", "srvsvc"},
+		{`PIPE\`, `PIPE\`}, // a name that is only the prefix stays as given
+		{`\\PIPE\wkssvc`, "wkssvc"},
+	} {
+		if got := pipeName(tc.in); got != tc.want {
+			t.Errorf("pipeName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

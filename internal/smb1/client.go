@@ -2,12 +2,13 @@ package smb1
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"sync"
 	"time"
+
+	"github.com/nullsweep/nullsweep/internal/ctxio"
 
 	"github.com/nullsweep/nullsweep/internal/netbios"
 )
@@ -84,7 +85,7 @@ func (c *Client) send(ctx context.Context, req *request) (uint16, error) {
 	stop := watch(ctx, c.conn)
 	defer stop()
 	if err := netbios.WriteFrame(c.conn, msg); err != nil {
-		return 0, fmt.Errorf("smb1: send 0x%02x: %w", req.cmd, ctxErr(ctx, err))
+		return 0, fmt.Errorf("smb1: send 0x%02x: %w", req.cmd, ctxio.Err(ctx, err))
 	}
 	return c.mid, nil
 }
@@ -95,7 +96,7 @@ func (c *Client) recv(ctx context.Context, mid uint16) (*Message, error) {
 	for {
 		b, err := netbios.ReadFrame(c.conn, maxFrame)
 		if err != nil {
-			return nil, fmt.Errorf("smb1: receive: %w", ctxErr(ctx, err))
+			return nil, fmt.Errorf("smb1: receive: %w", ctxio.Err(ctx, err))
 		}
 		if c.Recorder != nil {
 			c.Recorder(false, b)
@@ -120,15 +121,4 @@ func watch(ctx context.Context, conn net.Conn) func() {
 	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	return func() { stop() }
-}
-
-func ctxErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("%w (%v)", ctx.Err(), err)
-	}
-	var ne net.Error
-	if _, ok := ctx.Deadline(); ok && errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
-	}
-	return err
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nullsweep/nullsweep/internal/ctxio"
+
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
 )
 
@@ -395,7 +397,7 @@ func (c *Conn) writeLocked(ctx context.Context, msg []byte) error {
 	c.wgen++
 	c.dlmu.Unlock()
 	if err != nil {
-		err = fmt.Errorf("smb2: write: %w", ctxErr(ctx, err))
+		err = fmt.Errorf("smb2: write: %w", ctxio.Err(ctx, err))
 		c.fail(err)
 		return err
 	}
@@ -637,18 +639,6 @@ func readErr(err error, inFrame bool) error {
 		return fmt.Errorf("smb2: read: %w", ErrClosed)
 	}
 	return fmt.Errorf("smb2: read: %w", err)
-}
-
-// ctxErr prefers the context's error over the I/O error it caused.
-func ctxErr(ctx context.Context, err error) error {
-	if ce := ctx.Err(); ce != nil {
-		return fmt.Errorf("%w (%v)", ce, err)
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
-	}
-	return err
 }
 
 // RoundTrip sends r and waits for its response.

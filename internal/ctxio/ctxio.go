@@ -1,0 +1,33 @@
+// Package ctxio names why an I/O call on a connection failed when a
+// context bounds it: the context's end, not the closed socket or the
+// expired deadline it caused.
+package ctxio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+)
+
+// Err prefers ctx's error over the I/O error it caused: a cancelled or
+// expired ctx wraps as itself (errors.Is(err, context.Canceled) or
+// context.DeadlineExceeded) with the I/O error as text; a socket deadline
+// that fired first (deadlines come from ctx) reads as DeadlineExceeded.
+// Any other error is returned as is; nil stays nil.
+func Err(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ce := ctx.Err(); ce != nil {
+		if errors.Is(err, ce) {
+			return err
+		}
+		return fmt.Errorf("%w (%v)", ce, err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+	}
+	return err
+}
