@@ -276,8 +276,9 @@ func (c *Client) FindAll(ctx context.Context, uid, tid uint16, pattern string, l
 	if err != nil {
 		return nil, fmt.Errorf("smb1: find %s: %w", pattern, err)
 	}
+	names, counted := 0, 0
 	for !end && count > 0 {
-		if len(out) >= limit {
+		if len(out) >= limit || nameBytes(out[counted:]) >= maxFindNameBytes-names {
 			c.findClose(ctx, uid, tid, sid)
 			return out, nil
 		}
@@ -297,12 +298,26 @@ func (c *Client) FindAll(ctx context.Context, uid, tid uint16, pattern string, l
 			return out, fmt.Errorf("smb1: find next %s: parameters: %w", pattern, ErrShort)
 		}
 		count, end = int(le.Uint16(r.Params)), le.Uint16(r.Params[2:]) != 0
+		names, counted = names+nameBytes(out[counted:]), len(out)
 		out, last, err = ParseDirectoryInfo(out, r.Data, count, c.unicode(), limit)
 		if err != nil {
 			return out, fmt.Errorf("smb1: find next %s: %w", pattern, err)
 		}
 	}
 	return out, nil
+}
+
+// maxFindNameBytes stops FindAll once the names read reach 1 MiB, as an
+// SMB2 listing does: one entry a page with a 64 KiB name each would
+// otherwise hold 640 MiB before the entry limit.
+const maxFindNameBytes = 1 << 20
+
+func nameBytes(fs []FileInfo) int {
+	n := 0
+	for _, f := range fs {
+		n += len(f.Name)
+	}
+	return n
 }
 
 func (c *Client) findClose(ctx context.Context, uid, tid, sid uint16) {

@@ -88,3 +88,33 @@ func TestEnumerationTotalCap(t *testing.T) {
 		t.Fatalf("%d users after %d pages, want the cap %d", len(users), len(f.calls), MaxEntries)
 	}
 }
+
+// TestEnumAmplification: a page of the densest Enumerate* entries (a RID
+// and a one-character name each) and one of names that widen most in
+// UTF-8 stay within amp.Factor.
+func TestEnumAmplification(t *testing.T) {
+	wide := le(7, 0x20000, 4000, 0x20004, 4000)
+	for i := range uint32(4000) {
+		wide = append(wide, le(1000+i, 0x00400040, 0x20008+4*i)...)
+	}
+	for range 4000 {
+		wide = append(wide, le(32, 0, 32)...)
+		for range 16 {
+			wide = append(wide, le(0x08000800)...)
+		}
+	}
+	wide = append(wide, le(4000, 0)...)
+	for _, tc := range []struct {
+		name string
+		stub []byte
+	}{{"one-character names", enumPage(20000)}, {"wide names", wide}} {
+		rep, _, err := decEnum(tc.stub)
+		if err != nil || len(rep.Entries) == 0 {
+			t.Fatalf("%s: %d entries, %v", tc.name, len(rep.Entries), err)
+		}
+		amp.Check(t, "samr enumerate: "+tc.name, len(tc.stub), func() any {
+			rep, _, _ := decEnum(tc.stub)
+			return rep
+		})
+	}
+}

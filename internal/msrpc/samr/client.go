@@ -162,12 +162,12 @@ func (c *Client) done(op uint16, name, detail string, start time.Time, st ntstat
 
 // MaxEntries bounds what one enumeration (all its pages) returns: as many
 // as RID cycling keeps of one host; MaxEnumBytes bounds the reply bytes
-// all its pages may bring (65,536 users of SamrQueryDisplayInformation take
-// about 10 MiB). A larger domain ends with an error saying so, and the
-// entries read.
+// all its pages may bring (65,536 users of SamrQueryDisplayInformation with
+// short names take about 8 MiB). A larger domain ends with an error saying
+// so, and the entries read.
 const (
 	MaxEntries   = 1 << 16
-	MaxEnumBytes = 16 << 20
+	MaxEnumBytes = 8 << 20
 )
 
 func (c *Client) maxPages() int {
