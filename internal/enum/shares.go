@@ -2,6 +2,7 @@ package enum
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -42,6 +43,7 @@ func (h *host) shareChecks(ctx context.Context, st *rpcState) {
 	if h.Session == nil || h.Result.Shares == nil {
 		return
 	}
+	kept := 0 // bytes of listed names this host holds
 	for i := range h.Result.Shares {
 		s := &h.Result.Shares[i]
 		if s.TypeRaw&0xff != 0 { // print queues, devices and IPC: no files to list
@@ -60,16 +62,33 @@ func (h *host) shareChecks(ctx context.Context, st *rpcState) {
 		if err != nil {
 			continue
 		}
+		if kept >= maxListedBytes {
+			// Not listed, and said so: absent entries are entries not read.
+			s.Anonymous.List = ProbeOutcome(errListBudget)
+			_ = t.Disconnect(ctx)
+			continue
+		}
 		start = time.Now()
 		entries, err := t.List(ctx, "")
 		h.note(Call(LayerShare, IfaceSMB, "List", s.Name).Named("smb.List("+s.Name+")"), start, err)
 		s.Anonymous.List = ProbeOutcome(err)
 		if err == nil {
 			s.Anonymous.Entries = entryNames(entries)
+			for _, n := range s.Anonymous.Entries {
+				kept += 16 + len(n)
+			}
 		}
 		_ = t.Disconnect(ctx)
 	}
 }
+
+// maxListedBytes bounds the listed names one host's shares may hold
+// together (a listing holds at most 10,000 entries or 1 MiB of names, and
+// a host may have 10,000 shares): once spent, further shares are connected
+// but not listed (docs/bounds.md).
+const maxListedBytes = 4 << 20
+
+var errListBudget = errors.New("not listed: this host's listings already hold 4 MiB of names")
 
 func entryNames(es []smb.DirEntry) []string {
 	out := []string{}
