@@ -92,7 +92,8 @@ func (h *host) runRPCChecks(ctx context.Context) {
 	}()
 	defer st.close(context.WithoutCancel(ctx))
 	o := h.Opt.Checks
-	rpc := h.IPC != nil || st.tcp
+	// --transport tcp never falls back to the pipes.
+	rpc := (h.IPC != nil && h.Opt.Transport != TransportTCP) || st.tcp
 	wantLSA := o.Has(CheckLSA) || o.Has(CheckRIDs) || o.Has(CheckUsers) || o.Has(CheckPolicy) || o.Has(CheckGroups)
 	wantSAMR := o.Has(CheckUsers) || o.Has(CheckGroups) || o.Has(CheckPolicy) || o.Has(CheckMachines)
 	sharesDone := false

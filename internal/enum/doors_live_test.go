@@ -217,6 +217,11 @@ func TestLiveDoorsStandalone(t *testing.T) {
 	if seen, _ := transports(r); !seen[NCACNNP] || len(seen) != 1 {
 		t.Errorf("transports %v", seen)
 	}
+	// --transport tcp with nothing on 135: no RPC call at all, not the pipes.
+	r = liveRun(t, addr, Options{NoGuest: true, Transport: TransportTCP, Checks: CheckUsers})
+	if seen, _ := transports(r); len(seen) != 0 || r.Users != nil || r.Ports[EPMPort] != Closed {
+		t.Errorf("tcp only: transports %v, users %v, 135 %s", seen, r.Users, r.Ports[EPMPort])
+	}
 }
 
 // TestLiveDoorsDC: -E and -D on the DC: the list and the LDAP verdict.
