@@ -215,8 +215,11 @@ func (v *view) observe() {
 		v.set(ExpNullSession, Yes, "", v.sessionEvidence("null"))
 	case s != nil && s.Result == enum.Denied:
 		v.set(ExpNullSession, No, "", v.sessionEvidence("null"))
-	case r.Ports["445"] != "" && r.Ports["445"] != enum.Open && r.Ports["139"] != enum.Open:
-		v.set(ExpNullSession, No, "", fmt.Sprintf("tcp/445 %s, tcp/139 %s", r.Ports["445"], r.Ports["139"]))
+	case r.Ports["445"] == enum.Closed && r.Ports["139"] == enum.Closed:
+		v.set(ExpNullSession, No, "", "tcp/445 closed, tcp/139 closed")
+	case r.Ports["445"] != enum.Open && r.Ports["139"] != enum.Open:
+		// Silence (filtered) or a port never answered is not a refusal.
+		v.set(ExpNullSession, Unknown, "", fmt.Sprintf("tcp/445 %s, tcp/139 %s: a port that gave no answer may still serve SMB", portWord(r.Ports["445"]), portWord(r.Ports["139"])))
 	default:
 		v.set(ExpNullSession, Unknown, "")
 	}
@@ -372,4 +375,11 @@ func (v *view) exposures() []Exposure {
 	}
 	slices.SortFunc(shares, func(a, b Exposure) int { return strings.Compare(a.Name, b.Name) })
 	return append(out, shares...)
+}
+
+func portWord(o enum.Outcome) string {
+	if o == "" {
+		return "not probed"
+	}
+	return string(o)
 }

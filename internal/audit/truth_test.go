@@ -44,3 +44,24 @@ func (r *Report) exposure(name string) Exposure {
 	}
 	return Exposure{}
 }
+
+// TestSilenceIsNotRefusal: only ports that refused the connection say
+// "no null session"; a filtered port (or one never probed) leaves it
+// unknown.
+func TestSilenceIsNotRefusal(t *testing.T) {
+	for _, tt := range []struct {
+		ports map[string]enum.Outcome
+		want  string
+	}{
+		{map[string]enum.Outcome{"445": enum.Closed, "139": enum.Closed}, No},
+		{map[string]enum.Outcome{"445": enum.Closed, "139": enum.Filtered}, Unknown},
+		{map[string]enum.Outcome{"445": enum.Filtered, "139": enum.Filtered}, Unknown},
+		{map[string]enum.Outcome{"445": enum.Closed}, Unknown},
+		{map[string]enum.Outcome{}, Unknown},
+	} {
+		r := &enum.Result{Schema: enum.Schema, Target: "192.0.2.1", Ports: tt.ports, Layer: enum.LayerReachability, Error: "tcp/445 closed"}
+		if e := Assess(r, Options{}).exposure(ExpNullSession); e.Value != tt.want {
+			t.Errorf("ports %v: null session %s %v, want %s", tt.ports, e.Value, e.Because, tt.want)
+		}
+	}
+}
