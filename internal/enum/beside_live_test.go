@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,7 +68,7 @@ func firstDiff(a, b string) string {
 // CANCEL, and the host reports the deadline.
 func TestBesidePendingForeverOnLSALive(t *testing.T) {
 	up := labtest.Require(t, "open")["open"]
-	cancels := 0
+	var cancels atomic.Int32
 	p := &hostile.Proxy{
 		Upstream: up,
 		Rule: func(r *hostile.Reply) {
@@ -77,7 +78,7 @@ func TestBesidePendingForeverOnLSALive(t *testing.T) {
 		},
 		Request: func(q *hostile.Request) []byte {
 			if !q.SMB1 && q.Command == hostile.CmdCancel {
-				cancels++
+				cancels.Add(1)
 			}
 			return nil
 		},
@@ -107,7 +108,7 @@ func TestBesidePendingForeverOnLSALive(t *testing.T) {
 			r.ServerInfo != nil, len(r.Shares), len(r.Users), r.Groups != nil, r.Policy != nil)
 	}
 	wantCheck(t, r, "lsa.OpenPolicy2", LayerCall, Error)
-	if cancels == 0 {
+	if cancels.Load() == 0 {
 		t.Error("no SMB2 CANCEL for the stalled LSA call")
 	}
 }

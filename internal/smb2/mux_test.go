@@ -113,6 +113,21 @@ func (s *mserver) answer(h Header, st ntstatus.Status, credits uint16, flags uin
 	s.out <- frame(resp(h, st, credits, flags, body))
 }
 
+// cancelsSeen waits up to a second for n CANCELs to have been read (the
+// write returns once the bytes are read, a moment before they are noted).
+func (s *mserver) cancelsSeen(n int) []Header {
+	deadline := time.Now().Add(time.Second)
+	for {
+		s.mu.Lock()
+		got := append([]Header(nil), s.cancels...)
+		s.mu.Unlock()
+		if len(got) >= n || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func (s *mserver) check() {
 	s.t.Helper()
 	s.mu.Lock()
@@ -258,9 +273,7 @@ func TestMuxPendingForeverOnOne(t *testing.T) {
 		t.Fatalf("pending request: %v", r.err)
 	}
 	// The CANCEL is written before RoundTrip returns.
-	s.mu.Lock()
-	cancels := append([]Header(nil), s.cancels...)
-	s.mu.Unlock()
+	cancels := s.cancelsSeen(1)
 	if len(cancels) != 1 || cancels[0].Flags&FlagAsyncCommand == 0 || cancels[0].AsyncID != 7 || cancels[0].MessageID != hs.MessageID {
 		t.Fatalf("cancels %+v, want one async CANCEL for id %d", cancels, hs.MessageID)
 	}
@@ -291,9 +304,7 @@ func TestMuxCancelOne(t *testing.T) {
 	if r := get(t, b); r.err != nil {
 		t.Fatalf("the other request: %v", r.err)
 	}
-	s.mu.Lock()
-	cancels := append([]Header(nil), s.cancels...)
-	s.mu.Unlock()
+	cancels := s.cancelsSeen(1)
 	if len(cancels) != 1 || cancels[0].MessageID != ha.MessageID || cancels[0].Flags&FlagAsyncCommand != 0 || cancels[0].CreditCharge != 0 {
 		t.Fatalf("cancels %+v, want one sync CANCEL for id %d", cancels, ha.MessageID)
 	}
