@@ -38,12 +38,18 @@ func (c *conv) securityBlob(frame int, blob []byte, l *pendingLogon) *ntlmssp.Ch
 	i := bytes.Index(blob, ntlmSignature)
 	if i < 0 {
 		if l != nil && len(blob) > 0 {
+			// A Kerberos AP-REQ, not only a mechanism list: the GSS-API
+			// token's OID then TOK_ID 01 00 ([RFC 4121] 4.1), or a bare
+			// AP-REQ's pvno 5 and msg-type 14 ([RFC 4120] 5.5.1), as
+			// Windows puts in an LDAP SPNEGO mechToken.
+			apReq := bytes.Contains(blob, []byte{0xa0, 0x03, 0x02, 0x01, 0x05, 0xa1, 0x03, 0x02, 0x01, 0x0e})
 			for _, oid := range krb5OIDs {
-				// An AP-REQ: the GSS-API token's OID then TOK_ID 01 00
-				// ([RFC 4121] 4.1); a mechanism list alone is no logon.
-				apReq := append(append([]byte{0x06, 0x09}, oid...), 0x01, 0x00)
-				if bytes.Contains(blob, apReq) && l.mechanism == "" {
-					l.mechanism, l.kind = "kerberos", LogonKerberos
+				apReq = apReq || bytes.Contains(blob, append(append([]byte{0x06, 0x09}, oid...), 0x01, 0x00))
+			}
+			if apReq && l.kind == "" {
+				l.kind = LogonKerberos
+				if l.mechanism == "" {
+					l.mechanism = "kerberos"
 				}
 			}
 		}

@@ -597,8 +597,8 @@ func findings(c *Conversation) []Finding {
 		if cl.Disclosed == 0 || (cl.Logon != LogonNull && cl.Logon != LogonAnonymous) {
 			continue
 		}
-		if cl.Interface == "epm" {
-			continue // the endpoint mapper answers anyone by design
+		if cl.Interface == "epm" || cl.rootDSE {
+			continue // the endpoint mapper and the rootDSE answer anyone by design
 		}
 		name := cl.Interface + " " + cl.Name
 		counts[name] += cl.Disclosed
@@ -610,8 +610,11 @@ func findings(c *Conversation) []Finding {
 	for i := range out {
 		f := &out[i]
 		via := "a null session"
-		if c.Transport == "dcerpc-tcp" {
+		switch c.Transport {
+		case "dcerpc-tcp":
 			via = "an unauthenticated DCE/RPC bind"
+		case "ldap":
+			via = "an anonymous LDAP session"
 		}
 		f.Text = fmt.Sprintf("%s from %s to %s read %d item(s) with %s", via, c.Client, c.Server, counts[f.Call], f.Call)
 	}

@@ -20,6 +20,7 @@ type conv struct {
 	smb2 *smb2State
 	smb1 *smb1State
 	tcp  *pipeState // DCE/RPC straight over TCP
+	ldap *ldapState
 
 	// handles maps SAMR domain handles to the SID they were opened for.
 	handles map[ndr.Handle]ndr.SID
@@ -32,6 +33,7 @@ const (
 	kindUnknown = iota
 	kindNBSS
 	kindRPC
+	kindLDAP
 	kindIgnored
 )
 
@@ -57,6 +59,18 @@ func (d *decoder) newConn(client, server netip.AddrPort, frame int) *tcpConn {
 func (c *conv) classify(b []byte, server uint16) {
 	smbPort := server == 445 || server == 139
 	switch {
+	case (server == 389 || server == 3268) && len(b) > 0 && b[0] == 0x30:
+		c.kind = kindLDAP
+		c.rep.Transport = "ldap"
+		c.ldap = newLDAP(c)
+	case server == 636 || server == 3269:
+		// LDAP over TLS: nothing readable, but the conversation is listed.
+		c.kind = kindIgnored
+		c.rep.Transport = "ldaps"
+		c.rep.Encrypted = true
+		c.d.rep.Conversations = append(c.d.rep.Conversations, c.rep)
+		c.d.undecoded(c.lastFrame, "ldaps "+c.rep.Client+" → "+c.rep.Server, "TLS: encrypted")
+		return
 	case rpcStart(b):
 		c.kind = kindRPC
 		c.rep.Transport = "dcerpc-tcp"
@@ -108,6 +122,9 @@ func (c *conv) close() {
 	if c.tcp != nil {
 		c.tcp.close()
 	}
+	if c.ldap != nil {
+		c.ldap.close()
+	}
 }
 
 // framer cuts one direction's bytes into NBSS frames ([RFC 1002] 4.3,
@@ -133,7 +150,7 @@ func (f *framer) gap(frame int, why string) {
 	}
 	f.dead = true
 	f.release()
-	if f.c.kind == kindNBSS || f.c.kind == kindRPC {
+	if f.c.kind == kindNBSS || f.c.kind == kindRPC || f.c.kind == kindLDAP {
 		f.c.d.undecoded(frame, "tcp "+f.c.rep.Client+" → "+f.c.rep.Server, "stream gap: "+why+"; the rest of this direction is not decoded")
 	}
 }
@@ -208,8 +225,15 @@ func (f *framer) hold(b []byte, frame int) bool {
 }
 
 func (f *framer) headerLen() int {
-	if f.c.kind == kindRPC {
+	switch f.c.kind {
+	case kindRPC:
 		return 16
+	case kindLDAP:
+		// A SEQUENCE tag, then a short length or 0x8n and n octets.
+		if len(f.buf) >= 2 && f.buf[1]&0x80 != 0 {
+			return 2 + min(int(f.buf[1]&0x7f), 4)
+		}
+		return 2
 	}
 	return 4
 }
@@ -220,10 +244,17 @@ func (f *framer) need() int {
 	if len(f.buf) < f.headerLen() {
 		return 0
 	}
+	if f.c.kind == kindLDAP {
+		n := ldapLength(f.buf)
+		if n < 0 {
+			f.gap(f.c.lastFrame, "not an LDAP message (SASL-wrapped after a bind that negotiated signing or sealing, or another protocol)")
+		}
+		return n
+	}
 	if f.c.kind == kindRPC {
 		n := int(binary.LittleEndian.Uint16(f.buf[8:]))
 		if f.buf[0] != 5 || n < 16 {
-			f.gap(0, "not a DCE/RPC fragment header")
+			f.gap(f.c.lastFrame, "not a DCE/RPC fragment header")
 			return -1
 		}
 		return n
@@ -234,7 +265,7 @@ func (f *framer) need() int {
 	case 0x81, 0x82, 0x83, 0x84, 0x85:
 		return 4 + (int(f.buf[1]&1)<<16 | int(f.buf[2])<<8 | int(f.buf[3]))
 	}
-	f.gap(0, fmt.Sprintf("NBSS type 0x%02x", f.buf[0]))
+	f.gap(f.c.lastFrame, fmt.Sprintf("NBSS type 0x%02x", f.buf[0]))
 	return -1
 }
 
@@ -242,6 +273,10 @@ func (f *framer) deliver(frame int, msg []byte) {
 	c := f.c
 	if c.kind == kindRPC {
 		c.tcp.pdu(frame, f.toServer, msg)
+		return
+	}
+	if c.kind == kindLDAP {
+		c.ldap.message(frame, msg)
 		return
 	}
 	if msg[0] != 0x00 {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strconv"
 
 	"github.com/nullsweep/nullsweep/internal/netbios"
 )
@@ -57,6 +58,7 @@ func (d *decoder) udp(frame int, s segment) {
 		if len(u.pending) < maxOutstanding {
 			u.pending[nbnsKey{s.src, s.dst.Addr(), id}] = frame
 		}
+		d.message(frame, "nbns", map[string][]string{"nbns.id": {u32(uint32(id))}, "nbns.type": {"33"}})
 		return
 	}
 	k := nbnsKey{s.dst, s.src.Addr(), id}
@@ -73,6 +75,9 @@ func (d *decoder) udp(frame int, s segment) {
 		d.undecoded(frame, "nbns node status", err.Error())
 		return
 	}
+	f := map[string][]string{"nbns.id": {u32(uint32(id))}, "nbns.type": {"33"},
+		"nbns.number_of_names": {strconv.Itoa(len(st.Names))}}
+	d.message(frame, "nbns", f)
 	for _, nm := range st.Names {
 		if len(c.Disclosed.NetBIOS) >= 1024 {
 			break

@@ -95,6 +95,18 @@ func TestHostileCaptures(t *testing.T) {
 		manyConns = append(manyConns, ethTCP(tcpPkt{src: "192.0.2.10:" + strconv.Itoa(40000+i), dst: server, seq: 0, flags: tcpSYN}))
 	}
 	bigFrame := append([]byte{0, 0xff, 0xff, 0xff}, bytes.Repeat([]byte{1}, 3000)...) // 16 MiB announced
+	ldapSyn := ethTCP(tcpPkt{src: client, dst: "192.0.2.20:389", seq: 0, flags: tcpSYN})
+	ldapMsg := func(b []byte) []byte {
+		return ethTCP(tcpPkt{src: client, dst: "192.0.2.20:389", seq: 1, flags: tcpACK, payload: b})
+	}
+	// A SEQUENCE of 1 GiB, and one whose length takes 9 octets.
+	ldapHuge := append([]byte{0x30, 0x84, 0x40, 0, 0, 0}, bytes.Repeat([]byte{0x30, 0x00}, 1000)...)
+	ldapLong := []byte{0x30, 0x89, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x02, 0x01, 0x01}
+	// SEQUENCEs nested 1500 deep, 6000 bytes.
+	ldapDeep := []byte{}
+	for range 1500 {
+		ldapDeep = append([]byte{0x30, 0x82, byte(len(ldapDeep) >> 8), byte(len(ldapDeep))}, ldapDeep...)
+	}
 	tests := []struct {
 		name      string
 		file      []byte
@@ -126,6 +138,28 @@ func TestHostileCaptures(t *testing.T) {
 			}
 		}},
 	}
+	tests = append(tests, []struct {
+		name      string
+		file      []byte
+		fileError string
+		check     func(t *testing.T, r *Report)
+	}{
+		{"LDAP message of 1 GiB", pcapFile(ldapSyn, ldapMsg(ldapHuge)), "", func(t *testing.T, r *Report) {
+			if !hasUndecoded(r, "over the 8192-byte cap") {
+				t.Errorf("not decoded %+v", r.NotDecoded)
+			}
+		}},
+		{"LDAP length of 9 octets", pcapFile(ldapSyn, ldapMsg(ldapLong)), "", func(t *testing.T, r *Report) {
+			if r.Stats.Gaps != 0 || !hasUndecoded(r, "not an LDAP message") {
+				t.Errorf("not decoded %+v", r.NotDecoded)
+			}
+		}},
+		{"LDAP nested 1500 deep", pcapFile(ldapSyn, ldapMsg(ldapDeep)), "", func(t *testing.T, r *Report) {
+			if !hasUndecoded(r, "LDAPMessage") {
+				t.Errorf("not decoded %+v", r.NotDecoded)
+			}
+		}},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := read(t, tt.file, lim)
@@ -213,7 +247,8 @@ func TestPcapngMatchesPcap(t *testing.T) {
 }
 
 func FuzzReader(f *testing.F) {
-	for _, name := range []string{"testdata/captures/suricata_ws2019_anon_smb1_ipc.pcap", "testdata/captures/dce_rpc_ntlm.pcapng", "testdata/lab/open.pcapng"} {
+	for _, name := range []string{"testdata/captures/suricata_ws2019_anon_smb1_ipc.pcap", "testdata/captures/dce_rpc_ntlm.pcapng",
+		"testdata/lab/open.pcapng", "testdata/captures/ldap_invalid_credentials.pcap"} {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)

@@ -49,7 +49,7 @@ type Conversation struct {
 	FirstFrame int         `json:"first_frame"`
 	Client     string      `json:"client"`
 	Server     string      `json:"server"`
-	Transport  string      `json:"transport"` // "smb", "dcerpc-tcp" or "nbns"
+	Transport  string      `json:"transport"` // "smb", "dcerpc-tcp", "nbns", "ldap" or "ldaps"
 	Dialect    string      `json:"dialect,omitempty"`
 	Encrypted  bool        `json:"encrypted,omitempty"`
 	ServerInfo *ServerInfo `json:"server_info,omitempty"`
@@ -122,7 +122,9 @@ type Call struct {
 	Logon        string `json:"logon"`
 	Decoded      bool   `json:"decoded"`
 	Disclosed    int    `json:"disclosed,omitempty"` // items the reply gave away
-	Note         string `json:"note,omitempty"`      // why not decoded
+
+	rootDSE bool   // an LDAP rootDSE read: anonymous by design (RFC 4512 5.1)
+	Note    string `json:"note,omitempty"` // why not decoded
 }
 
 // Disclosed is what the server's replies gave away.
@@ -138,6 +140,15 @@ type Disclosed struct {
 	Endpoints   []string        `json:"endpoints,omitempty"`
 	TrustedDoms []Domain        `json:"trusted_domains,omitempty"`
 	NetBIOS     []NetBIOSName   `json:"netbios,omitempty"`
+	// RootDSE is every attribute of an LDAP rootDSE search result.
+	RootDSE     map[string][]string `json:"ldap_root_dse,omitempty"`
+	LDAPEntries []LDAPEntry         `json:"ldap_entries,omitempty"`
+}
+
+// LDAPEntry is one entry an LDAP search returned.
+type LDAPEntry struct {
+	DN             string `json:"dn"`
+	SAMAccountName string `json:"sam_account_name,omitempty"`
 }
 
 // NetBIOSName is one name of an NBNS node status response.

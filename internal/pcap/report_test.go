@@ -22,6 +22,7 @@ func TestReportGolden(t *testing.T) {
 		"suricata_zerologon_ws2019_anon_samr.pcap",
 		"samrlab_rpcclient_enumdomusers.pcapng",
 		"aduser1.pcap",
+		"ldap_invalid_credentials.pcap",
 		"../lab/open.pcapng",
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -158,6 +158,17 @@ func writeDisclosed(b *strings.Builder, d *Disclosed) {
 		}
 		fmt.Fprintf(b, "  netbios %-15s %s %s (%s)\n", n.Name, n.Suffix, kind, n.Role)
 	}
+	if len(d.RootDSE) > 0 {
+		for _, k := range []string{"defaultNamingContext", "dnsHostName", "serverName", "domainFunctionality", "forestFunctionality", "domainControllerFunctionality", "isGlobalCatalogReady"} {
+			if v := d.RootDSE[k]; len(v) > 0 {
+				fmt.Fprintf(b, "  rootDSE %s: %s\n", k, strings.Join(v, ", "))
+			}
+		}
+		fmt.Fprintf(b, "  rootDSE (%d attributes in all)\n", len(d.RootDSE))
+	}
+	for _, e := range d.LDAPEntries {
+		fmt.Fprintf(b, "  entry   %s %s\n", e.DN, e.SAMAccountName)
+	}
 	for _, e := range d.Endpoints {
 		fmt.Fprintf(b, "  endpoint %s\n", e)
 	}

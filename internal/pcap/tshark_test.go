@@ -22,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // tsharkLayers are the dissections compared: a frame where tshark shows
 // one of them and nullsweep decoded nothing of it is listed in
 // testdata/tshark-undecoded.golden.
-var tsharkLayers = []string{"smb", "smb2", "ntlmssp", "dcerpc", "samr", "lsarpc", "srvsvc", "wkssvc", "epm", "rpc_netlogon"}
+var tsharkLayers = []string{"smb", "smb2", "ntlmssp", "dcerpc", "samr", "lsarpc", "srvsvc", "wkssvc", "epm", "rpc_netlogon", "ldap", "nbns"}
 
 // needTshark returns tshark's path; without it the test skips, except
 // under CI=true, where the oracle missing is a failure.
@@ -45,7 +45,7 @@ func tsharkFrames(t *testing.T, tshark, file string) map[int]*tsFrame {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, tshark, "-r", file, "-T", "json", "--no-duplicate-keys",
-		"-J", "frame smb smb2 ntlmssp dcerpc samr lsarpc srvsvc wkssvc epm rpc_netlogon")
+		"-J", "frame smb smb2 ntlmssp dcerpc samr lsarpc srvsvc wkssvc epm rpc_netlogon ldap nbns")
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	out, err := cmd.Output()
 	if err != nil {
