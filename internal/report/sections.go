@@ -252,7 +252,7 @@ func denialsSection(t *tw, r *enum.Result) {
 				st = c.Detail
 			}
 			name := c.Name
-			if c.Arg != "" && !strings.Contains(name, "(") {
+			if c.Arg != "" && !strings.Contains(name, "(") && !strings.Contains(st, c.Arg) {
 				// Two calls of one method differ by their argument
 				// (OpenPolicy2 asked with two access masks).
 				name += "(" + c.Arg + ")"
