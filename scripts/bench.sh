@@ -18,7 +18,8 @@
 # (10 ms) per RUNS runs; CPU of a process that exits un-reaped by the set
 # (an idle samba-dcerpcd) is lost, so the figure is a lower bound.
 #
-# env: RUNS (default 5), TARGETS_ENUM ("127.0.0.2 127.0.0.7"),
+# env: RUNS (default 5), SLOW_RUNS (default RUNS; for the peers that take
+#      seconds a run), TARGETS_ENUM ("127.0.0.2 127.0.0.7"),
 #      E4LNG=/path/to/enum4linux-ng.py (optional; skipped when unset),
 #      RID_RANGE (default 500-5100), TARGETS_RIDS ("127.0.0.7"; add 127.0.0.10
 #      for the DC, where the SAMR path and samlookuprids apply),
@@ -29,6 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
+SLOW_RUNS=${SLOW_RUNS:-$RUNS} # runs of the peers that take seconds (samrdump, nmap, enum4linux-ng, lookupsid.py)
 PY=/usr/bin/python3
 HZ=$(getconf CLK_TCK)
 LABDIR=${NULLSWEEP_LAB_DIR:-${TMPDIR:-/tmp}/nullsweep-lab}
@@ -77,28 +79,31 @@ PYEOF
 # (smbd starts its RPC helpers on first use), then the server CPU per run
 # over RUNS more runs.
 measure() {
-  local name=$1 host=$2 cmd=$3 json="$OUT/$1.json" t0 t1 i
-  hyperfine -N --warmup 1 --runs "$RUNS" --export-json "$json" -- "$cmd" >/dev/null 2>&1 || {
+  local name=$1 host=$2 cmd=$3 json="$OUT/$1.json" t0 t1 i runs=${MRUNS:-$RUNS}
+  hyperfine -N --warmup 1 --runs "$runs" --export-json "$json" -- "$cmd" >/dev/null 2>&1 || {
     echo "$name: failed ($cmd)" >&2; echo "nan nan nan"; return; }
   t0=$(server_ticks "$host")
-  for ((i = 0; i < RUNS; i++)); do bash -c "$cmd" >/dev/null 2>&1 || true; done
+  for ((i = 0; i < runs; i++)); do bash -c "$cmd" >/dev/null 2>&1 || true; done
   sleep 0.2 # the server reaps the per-connection children
   t1=$(server_ticks "$host")
   $PY -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(r["mean"], (int(sys.argv[2])-int(sys.argv[3]))/int(sys.argv[4])/int(sys.argv[5]), r["user"]+r["system"])' \
-    "$json" "$t1" "$t0" "$HZ" "$RUNS"
+    "$json" "$t1" "$t0" "$HZ" "$runs"
 }
 
 # table [NAME "WALL SERVER CLIENT"]...: each tool's times, wall/server CPU,
-# and the ratio of its wall time to the first row's.
+# the rest of the wall time (neither side's CPU: waiting, for the network,
+# for a CPU on a busy machine, or for the other side; negative when the
+# two sides' work overlaps), and the ratio of its wall time to the first
+# row's.
 table() {
   local base=${2%% *}
-  printf '  %-36s %8s %10s %11s %10s %8s\n' tool "wall ms" "server ms" "wall/server" "client ms" "x slower"
+  printf '  %-36s %8s %10s %11s %10s %10s %8s\n' tool "wall ms" "server ms" "wall/server" "client ms" "other ms" "x slower"
   while (($#)); do
     awk -v n="$1" -v m="$2" -v b="$base" 'BEGIN {
       split(m, v, " ");
       if (v[1] == "nan") printf "  %-36s %8s\n", n, "failed";
-      else printf "  %-36s %8.1f %10.1f %11s %10.1f %8.2f\n", n, v[1]*1000, v[2]*1000,
-        (v[2] > 0 ? sprintf("%.2f", v[1]/v[2]) : "-"), v[3]*1000, v[1]/b }'
+      else printf "  %-36s %8.1f %10.1f %11s %10.1f %10.1f %8.2f\n", n, v[1]*1000, v[2]*1000,
+        (v[2] > 0 ? sprintf("%.2f", v[1]/v[2]) : "-"), v[3]*1000, (v[1]-v[2]-v[3])*1000, v[1]/b }'
     shift 2
   done
 }
@@ -117,12 +122,12 @@ bench_enum() {
     echo "== enum -U -S -P -G -L on $t ($RUNS runs each, after a warm-up; $(load))"
     rows=(nullsweep "$(measure "ns_enum_$t" "$t" "$BIN enum $t -U -S -P -G -L --no-guest --json")")
     rows+=("rpcclient (12 commands, 1 process)" "$(measure "rpcclient_$t" "$t" "rpcclient -U '' -N $t -c 'srvinfo;lsaquery;lsaquery 5;enumdomusers;querydispinfo;enumdomgroups;enumalsgroups builtin;enumalsgroups domain;querydominfo;getdompwinfo;enumtrust;netshareenumall'")")
-    rows+=("impacket samrdump" "$(measure "samrdump_$t" "$t" "$PY $EX/samrdump.py -no-pass @$t")")
+    rows+=("impacket samrdump" "$(MRUNS=$SLOW_RUNS measure "samrdump_$t" "$t" "$PY $EX/samrdump.py -no-pass @$t")")
     if command -v nmap >/dev/null; then
-      rows+=("nmap smb-enum-*" "$(measure "nmap_$t" "$t" "nmap -Pn -n -p445 --script smb-enum-users,smb-enum-shares,smb-enum-domains,smb-os-discovery $t")")
+      rows+=("nmap smb-enum-*" "$(MRUNS=$SLOW_RUNS measure "nmap_$t" "$t" "nmap -Pn -n -p445 --script smb-enum-users,smb-enum-shares,smb-enum-domains,smb-os-discovery $t")")
     fi
     if [ -n "${E4LNG:-}" ]; then
-      rows+=("enum4linux-ng -U -S -P -G" "$(measure "e4lng_$t" "$t" "$PY $E4LNG -U -S -P -G $t")")
+      rows+=("enum4linux-ng -U -S -P -G" "$(MRUNS=$SLOW_RUNS measure "e4lng_$t" "$t" "$PY $E4LNG -U -S -P -G $t")")
     fi
     table "${rows[@]}"
   done
@@ -179,7 +184,7 @@ bench_rids() {
       rows+=("rpcclient lookupsids (1000/call)" "$(measure "rpcclient_rids_$t" "$t" "bash $OUT/rpcclient_rids_$t.sh")")
     fi
     if [ -n "${E4LNG:-}" ]; then
-      rows+=("enum4linux-ng -R ${E4LNG_BULK:-1000}" "$(measure "e4lng_rids_$t" "$t" "$PY $E4LNG -R ${E4LNG_BULK:-1000} -r $range $t")")
+      rows+=("enum4linux-ng -R ${E4LNG_BULK:-1000}" "$(MRUNS=$SLOW_RUNS measure "e4lng_rids_$t" "$t" "$PY $E4LNG -R ${E4LNG_BULK:-1000} -r $range $t")")
     else
       echo "  (enum4linux-ng skipped: set E4LNG=/path/to/enum4linux-ng.py)" >&2
     fi
@@ -188,7 +193,7 @@ bench_rids() {
     out="$OUT/lookupsid_$t.txt"
     $PY "$EX/lookupsid.py" -no-pass "@$t" "$hi" >"$out" 2>&1 || true
     local mean
-    mean=$(measure "lookupsid_$t" "$t" "$PY $EX/lookupsid.py -no-pass @$t $hi")
+    mean=$(MRUNS=$SLOW_RUNS measure "lookupsid_$t" "$t" "$PY $EX/lookupsid.py -no-pass @$t $hi")
     if grep -q '^\[-\]' "$out"; then
       found+=("impacket lookupsid.py" "fails in $(printf '%.3f' "${mean%% *}") s: $(grep -m1 '^\[-\]' "$out" | cut -c5-60)")
       mean="nan nan nan"
