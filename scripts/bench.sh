@@ -270,9 +270,66 @@ bench_sweep() {
     grep -E 'peak RSS|^(--- |ok|FAIL)' | sed 's/^ */  /'
 }
 
+# hrow NAME CMD...: one run's wall seconds, CPU seconds (user+system) and
+# peak RSS in MiB.
+hrow() {
+  local name=$1; shift
+  $PY - "$name" "$@" <<'PY'
+import resource, subprocess, sys, time
+t = time.monotonic()
+subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+el = time.monotonic() - t
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"  {sys.argv[1]:<40} {el:8.3f} {ru.ru_utime + ru.ru_stime:8.3f} {ru.ru_maxrss / 1024:9.1f}")
+PY
+}
+
+# history: what recording a run costs a sweep (a /16 of closed loopback
+# addresses with --no-store and with a fresh database, alternating), and a
+# report of 10,000 hosts (the lab's examined hosts repeated under 10.x
+# addresses, imported with merge): time, CPU, peak RSS and file size.
+# Goals (issue): storing adds < 10% to the sweep; the report is written in
+# < 2 s and is < 10 MB. Run it in a network namespace of its own.
+bench_history() {
+  local net=${HISTORY_NET:-127.6.0.0/16} d i
+  d=$(mktemp -d)
+  echo "== a /16 sweep of closed addresses ($net), with and without the history ($RUNS runs each, alternating; $(load))"
+  printf '  %-40s %8s %8s %9s\n' run "wall s" "cpu s" "peak MiB"
+  for ((i = 0; i < RUNS; i++)); do
+    hrow "sweep --no-store" "$BIN" sweep "$net" --rate 0 --no-store -o /dev/null
+    rm -f "$d"/s.db*
+    hrow "sweep --db (65,536 targets recorded)" "$BIN" sweep "$net" --rate 0 --db "$d/s.db" -o /dev/null
+  done | tee "$d/store.txt"
+  awk '{ n = ($2 == "--no-store") ? "off" : "on"; w[n] += $(NF-2); c[n] += $(NF-1); k[n]++ }
+    END { printf "  mean wall: %.3f s without, %.3f s with the history: %+.1f%% (goal < +10%%); CPU %+.1f%%\n",
+      w["off"]/k["off"], w["on"]/k["on"], 100*(w["on"]/k["on"]/(w["off"]/k["off"])-1), 100*(c["on"]/k["on"]/(c["off"]/k["off"])-1) }' "$d/store.txt"
+  echo "== a report of 10,000 hosts ($(load))"
+  "$BIN" lab up >/dev/null
+  "$BIN" sweep 127.0.0.0/28 --no-store -o "$d/lab.jsonl" >/dev/null 2>&1 || true
+  $PY - "$d/lab.jsonl" 10000 "$d/10k.jsonl" <<'PY'
+import json, sys
+src, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+hosts = [r for r in map(json.loads, open(src)) if r["kind"] == "host" and r.get("result")]
+with open(out, "w") as f:
+    for i in range(n):
+        r = dict(hosts[i % len(hosts)])
+        r.update(target="10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, i & 255), index=i, run_id="bench", plan_id="bench", shard="1/1")
+        f.write(json.dumps(r) + "\n")
+    f.write(json.dumps(dict(schema="nullsweep-sweep/1", kind="summary", run_id="bench", plan_id="bench", shard="1/1",
+                            time=hosts[0]["time"], targets=n, done=n, complete=True, counts={}, findings={}, started=hosts[0]["time"])) + "\n")
+PY
+  printf '  %-40s %8s %8s %9s\n' run "wall s" "cpu s" "peak MiB"
+  hrow "merge (10,000 examined hosts)" "$BIN" merge --db "$d/10k.db" "$d/10k.jsonl"
+  for ((i = 0; i < RUNS; i++)); do
+    hrow "report --html (10,000 hosts)" "$BIN" report --db "$d/10k.db" --html "$d/10k.html"
+  done
+  echo "  report size: $(stat -c %s "$d/10k.html" | awk '{ printf "%.2f MB", $1 / 1e6 }') (goal < 10 MB); database $(du -m "$d/10k.db" | cut -f1) MiB"
+  rm -rf "$d"
+}
+
 case "${1:-all}" in
   enum) build; bench_enum ;;
   all) build; bench_enum; if declare -F bench_rids >/dev/null; then bench_rids; fi ;;
-  *) if declare -F "bench_$1" >/dev/null; then build; "bench_$1"; else echo "usage: $0 [enum|rids|sweep|all]" >&2; exit 2; fi ;;
+  *) if declare -F "bench_$1" >/dev/null; then build; "bench_$1"; else echo "usage: $0 [enum|rids|sweep|history|all]" >&2; exit 2; fi ;;
 esac
 echo "raw hyperfine results in $OUT"

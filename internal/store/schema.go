@@ -71,6 +71,26 @@ var migrations = []string{
 		fix       TEXT NOT NULL,    -- JSON: audit.Fix
 		may_break TEXT NOT NULL     -- JSON array
 	) WITHOUT ROWID;`,
+
+	// 4: targets clustered on (run, target): one B-tree instead of a table
+	// and its primary-key index, which halves the cost of recording the
+	// closed targets that make most of a large sweep.
+	`CREATE TABLE targets_new (
+		run    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+		target TEXT NOT NULL,
+		status TEXT NOT NULL,
+		layer  TEXT NOT NULL DEFAULT '',
+		error  TEXT NOT NULL DEFAULT '',
+		result TEXT,
+		audit  TEXT,
+		name   TEXT NOT NULL DEFAULT '',
+		shares TEXT,
+		PRIMARY KEY (run, target)
+	) WITHOUT ROWID;
+	INSERT INTO targets_new (run, target, status, layer, error, result, audit, name, shares)
+		SELECT run, target, status, layer, error, result, audit, name, shares FROM targets;
+	DROP TABLE targets;
+	ALTER TABLE targets_new RENAME TO targets;`,
 }
 
 // SchemaVersion is the user_version this code writes.

@@ -65,6 +65,8 @@ type Writer struct {
 	err  error // set by the goroutine before done closes
 	// fixes already stored by this writer (a run has a few dozen at most)
 	fixes map[string]bool
+	hash  *targetsHash
+	dupes bool // a target came twice: the hash is read back at Finish
 	n     int
 }
 
@@ -113,7 +115,7 @@ func (d *DB) Begin(ctx context.Context, info RunInfo) (*Writer, error) {
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("store: begin run: %w", classify(err))
 	}
-	w := &Writer{d: d, ID: id, info: info, ch: make(chan *Host, batch), done: make(chan struct{}), fixes: map[string]bool{}}
+	w := &Writer{d: d, ID: id, info: info, ch: make(chan *Host, batch), done: make(chan struct{}), fixes: map[string]bool{}, hash: newTargetsHash()}
 	go w.loop(context.WithoutCancel(ctx))
 	return w, nil
 }
@@ -130,13 +132,17 @@ func (w *Writer) Finish(ctx context.Context, complete bool) error {
 	if w.err != nil {
 		return w.err
 	}
-	// The hash and count of what was stored (a repeated target counts once).
-	h, err := targetsHashOf(ctx, w.d.db, w.ID)
-	if err != nil {
-		return fmt.Errorf("store: finish run %d: %w", w.ID, classify(err))
+	// The hash and count of what was stored: kept while writing, read
+	// back only when a repeated target was ignored (it counts once).
+	h := w.hash
+	if w.dupes {
+		var err error
+		if h, err = targetsHashOf(ctx, w.d.db, w.ID); err != nil {
+			return fmt.Errorf("store: finish run %d: %w", w.ID, classify(err))
+		}
 	}
 	w.n = h.n
-	_, err = w.d.db.ExecContext(ctx, "UPDATE runs SET finished = ?, complete = ?, targets_hash = ? WHERE id = ?",
+	_, err := w.d.db.ExecContext(ctx, "UPDATE runs SET finished = ?, complete = ?, targets_hash = ? WHERE id = ?",
 		time.Now().UTC().Format(time.RFC3339Nano), complete, h.sum(), w.ID)
 	if err != nil {
 		return fmt.Errorf("store: finish run %d: %w", w.ID, classify(err))
@@ -215,19 +221,27 @@ func (w *Writer) write(ctx context.Context, hosts []*Host) error {
 			return nil
 		}
 		var err error
+		var res sql.Result
+		rows := len(plain) / 5
+		for i := 1; i < len(plain); i += 5 {
+			w.hash.add(plain[i].(string))
+		}
 		if len(plain) == 5*plainRows {
 			if full == nil {
 				if full, err = tx.PrepareContext(ctx, plainInsert(plainRows)); err != nil {
 					return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
 				}
 			}
-			_, err = full.ExecContext(ctx, plain...)
+			res, err = full.ExecContext(ctx, plain...)
 		} else {
-			_, err = tx.ExecContext(ctx, plainInsert(len(plain)/5), plain...)
+			res, err = tx.ExecContext(ctx, plainInsert(rows), plain...)
 		}
 		plain = plain[:0]
 		if err != nil {
 			return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
+		}
+		if n, _ := res.RowsAffected(); n != int64(rows) {
+			w.dupes = true
 		}
 		return nil
 	}
@@ -263,8 +277,10 @@ func (w *Writer) write(ctx context.Context, hosts []*Host) error {
 			return fmt.Errorf("store: run %d: %s: %w", w.ID, h.Target, classify(err))
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
+			w.dupes = true
 			continue // the same target twice in one run: the first record stands
 		}
+		w.hash.add(h.Target)
 		if h.Status != StatusOpen {
 			continue // closed and filtered targets have no findings; skip two statements
 		}
