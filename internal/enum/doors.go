@@ -55,9 +55,10 @@ type Endpoint struct {
 	Object     string `json:"object"`
 	Interface  string `json:"interface"`
 	Version    string `json:"version"`
-	Name       string `json:"name,omitempty"` // well-known interface name
-	Protocol   string `json:"protocol"`       // ncacn_ip_tcp, ncacn_np, ncalrpc, ncacn_http, ...
-	Endpoint   string `json:"endpoint"`       // port, pipe or LRPC name
+	Name       string `json:"name,omitempty"`            // well-known interface name
+	Transfer   string `json:"transfer_syntax,omitempty"` // floor 2: UUID and version ("… v2.0" is NDR 2.0)
+	Protocol   string `json:"protocol"`                  // ncacn_ip_tcp, ncacn_np, ncalrpc, ncacn_http, ...
+	Endpoint   string `json:"endpoint"`                  // port, pipe or LRPC name
 	Host       string `json:"host,omitempty"`
 	Annotation string `json:"annotation,omitempty"`
 	Binding    string `json:"binding,omitempty"`
@@ -75,6 +76,7 @@ func endpointOf(e epm.Entry) Endpoint {
 	t := e.Tower
 	out.Interface = t.Interface.UUID.String()
 	out.Version = fmt.Sprintf("%d.%d", t.Interface.Major, t.Interface.Minor)
+	out.Transfer = fmt.Sprintf("%s v%d.%d", t.Transfer.UUID, t.Transfer.Major, t.Transfer.Minor)
 	if n, ok := epm.InterfaceName(t.Interface.UUID); ok {
 		out.Name = n.Name
 	}

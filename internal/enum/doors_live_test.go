@@ -236,7 +236,7 @@ func TestLiveDoorsDC(t *testing.T) {
 		if e.Protocol == NCACNIPTCP {
 			tcp++
 		}
-		if e.Name == "" || e.Interface == "" {
+		if e.Name == "" || e.Interface == "" || e.Transfer != dcerpc.NDR20.UUID.String()+" v2.0" {
 			t.Errorf("entry %+v", e)
 		}
 	}
