@@ -196,14 +196,69 @@ func TestLiveCaptureMatchesRun(t *testing.T) {
 			}
 			same(t, "NetBIOS names", liveNames, pcapNames)
 
+			// LDAP (the DC): per port, the rootDSE attributes and the
+			// anonymous search's entries; the endpoint mapper's list.
+			ldapPorts := 0
+			if r.LDAP != nil {
+				for _, pr := range r.LDAP.Ports {
+					if pr.TLS || pr.RootDSE == nil {
+						continue
+					}
+					ldapPorts++
+					var c *Conversation
+					for _, x := range rep.Conversations {
+						if x.Server == fmt.Sprintf("%s:%d", addr, pr.Port) && x.Disclosed.RootDSE != nil {
+							c = x
+						}
+					}
+					if c == nil {
+						t.Errorf("LDAP port %d: no rootDSE read in the capture", pr.Port)
+						continue
+					}
+					var live, got []string
+					for k, v := range pr.RootDSE.Attributes {
+						live = append(live, k+"="+strings.Join(v, "|"))
+					}
+					for k, v := range c.Disclosed.RootDSE {
+						got = append(got, k+"="+strings.Join(v, "|"))
+					}
+					same(t, fmt.Sprintf("LDAP %d rootDSE", pr.Port), live, got)
+					live, got = nil, nil
+					if pr.Search != nil {
+						for _, e := range pr.Search.Entries {
+							live = append(live, e.DN+" "+e.SAMAccountName)
+						}
+					}
+					for _, e := range c.Disclosed.LDAPEntries {
+						got = append(got, e.DN+" "+e.SAMAccountName)
+					}
+					same(t, fmt.Sprintf("LDAP %d anonymous search", pr.Port), live, got)
+				}
+			}
+			if r.Endpoints != nil {
+				n := 0
+				for _, c := range rep.Conversations {
+					if c.Server == addr+":135" {
+						n += len(c.Disclosed.Endpoints)
+					}
+				}
+				if n != len(r.Endpoints.Entries) {
+					t.Errorf("endpoint mapper: live run %d entries, capture %d", len(r.Endpoints.Entries), n)
+				}
+			}
+
 			if got := len(liveUsers) + len(liveShares) + len(liveSIDs); (got > 0) != (findings > 0) {
 				t.Errorf("%d items disclosed to the null session, %d findings", got, findings)
 				var b strings.Builder
 				_ = rep.WriteText(&b)
 				t.Log(b.String())
 			}
-			t.Logf("%s: %d users, %d groups, %d shares, %d SIDs, %d NetBIOS names, %d findings; %d packets, peak %d bytes buffered",
-				p, len(liveUsers), len(liveGroups), len(liveShares), len(liveSIDs), len(liveNames), findings, rep.Stats.Packets, rep.Stats.PeakBuffered)
+			eps := 0
+			if r.Endpoints != nil {
+				eps = len(r.Endpoints.Entries)
+			}
+			t.Logf("%s: %d users, %d groups, %d shares, %d SIDs, %d NetBIOS names, %d LDAP rootDSEs, %d endpoints, %d findings; %d packets, peak %d bytes buffered",
+				p, len(liveUsers), len(liveGroups), len(liveShares), len(liveSIDs), len(liveNames), ldapPorts, eps, findings, rep.Stats.Packets, rep.Stats.PeakBuffered)
 		})
 	}
 }
