@@ -2,10 +2,12 @@ package samr
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/nullsweep/nullsweep/internal/amp"
+	"github.com/nullsweep/nullsweep/internal/ndr"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
 )
 
@@ -117,4 +119,53 @@ func TestEnumAmplification(t *testing.T) {
 			return rep
 		})
 	}
+}
+
+// TestMembersTotalCap: groups of 20,000 members each are read until
+// MaxMembers members are held; the groups after that say why they have no
+// members instead of staying silently empty.
+func TestMembersTotalCap(t *testing.T) {
+	const per = 20000
+	members := le(0x20000, per, 0x20004, 0x20008, per)
+	for i := range uint32(per) {
+		members = append(members, le(1000+i)...)
+	}
+	members = append(members, le(per)...)
+	for range per {
+		members = append(members, le(7)...)
+	}
+	members = append(members, le(0)...)
+	handle := append(make([]byte, 20), le(0)...)
+	f := &fakeRPC{answer: func(op uint16, _ int) ([]byte, error) {
+		if op == OpGetMembersInGroup {
+			return members, nil
+		}
+		return handle, nil
+	}}
+	e := &Enumeration{Account: &DomainRef{SID: ndr.SID{Revision: 1, Authority: 5, SubAuthority: []uint32{21, 1, 2, 3}}}}
+	var jobs []*memberJob
+	for i := range 10 {
+		jobs = append(jobs, &memberJob{grp: Group{RID: uint32(500 + i), Kind: "domain"}})
+	}
+	New(f).readMembers(context.Background(), e, jobs, laneHandles{}, Options{})
+	read, capped := 0, 0
+	for _, j := range jobs {
+		read += len(j.grp.Members)
+		if errors.Is(j.grp.MembersErr, ErrMemberCap) {
+			capped++
+		}
+	}
+	if read < MaxMembers || read >= MaxMembers+per || capped != 10-(read/per) {
+		t.Fatalf("%d members read, %d groups capped", read, capped)
+	}
+	// A member is 8 bytes on the wire and a Member with its SID as text
+	// when held: the densest case of the enumeration.
+	amp.Check(t, "samr group members", read/per*len(members), func() any {
+		jobs := []*memberJob{}
+		for i := range 10 {
+			jobs = append(jobs, &memberJob{grp: Group{RID: uint32(500 + i), Kind: "domain"}})
+		}
+		New(f).readMembers(context.Background(), e, jobs, laneHandles{}, Options{})
+		return jobs
+	})
 }

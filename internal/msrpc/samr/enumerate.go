@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -488,6 +489,15 @@ func (c *Client) readGroups(ctx context.Context, dom *domainHandles, e *Enumerat
 	return errors.Join(errs...)
 }
 
+// MaxMembers bounds the members read across all groups and aliases of one
+// enumeration (each about 100 bytes held: its SID as text, its name); the
+// groups left unread then carry ErrMemberCap (docs/bounds.md).
+const MaxMembers = 1 << 17
+
+// ErrMemberCap is the MembersErr of a group not read because MaxMembers
+// members were already read.
+var ErrMemberCap = errors.New("samr: members not read: 131,072 members already read for this host")
+
 // memberJob is one group or alias whose members are read (open, get
 // members, close), with the calls that took.
 type memberJob struct {
@@ -512,11 +522,11 @@ const (
 // Options.Lane for the order of the calls recorded.
 func (c *Client) readMembers(ctx context.Context, e *Enumeration, jobs []*memberJob, main laneHandles, opt Options) {
 	var mu sync.Mutex
-	next := 0
+	next, members := 0, 0
 	take := func() *memberJob {
 		mu.Lock()
 		defer mu.Unlock()
-		if next >= len(jobs) || ctx.Err() != nil {
+		if next >= len(jobs) || ctx.Err() != nil || members >= MaxMembers {
 			return nil
 		}
 		next++
@@ -530,6 +540,9 @@ func (c *Client) readMembers(ctx context.Context, e *Enumeration, jobs []*member
 				h = hs.builtin
 			}
 			cl.readMember(ctx, e.Account.SID, h, j)
+			mu.Lock()
+			members += len(j.grp.Members)
+			mu.Unlock()
 		}
 	}
 	lanes := 0
@@ -566,6 +579,11 @@ func (c *Client) readMembers(ctx context.Context, e *Enumeration, jobs []*member
 	work(c, main)
 	c.OnCall = saved
 	wg.Wait()
+	if members >= MaxMembers {
+		for _, j := range jobs[next:] {
+			j.grp.MembersErr = ErrMemberCap
+		}
+	}
 	if saved == nil {
 		return
 	}
@@ -614,9 +632,15 @@ func (c *Client) readMember(ctx context.Context, acct ndr.SID, h Handle, j *memb
 			m, err = c.GetMembersInGroup(ctx, gh)
 			c.Close(ctx, gh)
 			if err == nil {
+				// The domain's prefix is formatted once: a member is 8
+				// bytes on the wire, and a SID built and formatted per
+				// member allocated 22 bytes for each byte received.
+				prefix := acct.String() + "-"
 				grp.Members = make([]Member, len(m))
+				var buf []byte
 				for i, x := range m {
-					grp.Members[i] = Member{SID: acct.Append(x.RID).String(), RID: x.RID}
+					buf = strconv.AppendUint(append(buf[:0], prefix...), uint64(x.RID), 10)
+					grp.Members[i] = Member{SID: string(buf), RID: x.RID}
 				}
 			}
 		}
