@@ -133,7 +133,8 @@ func (c *Client) Lookup(ctx context.Context) ([]Entry, error) {
 	var all []Entry
 	stalls := 0
 	for calls := 1; ; calls++ {
-		out, err := c.c.Call(ctx, OpLookup, EncodeLookup(handle, uint32(min(per, maxEntries-len(all)))))
+		ask := min(per, maxEntries-len(all))
+		out, err := c.c.Call(dcerpc.WithMaxResponse(ctx, lookupCap(ask)), OpLookup, EncodeLookup(handle, uint32(ask)))
 		if err != nil {
 			return all, fmt.Errorf("epm: lookup (call %d): %w", calls, err)
 		}
@@ -168,12 +169,22 @@ func (c *Client) Lookup(ctx context.Context) ([]Entry, error) {
 	}
 }
 
+// towerCap is the most one twr_t referent can honestly take: conformance,
+// length, octets, padding.
+const towerCap = 4 + 4 + MaxTowerLen + 3
+
+// lookupCap bounds an ept_lookup reply of n entries: handle, counts, the
+// entries with their longest annotation and tower, the status.
+func lookupCap(n int) int {
+	return 64 + n*(entryMin+maxAnnotation+4+towerCap)
+}
+
 // free releases a lookup handle the walk did not finish; its failure
 // changes nothing the caller could act on.
 func (c *Client) free(ctx context.Context, h ndr.Handle) {
 	var w ndr.Writer
 	w.Handle(h)
-	c.c.Call(ctx, OpLookupHandleFree, w.Bytes())
+	c.c.Call(dcerpc.WithMaxResponse(ctx, dcerpc.SmallResponse), OpLookupHandleFree, w.Bytes())
 }
 
 // EncodeLookup encodes ept_lookup's request: all elements, no object or
@@ -269,7 +280,7 @@ func readTower(r *ndr.Reader) []byte {
 // maxTowers. An interface the server does not know yields
 // ept_s_not_registered as a *StatusError.
 func (c *Client) Map(ctx context.Context, iface dcerpc.SyntaxID, maxTowers uint32) ([]*Tower, error) {
-	out, err := c.c.Call(ctx, OpMap, EncodeMap(iface, maxTowers))
+	out, err := c.c.Call(dcerpc.WithMaxResponse(ctx, 64+int(min(maxTowers, 1<<16))*(4+towerCap)), OpMap, EncodeMap(iface, maxTowers))
 	if err != nil {
 		return nil, fmt.Errorf("epm: map %s: %w", iface, err)
 	}

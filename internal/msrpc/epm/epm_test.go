@@ -306,3 +306,15 @@ func TestDecodeLookupTruncations(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupCap: the per-call response cap holds the DC's real reply and
+// stays small: a page of 64 entries may not make the client hold more than
+// about 75 KiB.
+func TestLookupCap(t *testing.T) {
+	if n := len(loadHex(t, "lookup_dc.hex")); n > lookupCap(53) {
+		t.Fatalf("the DC's 53-entry reply (%d bytes) exceeds its cap %d", n, lookupCap(53))
+	}
+	if c := lookupCap(DefaultPerCall); c > 76<<10 {
+		t.Fatalf("cap of a default page: %d bytes", c)
+	}
+}
