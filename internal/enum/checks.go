@@ -449,6 +449,7 @@ func (h *host) samrChecks(ctx context.Context, st *rpcState, hint func() string)
 		Groups:       o.Has(CheckGroups),
 		Policy:       o.Has(CheckPolicy),
 		AccountFlags: o&CheckDetailed != 0,
+		Details:      o&CheckDetailed != 0,
 	}
 	if hint != nil {
 		opt.DomainSIDFunc = hint
@@ -481,6 +482,9 @@ func (h *host) samrChecks(ctx context.Context, st *rpcState, hint func() string)
 			if u.ACBSource == "user_info" || u.ACBSource == "display" && u.ACB != 0 {
 				acb := u.ACB
 				usr.ACB, usr.Flags = &acb, nonNil(samr.ACBNames(u.ACB))
+			}
+			if u.Details != nil {
+				usr.Details = userDetailsOf(u.Details)
 			}
 			users = append(users, usr)
 		}
@@ -524,6 +528,32 @@ func (h *host) samrChecks(ctx context.Context, st *rpcState, hint func() string)
 		r.Policy = policyOf(e.Policy)
 	}
 	return acct
+}
+
+// userDetailsOf decodes class 21 for JSON: FILETIMEs as RFC 3339 UTC,
+// null for never/not set, and null too for a time JSON cannot hold (past
+// the year 9999; raw still has it).
+func userDetailsOf(d *samr.UserDetails) *UserDetails {
+	out := &UserDetails{HomeDirectory: d.HomeDirectory, HomeDrive: d.HomeDrive, ProfilePath: d.ProfilePath,
+		ScriptPath: d.ScriptPath, Workstations: d.Workstations, UserComment: d.UserComment,
+		PrimaryGroupRID: d.PrimaryGroupID, BadPasswordCount: d.BadPasswordCount, LogonCount: d.LogonCount,
+		PasswordExpired: d.PasswordExpired, Raw: map[string]string{}}
+	ft := func(key string, raw int64) *string {
+		out.Raw[key] = fmt.Sprintf("0x%016x", uint64(raw))
+		t, set := samr.FileTime(raw)
+		if !set || t.Year() > 9999 {
+			return nil
+		}
+		s := t.Format(time.RFC3339Nano)
+		return &s
+	}
+	out.LastLogon = ft("last_logon", d.LastLogon)
+	out.LastLogoff = ft("last_logoff", d.LastLogoff)
+	out.PasswordLastSet = ft("password_last_set", d.PasswordLastSet)
+	out.PasswordCanChange = ft("password_can_change", d.PasswordCanChange)
+	out.PasswordMustChange = ft("password_must_change", d.PasswordMustChange)
+	out.AccountExpires = ft("account_expires", d.AccountExpires)
+	return out
 }
 
 // isMachine: workstation or server trust accounts. Samba AD's display

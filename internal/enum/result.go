@@ -175,6 +175,32 @@ type User struct {
 	// reads them per user).
 	ACB   *uint32  `json:"acb,omitempty"`
 	Flags []string `json:"flags,omitempty"`
+	// Details is SAMR QueryInformationUser class 21 (-d); absent when not
+	// asked or refused (the checks say which).
+	Details *UserDetails `json:"details,omitempty"`
+}
+
+// UserDetails is SAMPR_USER_ALL_INFORMATION ([MS-SAMR] 2.2.7.6) as -d
+// reads it: times are RFC 3339 UTC, null for "never"/"not set" (a FILETIME
+// of 0 or 0x7fffffffffffffff); raw keeps every FILETIME as read.
+type UserDetails struct {
+	HomeDirectory      string            `json:"home_directory"`
+	HomeDrive          string            `json:"home_drive"`
+	ProfilePath        string            `json:"profile_path"`
+	ScriptPath         string            `json:"script_path"`
+	Workstations       string            `json:"workstations"`
+	UserComment        string            `json:"user_comment"`
+	PrimaryGroupRID    uint32            `json:"primary_group_rid"`
+	LastLogon          *string           `json:"last_logon"`
+	LastLogoff         *string           `json:"last_logoff"`
+	PasswordLastSet    *string           `json:"password_last_set"`
+	PasswordCanChange  *string           `json:"password_can_change"`
+	PasswordMustChange *string           `json:"password_must_change"`
+	AccountExpires     *string           `json:"account_expires"`
+	BadPasswordCount   uint16            `json:"bad_password_count"`
+	LogonCount         uint16            `json:"logon_count"`
+	PasswordExpired    bool              `json:"password_expired"`
+	Raw                map[string]string `json:"raw"`
 }
 
 // Group is a domain group or alias with its members as plain names.

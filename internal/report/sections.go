@@ -112,10 +112,43 @@ func usersSection(t *tw, r *enum.Result) {
 			t.f(" desc: %q", u.Description)
 		}
 		t.f("\n")
+		userDetails(t, u.Details)
 	}
 	if unread > 0 {
 		t.f("  (account flags not read for %d: the display information carried none; -d reads them per user)\n", unread)
 	}
+}
+
+// userDetails shows what -d read (SAMR class 21), as enum.exe -d did.
+func userDetails(t *tw, d *enum.UserDetails) {
+	if d == nil {
+		return
+	}
+	when := func(p *string) string {
+		if p == nil {
+			return "never"
+		}
+		return *p
+	}
+	for _, kv := range [][2]string{
+		{"home directory", d.HomeDirectory}, {"home drive", d.HomeDrive}, {"profile", d.ProfilePath},
+		{"logon script", d.ScriptPath}, {"workstations", d.Workstations}, {"comment", d.UserComment},
+	} {
+		if kv[1] != "" {
+			t.f("      %-22s %s\n", kv[0]+":", kv[1])
+		}
+	}
+	t.f("      %-22s %s\n", "last logon:", when(d.LastLogon))
+	t.f("      %-22s %s\n", "last logoff:", when(d.LastLogoff))
+	t.f("      %-22s %s\n", "password last set:", when(d.PasswordLastSet))
+	t.f("      %-22s %s\n", "password can change:", when(d.PasswordCanChange))
+	t.f("      %-22s %s\n", "password must change:", when(d.PasswordMustChange))
+	t.f("      %-22s %s\n", "account expires:", when(d.AccountExpires))
+	t.f("      %-22s %d bad passwords, %d logons, primary group rid %d", "counts:", d.BadPasswordCount, d.LogonCount, d.PrimaryGroupRID)
+	if d.PasswordExpired {
+		t.f(", password expired")
+	}
+	t.f("\n")
 }
 
 func machinesSection(t *tw, r *enum.Result) {

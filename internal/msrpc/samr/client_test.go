@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nullsweep/nullsweep/internal/dcerpc"
 	"github.com/nullsweep/nullsweep/internal/ndr"
@@ -129,5 +130,33 @@ func TestErrorsWrapStatus(t *testing.T) {
 	_, err := New(f).Connect5(context.Background(), 0x31)
 	if !errors.Is(err, ntstatus.AccessDenied) || !strings.HasPrefix(err.Error(), "samr: Connect5: ") {
 		t.Errorf("err %v", err)
+	}
+}
+
+func TestFileTime(t *testing.T) {
+	for _, tc := range []struct {
+		raw  int64
+		want string // "" = not set
+	}{
+		{0, ""},
+		{-1, ""},
+		{0x7fffffffffffffff, ""},
+		{116444736000000000, "1970-01-01T00:00:00Z"},
+		{116444736000000001, "1970-01-01T00:00:00.0000001Z"},
+		{116444735999999999, "1969-12-31T23:59:59.9999999Z"},
+		{1, "1601-01-01T00:00:00.0000001Z"},
+		// Past 2262, where 100 ns as a time.Duration overflows.
+		{0x7ffffffffffffffe, "30828-09-14T02:48:05.4775806Z"},
+	} {
+		got, set := FileTime(tc.raw)
+		if tc.want == "" {
+			if set {
+				t.Errorf("FileTime(%#x) = %v, want not set", tc.raw, got)
+			}
+			continue
+		}
+		if !set || got.Format(time.RFC3339Nano) != tc.want {
+			t.Errorf("FileTime(%#x) = %v %v, want %s", tc.raw, got.Format(time.RFC3339Nano), set, tc.want)
+		}
 	}
 }

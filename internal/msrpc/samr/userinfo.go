@@ -61,7 +61,13 @@ func FileTime(raw int64) (t time.Time, set bool) {
 		return time.Time{}, false
 	}
 	const epochDiff = 116444736000000000 // 1601-01-01 to 1970-01-01 in 100 ns
-	return time.Unix(0, 0).UTC().Add(time.Duration(raw-epochDiff) * 100), true
+	// Seconds and the rest apart: raw*100 ns overflows a Duration past 2262.
+	since := raw - epochDiff
+	sec, rest := since/10_000_000, since%10_000_000
+	if rest < 0 {
+		sec, rest = sec-1, rest+10_000_000
+	}
+	return time.Unix(sec, rest*100).UTC(), true
 }
 
 // Bounds of the deferred arrays, from the IDL's size_is / range.
