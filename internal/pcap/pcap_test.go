@@ -325,3 +325,19 @@ func FuzzReassembly(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRead reads nullsweep's own lab run (SMB2, DCE/RPC, NBNS:
+// 0.6 MB) from memory.
+func BenchmarkRead(b *testing.B) {
+	data, err := os.ReadFile("testdata/lab/open.pcapng")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Read(context.Background(), "open", bytes.NewReader(data), Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -348,6 +348,12 @@ func (s *smb1State) response(frame int, m *smb1.Message, r *req1) {
 	switch m.Command {
 	case smb1.ComNegotiate:
 		c.rep.Dialect = "SMB1"
+		// A server without extended security names its domain and
+		// itself here ([MS-CIFS] 2.2.4.52.2); the challenge is not kept.
+		if n, err := smb1.ParseNegotiate(m); err == nil && !n.ExtendedSecurity && (n.DomainName != "" || n.ServerName != "") {
+			si := c.serverInfo()
+			si.NetBIOSDomain, si.NetBIOSComputer = n.DomainName, n.ServerName
+		}
 	case smb1.ComSessionSetup:
 		ss, err := smb1.ParseSessionSetup(m)
 		if err != nil {
