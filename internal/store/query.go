@@ -264,6 +264,8 @@ func (d *DB) WorstFindings(ctx context.Context, run int64, n int) ([]Worst, erro
 // JSON instead.
 func (d *DB) ReportHosts(ctx context.Context, run int64) ([]*StoredHost, map[string]*Fix, error) {
 	rows, err := d.db.QueryContext(ctx, "SELECT target, status, layer, error, name, shares, shares IS NULL AND (result IS NOT NULL OR audit IS NOT NULL) FROM targets WHERE run = ?", run)
+	// (For rows of schema 3 and later, shares is never NULL, so the test
+	// stops before reading result and audit.)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: run %d: %w", run, classify(err))
 	}
@@ -294,7 +296,7 @@ func (d *DB) ReportHosts(ctx context.Context, run int64) ([]*StoredHost, map[str
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("store: run %d: %w", run, classify(err))
 	}
-	if err := d.loadItems(ctx, run, byTarget); err != nil {
+	if err := d.loadItems(ctx, run, byTarget, false); err != nil {
 		return nil, nil, err
 	}
 	rows, err = d.db.QueryContext(ctx, "SELECT target, id, severity, title, setting, evidence, fix FROM findings WHERE run = ? ORDER BY rowid", run)
@@ -368,8 +370,12 @@ func (d *DB) ReportHosts(ctx context.Context, run int64) ([]*StoredHost, map[str
 
 // loadItems reads the run's exposure items into the hosts; a target with
 // none (closed, filtered) gets reachability from its status.
-func (d *DB) loadItems(ctx context.Context, run int64, byTarget map[string]*StoredHost) error {
-	rows, err := d.db.QueryContext(ctx, "SELECT target, key, state, evidence FROM exposures WHERE run = ?", run)
+func (d *DB) loadItems(ctx context.Context, run int64, byTarget map[string]*StoredHost, evidence bool) error {
+	q := "SELECT target, key, state, '' FROM exposures WHERE run = ?" // a report shows no item evidence
+	if evidence {
+		q = "SELECT target, key, state, evidence FROM exposures WHERE run = ?"
+	}
+	rows, err := d.db.QueryContext(ctx, q, run)
 	if err != nil {
 		return fmt.Errorf("store: run %d: exposures: %w", run, classify(err))
 	}

@@ -74,21 +74,23 @@ var migrations = []string{
 
 	// 4: targets clustered on (run, target): one B-tree instead of a table
 	// and its primary-key index, which halves the cost of recording the
-	// closed targets that make most of a large sweep.
+	// closed targets that make most of a large sweep; the small columns
+	// first, so a report reads names and shares without walking the
+	// overflow pages of each full result.
 	`CREATE TABLE targets_new (
 		run    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
 		target TEXT NOT NULL,
 		status TEXT NOT NULL,
 		layer  TEXT NOT NULL DEFAULT '',
 		error  TEXT NOT NULL DEFAULT '',
-		result TEXT,
-		audit  TEXT,
 		name   TEXT NOT NULL DEFAULT '',
 		shares TEXT,
+		result TEXT,
+		audit  TEXT,
 		PRIMARY KEY (run, target)
 	) WITHOUT ROWID;
-	INSERT INTO targets_new (run, target, status, layer, error, result, audit, name, shares)
-		SELECT run, target, status, layer, error, result, audit, name, shares FROM targets;
+	INSERT INTO targets_new (run, target, status, layer, error, name, shares, result, audit)
+		SELECT run, target, status, layer, error, name, shares, result, audit FROM targets;
 	DROP TABLE targets;
 	ALTER TABLE targets_new RENAME TO targets;`,
 }
