@@ -14,7 +14,6 @@ import (
 	"github.com/nullsweep/nullsweep/internal/audit"
 	"github.com/nullsweep/nullsweep/internal/enum"
 	"github.com/nullsweep/nullsweep/internal/report"
-	"github.com/nullsweep/nullsweep/internal/smb"
 	"github.com/nullsweep/nullsweep/internal/store"
 )
 
@@ -157,38 +156,6 @@ func auditHost(ctx context.Context, f *auditFlags, host string, expect *audit.Pr
 	// The probes get their own bound: enum may have spent all of its own.
 	hctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	opt := audit.Options{Expect: expect}
-	var probeErr error
-	if !f.noProbe && res.Sessions["null"] != nil && res.Sessions["null"].Result != enum.Denied && res.Sessions["null"].Result != enum.Error {
-		popt := audit.ProbeOptions{Names: f.shares, SMB: smb.Options{Port: f.port}}
-		for _, s := range res.Shares {
-			popt.Listed = append(popt.Listed, s.Name)
-		}
-		if f.smb1 || (res.SMB != nil && res.SMB.Dialect == smb.SMB1.String()) {
-			popt.SMB.Dialects = []smb.Dialect{smb.SMB1}
-		}
-		addr := host
-		if res.Address != "" {
-			addr = res.Address
-		}
-		if res.Port != 0 {
-			popt.SMB.Port = res.Port
-		}
-		if popt.SMB.Port == 139 {
-			// TCP 139 needs the NetBIOS session request first.
-			popt.SMB.Transport = smb.NetBIOSTransport(addr)
-		}
-		probes, err := audit.ProbeShares(hctx, addr, popt)
-		if err != nil {
-			log.Debug("share probe", "host", host, "err", err)
-			probeErr = err
-		}
-		opt.Probes = probes
-	}
-	rep := audit.Assess(res, opt)
-	if probeErr != nil {
-		// What the probe did not reach is not "no": say it failed.
-		rep.Notes = append(rep.Notes, "the share probe stopped: "+probeErr.Error())
-	}
+	rep := audit.Examine(hctx, res, audit.ExamineOptions{Shares: f.shares, NoProbe: f.noProbe, SMB1: f.smb1, Port: f.port, Expect: expect, Logger: log})
 	return hostReport{rep, res}
 }

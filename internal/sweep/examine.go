@@ -9,7 +9,6 @@ import (
 
 	"github.com/nullsweep/nullsweep/internal/audit"
 	"github.com/nullsweep/nullsweep/internal/enum"
-	"github.com/nullsweep/nullsweep/internal/smb"
 )
 
 // ExamineOptions are what phase 2 does with each open host; they are the
@@ -47,41 +46,11 @@ func examine(ctx context.Context, target string, opt ExamineOptions, rec *Record
 	}
 	res := enum.Run(hctx, target, enum.Options{Timeout: opt.HostTimeout, Port: opt.Port, NoGuest: opt.NoGuest, SMB1: opt.SMB1,
 		Checks: checks, RIDs: opt.RIDs, Logger: opt.Logger})
-	// The share probe as `audit` runs it (cmd/nullsweep/audit.go), so that
-	// a host's record equals its solo audit.
-	aopt := audit.Options{Expect: opt.Expect}
-	var probeErr error
-	if null := res.Sessions["null"]; !opt.NoShareProbe && hctx.Err() == nil && null != nil && null.Result != enum.Denied && null.Result != enum.Error {
-		popt := audit.ProbeOptions{Names: opt.Shares}
-		for _, s := range res.Shares {
-			popt.Listed = append(popt.Listed, s.Name)
-		}
-		if opt.SMB1 || (res.SMB != nil && res.SMB.Dialect == smb.SMB1.String()) {
-			popt.SMB.Dialects = []smb.Dialect{smb.SMB1}
-		}
-		addr := target
-		if res.Address != "" {
-			addr = res.Address
-		}
-		popt.SMB.Port = opt.Port
-		if res.Port != 0 {
-			popt.SMB.Port = res.Port
-		}
-		if popt.SMB.Port == 139 {
-			popt.SMB.Transport = smb.NetBIOSTransport(addr)
-		}
-		probes, err := audit.ProbeShares(hctx, addr, popt)
-		if err != nil {
-			opt.Logger.Debug("share probe", "target", target, "err", err)
-			probeErr = err
-		}
-		aopt.Probes = probes
-	}
+	// The share probe and the verdict as `audit` makes them, so that a
+	// host's record equals its solo audit.
 	rec.Result = res
-	rec.Audit = audit.Assess(res, aopt)
-	if probeErr != nil {
-		rec.Audit.Notes = append(rec.Audit.Notes, "the share probe stopped: "+probeErr.Error())
-	}
+	rec.Audit = audit.Examine(hctx, res, audit.ExamineOptions{Shares: opt.Shares, NoProbe: opt.NoShareProbe, SMB1: opt.SMB1,
+		Port: opt.Port, Expect: opt.Expect, Logger: opt.Logger})
 	rec.Status = StatusOpen
 	switch {
 	case errors.Is(hctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
