@@ -74,11 +74,11 @@ print(sum(t for pid, (_, t, _) in procs.items() if ours(pid)))
 PYEOF
 }
 
-# measure NAME HOST CMD: "wall server client" in seconds: hyperfine's mean
+# measure_tool NAME HOST CMD: "wall server client" in seconds: hyperfine's mean
 # wall time and mean client CPU (user+system) of CMD after one warm-up run
 # (smbd starts its RPC helpers on first use), then the server CPU per run
 # over RUNS more runs.
-measure() {
+measure_tool() {
   local name=$1 host=$2 cmd=$3 json="$OUT/$1.json" t0 t1 i runs=${MRUNS:-$RUNS}
   hyperfine -N --warmup 1 --runs "$runs" --export-json "$json" -- "$cmd" >/dev/null 2>&1 || {
     echo "$name: failed ($cmd)" >&2; echo "nan nan nan"; return; }
@@ -120,14 +120,14 @@ bench_enum() {
   for t in ${TARGETS_ENUM:-127.0.0.2 127.0.0.7}; do
     [ "$t" = 127.0.0.10 ] && "$BIN" lab up dc >/dev/null
     echo "== enum -U -S -P -G -L on $t ($RUNS runs each, after a warm-up; $(load))"
-    rows=(nullsweep "$(measure "ns_enum_$t" "$t" "$BIN enum $t -U -S -P -G -L --no-guest --json")")
-    rows+=("rpcclient (12 commands, 1 process)" "$(measure "rpcclient_$t" "$t" "rpcclient -U '' -N $t -c 'srvinfo;lsaquery;lsaquery 5;enumdomusers;querydispinfo;enumdomgroups;enumalsgroups builtin;enumalsgroups domain;querydominfo;getdompwinfo;enumtrust;netshareenumall'")")
-    rows+=("impacket samrdump" "$(MRUNS=$SLOW_RUNS measure "samrdump_$t" "$t" "$PY $EX/samrdump.py -no-pass @$t")")
+    rows=(nullsweep "$(measure_tool "ns_enum_$t" "$t" "$BIN enum $t -U -S -P -G -L --no-guest --json")")
+    rows+=("rpcclient (12 commands, 1 process)" "$(measure_tool "rpcclient_$t" "$t" "rpcclient -U '' -N $t -c 'srvinfo;lsaquery;lsaquery 5;enumdomusers;querydispinfo;enumdomgroups;enumalsgroups builtin;enumalsgroups domain;querydominfo;getdompwinfo;enumtrust;netshareenumall'")")
+    rows+=("impacket samrdump" "$(MRUNS=$SLOW_RUNS measure_tool "samrdump_$t" "$t" "$PY $EX/samrdump.py -no-pass @$t")")
     if command -v nmap >/dev/null; then
-      rows+=("nmap smb-enum-*" "$(MRUNS=$SLOW_RUNS measure "nmap_$t" "$t" "nmap -Pn -n -p445 --script smb-enum-users,smb-enum-shares,smb-enum-domains,smb-os-discovery $t")")
+      rows+=("nmap smb-enum-*" "$(MRUNS=$SLOW_RUNS measure_tool "nmap_$t" "$t" "nmap -Pn -n -p445 --script smb-enum-users,smb-enum-shares,smb-enum-domains,smb-os-discovery $t")")
     fi
     if [ -n "${E4LNG:-}" ]; then
-      rows+=("enum4linux-ng -U -S -P -G" "$(MRUNS=$SLOW_RUNS measure "e4lng_$t" "$t" "$PY $E4LNG -U -S -P -G $t")")
+      rows+=("enum4linux-ng -U -S -P -G" "$(MRUNS=$SLOW_RUNS measure_tool "e4lng_$t" "$t" "$PY $E4LNG -U -S -P -G $t")")
     fi
     table "${rows[@]}"
   done
@@ -173,18 +173,18 @@ bench_rids() {
       continue
     fi
     found=("nullsweep ($path)" "$(jq --arg p "$sid-" '[.rids[] | select(.sid | startswith($p))] | length' "$json")")
-    rows=("nullsweep enum -R ($path)" "$(measure "ns_rids_$t" "$t" "$BIN enum $t -R --no-guest --timeout 120s --rids $range --json")")
+    rows=("nullsweep enum -R ($path)" "$(measure_tool "ns_rids_$t" "$t" "$BIN enum $t -R --no-guest --timeout 120s --rids $range --json")")
     if [ "$path" = samr ] || rpcclient -U '' -N "$t" -c "lookupsids $sid-500" 2>&1 | grep -q ACCESS_DENIED; then
       chunks - "$t" "samlookuprids domain" "$lo" "$hi" >"$OUT/rpcclient_rids_$t.sh"
       found+=("rpcclient samlookuprids" "$(bash "$OUT/rpcclient_rids_$t.sh" 2>/dev/null | grep -c '^rid 0x[0-9a-f]*: .* ([1-69])$' || true)")
-      rows+=("rpcclient samlookuprids (1000/call)" "$(measure "rpcclient_rids_$t" "$t" "bash $OUT/rpcclient_rids_$t.sh")")
+      rows+=("rpcclient samlookuprids (1000/call)" "$(measure_tool "rpcclient_rids_$t" "$t" "bash $OUT/rpcclient_rids_$t.sh")")
     else
       chunks "$sid" "$t" lookupsids "$lo" "$hi" >"$OUT/rpcclient_rids_$t.sh"
       found+=("rpcclient lookupsids" "$(bash "$OUT/rpcclient_rids_$t.sh" 2>/dev/null | grep -c "^$sid-[0-9]* .* ([1-69])\$" || true)")
-      rows+=("rpcclient lookupsids (1000/call)" "$(measure "rpcclient_rids_$t" "$t" "bash $OUT/rpcclient_rids_$t.sh")")
+      rows+=("rpcclient lookupsids (1000/call)" "$(measure_tool "rpcclient_rids_$t" "$t" "bash $OUT/rpcclient_rids_$t.sh")")
     fi
     if [ -n "${E4LNG:-}" ]; then
-      rows+=("enum4linux-ng -R ${E4LNG_BULK:-1000}" "$(MRUNS=$SLOW_RUNS measure "e4lng_rids_$t" "$t" "$PY $E4LNG -R ${E4LNG_BULK:-1000} -r $range $t")")
+      rows+=("enum4linux-ng -R ${E4LNG_BULK:-1000}" "$(MRUNS=$SLOW_RUNS measure_tool "e4lng_rids_$t" "$t" "$PY $E4LNG -R ${E4LNG_BULK:-1000} -r $range $t")")
     else
       echo "  (enum4linux-ng skipped: set E4LNG=/path/to/enum4linux-ng.py)" >&2
     fi
@@ -193,7 +193,7 @@ bench_rids() {
     out="$OUT/lookupsid_$t.txt"
     $PY "$EX/lookupsid.py" -no-pass "@$t" "$hi" >"$out" 2>&1 || true
     local mean
-    mean=$(MRUNS=$SLOW_RUNS measure "lookupsid_$t" "$t" "$PY $EX/lookupsid.py -no-pass @$t $hi")
+    mean=$(MRUNS=$SLOW_RUNS measure_tool "lookupsid_$t" "$t" "$PY $EX/lookupsid.py -no-pass @$t $hi")
     if grep -q '^\[-\]' "$out"; then
       found+=("impacket lookupsid.py" "fails in $(printf '%.3f' "${mean%% *}") s: $(grep -m1 '^\[-\]' "$out" | cut -c5-60)")
       mean="nan nan nan"
