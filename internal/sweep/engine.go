@@ -102,7 +102,12 @@ func Run(ctx context.Context, plan *Plan, opt Options, prog *Progress, emit func
 	}
 	header := Header{Schema: Schema, Kind: KindHost, PlanID: plan.ID, Shard: plan.ShardName()}
 
+	// Phase 1's records are small and buffered; phase 2's go over an
+	// unbuffered channel, so a finished host's result is held by its worker
+	// until it is written: at most Concurrency results exist at once, and
+	// memory stays Concurrency × the per-host bound (docs/bounds.md).
 	records := make(chan *Record, 256)
+	examined := make(chan *Record)
 	open := newQueue()
 	limiter := newBucket(opt.Rate)
 	sc := &scanner{dial: opt.Dial, resolver: opt.Resolver, timeout: opt.ConnectTimeout, port: opt.Port, limit: limiter}
@@ -111,9 +116,7 @@ func Run(ctx context.Context, plan *Plan, opt Options, prog *Progress, emit func
 
 	// Phase 1: one goroutine per connect in flight, at most Connects.
 	var scans sync.WaitGroup
-	scanDone := make(chan struct{})
 	go func() {
-		defer close(scanDone)
 		sem := make(chan struct{}, opt.Connects)
 		for j := range plan.Len() {
 			if opt.Done.Has(j) {
@@ -151,6 +154,7 @@ func Run(ctx context.Context, plan *Plan, opt Options, prog *Progress, emit func
 			}()
 		}
 		scans.Wait()
+		close(records)
 		open.close()
 	}()
 
@@ -174,15 +178,13 @@ func Run(ctx context.Context, plan *Plan, opt Options, prog *Progress, emit func
 					continue
 				}
 				rec.MS += time.Since(start).Milliseconds()
-				records <- rec
+				examined <- rec
 			}
 		}()
 	}
-	allDone := make(chan struct{})
 	go func() {
-		<-scanDone
 		workers.Wait()
-		close(allDone)
+		close(examined)
 	}()
 
 	// The one goroutine that emits; after Run returns it drops what comes
@@ -192,7 +194,22 @@ func Run(ctx context.Context, plan *Plan, opt Options, prog *Progress, emit func
 	emitted := make(chan struct{})
 	go func() {
 		defer close(emitted)
-		for rec := range records {
+		recs, exam := records, examined
+		for recs != nil || exam != nil {
+			var rec *Record
+			var ok bool
+			select {
+			case rec, ok = <-recs:
+				if !ok {
+					recs = nil
+					continue
+				}
+			case rec, ok = <-exam:
+				if !ok {
+					exam = nil
+					continue
+				}
+			}
 			emitMu.Lock()
 			if !stopped {
 				rec.Time = time.Now().UTC()
@@ -208,11 +225,6 @@ func Run(ctx context.Context, plan *Plan, opt Options, prog *Progress, emit func
 			emitMu.Unlock()
 		}
 	}()
-	go func() {
-		<-allDone
-		close(records)
-	}()
-
 	select {
 	case <-emitted:
 	case <-ctx.Done():
