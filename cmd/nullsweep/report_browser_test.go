@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,8 +16,11 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/nullsweep/nullsweep/internal/audit"
+	"github.com/nullsweep/nullsweep/internal/enum"
+	"github.com/nullsweep/nullsweep/internal/htmlreport"
 	"github.com/nullsweep/nullsweep/internal/lab"
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
+	"github.com/nullsweep/nullsweep/internal/store"
 	"github.com/nullsweep/nullsweep/internal/sweep"
 )
 
@@ -263,4 +267,59 @@ func cmpOr(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// A report of 10,000 hosts opens in pages of 100 and pages on.
+func TestLargeReportInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	raw, err := os.ReadFile(testdata + "enum-open.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r enum.Result
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	one, fixes := store.Prepare(&store.Host{Target: r.Target, Status: store.StatusOpen, Result: &r, Audit: audit.Assess(&r, audit.Options{})})
+	var hosts []*store.StoredHost
+	for i := range 10000 {
+		h := *one
+		h.Target = fmt.Sprintf("10.0.%d.%d", i>>8, i&255)
+		hosts = append(hosts, &h)
+	}
+	html := filepath.Join(t.TempDir(), "big.html")
+	t0 := time.Now()
+	err = htmlreport.WriteFile(html, htmlreport.Input{Run: &store.Run{ID: 1, Kind: "sweep", Started: time.Now(), Complete: true},
+		Hosts: hosts, Fixes: fixes, NoDiff: "none", Generated: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(html)
+	t.Logf("written in %v, %.2f MB", time.Since(t0).Round(time.Millisecond), float64(st.Size())/1e6)
+	ctx := browser(t)
+	t0 = time.Now()
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+html), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`))); err != nil {
+		t.Fatal(err)
+	}
+	opened := time.Since(t0)
+	info, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("pageinfo")))
+	if err != nil || info != "page 1 of 100 (10000 of 10000 hosts)" {
+		t.Errorf("page info %q, %v", info, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("next"))); err != nil {
+		t.Fatal(err)
+	}
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#matrix tbody tr")).filter(function (r) { return !r.hidden; }).map(function (r) { return r.cells[0].textContent; })`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shown) != 100 || shown[0] != "10.0.0.100" || shown[99] != "10.0.0.199" {
+		t.Errorf("page 2 shows %d rows, %v … %v; want 10.0.0.100 … 10.0.0.199", len(shown), shown[:min(1, len(shown))], shown[max(0, len(shown)-1):])
+	}
+	t.Logf("opened in chromium in %v (page 1 of 100 ready)", opened.Round(time.Millisecond))
+	if opened > 20*time.Second {
+		t.Errorf("a 10,000-host report took %v to open", opened)
+	}
 }
