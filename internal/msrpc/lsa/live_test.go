@@ -236,12 +236,12 @@ func rpcclientUse(u SIDNameUse) string {
 // per SID.
 func impacketLookupSids(t *testing.T, ctx context.Context, host string, mask uint32, sids []string) []string {
 	if _, err := os.Stat("/usr/bin/python3"); err != nil {
-		t.Skip("no /usr/bin/python3 for the impacket oracle")
+		labtest.OracleMissing(t, "no /usr/bin/python3 for the impacket oracle")
 	}
 	args := append([]string{"testdata/oracle_lsat.py", host, fmt.Sprintf("%#x", mask)}, sids...)
 	out, err := exec.CommandContext(ctx, "/usr/bin/python3", args...).CombinedOutput()
 	if err != nil || strings.Contains(string(out), "No module named") {
-		t.Skipf("impacket oracle unavailable: %v %s", err, out)
+		labtest.OracleMissing(t, "impacket oracle unavailable: %v %s", err, out)
 	}
 	return strings.Split(strings.TrimSpace(string(out)), "\n")
 }

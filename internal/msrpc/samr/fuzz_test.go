@@ -6,43 +6,48 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/nullsweep/nullsweep/internal/ntstatus"
 )
 
 // decoders lists every reply decoder with the captures that seed it.
 var decoders = []struct {
 	name string
 	glob string
-	fn   func([]byte) error
+	fn   func([]byte) (ntstatus.Status, error)
 }{
-	{"handle", "*-Open*", func(b []byte) error { _, _, err := decHandleReply(b); return err }},
-	{"connect5", "*-Connect5", func(b []byte) error { _, _, err := decConnect5(b); return err }},
-	{"enum", "*-Enumerate*", func(b []byte) error { _, _, err := decEnum(b); return err }},
-	{"lookupdomain", "*-LookupDomain-*", func(b []byte) error { _, _, err := decLookupDomain(b); return err }},
-	{"display", "*-QueryDisplayInformation*", func(b []byte) error { _, _, err := decQueryDisplay(b); return err }},
-	{"groupmembers", "*-GetMembersInGroup-*", func(b []byte) error { _, _, err := decGetMembersInGroup(b); return err }},
-	{"aliasmembers", "*-GetMembersInAlias-*", func(b []byte) error { _, _, err := decGetMembersInAlias(b); return err }},
-	{"domaininfo", "*-QueryInformationDomain*", func(b []byte) error {
+	{"handle", "*-Open*", func(b []byte) (ntstatus.Status, error) { _, st, err := decHandleReply(b); return st, err }},
+	{"connect5", "*-Connect5", func(b []byte) (ntstatus.Status, error) { _, st, err := decConnect5(b); return st, err }},
+	{"enum", "*-Enumerate*", func(b []byte) (ntstatus.Status, error) { _, st, err := decEnum(b); return st, err }},
+	{"lookupdomain", "*-LookupDomain-*", func(b []byte) (ntstatus.Status, error) { _, st, err := decLookupDomain(b); return st, err }},
+	{"display", "*-QueryDisplayInformation*", func(b []byte) (ntstatus.Status, error) { _, st, err := decQueryDisplay(b); return st, err }},
+	{"groupmembers", "*-GetMembersInGroup-*", func(b []byte) (ntstatus.Status, error) { _, st, err := decGetMembersInGroup(b); return st, err }},
+	{"aliasmembers", "*-GetMembersInAlias-*", func(b []byte) (ntstatus.Status, error) { _, st, err := decGetMembersInAlias(b); return st, err }},
+	{"domaininfo", "*-QueryInformationDomain*", func(b []byte) (ntstatus.Status, error) {
 		var err error
 		for _, c := range []uint16{1, 3, 12} {
-			if _, _, e := decQueryDomainInfo(b, c); e == nil {
-				return nil
-			} else {
-				err = e
+			_, st, e := decQueryDomainInfo(b, c)
+			if e == nil {
+				return st, nil
 			}
+			err = e
 		}
-		return err
+		return 0, err
 	}},
-	{"dompwinfo", "*-GetDomainPasswordInformation", func(b []byte) error { _, _, err := decGetDomainPasswordInformation(b); return err }},
-	{"lookupids", "*-LookupIdsInDomain", func(b []byte) error {
-		_, _, err := decLookupIds(b, []uint32{500, 501, 512, 513, 1000, 1001, 1107, 99999})
-		return err
+	{"dompwinfo", "*-GetDomainPasswordInformation", func(b []byte) (ntstatus.Status, error) {
+		_, st, err := decGetDomainPasswordInformation(b)
+		return st, err
 	}},
-	{"lookupnames", "*-LookupNamesInDomain", func(b []byte) error {
-		_, _, err := decLookupNames(b, []string{"alice", "Administrator", "nosuchuser"})
-		return err
+	{"lookupids", "*-LookupIdsInDomain", func(b []byte) (ntstatus.Status, error) {
+		_, st, err := decLookupIds(b, []uint32{500, 501, 512, 513, 1000, 1001, 1107, 99999})
+		return st, err
 	}},
-	{"usercontrol", "*-QueryInformationUser-*-16", func(b []byte) error { _, _, err := decQueryUserControl(b); return err }},
-	{"userall", "*-QueryInformationUser-*-21", func(b []byte) error { _, _, err := decQueryUserAll(b); return err }},
+	{"lookupnames", "*-LookupNamesInDomain", func(b []byte) (ntstatus.Status, error) {
+		_, st, err := decLookupNames(b, []string{"alice", "Administrator", "nosuchuser"})
+		return st, err
+	}},
+	{"usercontrol", "*-QueryInformationUser-*-16", func(b []byte) (ntstatus.Status, error) { _, st, err := decQueryUserControl(b); return st, err }},
+	{"userall", "*-QueryInformationUser-*-21", func(b []byte) (ntstatus.Status, error) { _, st, err := decQueryUserAll(b); return st, err }},
 }
 
 func seed(f *testing.F, glob string) {
@@ -100,7 +105,7 @@ func TestHostileCountsAllocateLittle(t *testing.T) {
 	pad := make([]byte, 64)
 	tests := []struct {
 		name string
-		fn   func([]byte) error
+		fn   func([]byte) (ntstatus.Status, error)
 		stub []byte
 	}{
 		// resume, ptr, EntriesRead, ptr, max_count, status
@@ -122,7 +127,7 @@ func TestHostileCountsAllocateLittle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.fn(tt.stub); err == nil {
+			if _, err := tt.fn(tt.stub); err == nil {
 				t.Fatal("hostile reply decoded without error")
 			}
 			var before, after runtime.MemStats

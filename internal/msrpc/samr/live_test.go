@@ -70,7 +70,7 @@ func rpcclient(t testing.TB, host, cmds string) string {
 		t.Skip("live oracle test; -short")
 	}
 	if _, err := exec.LookPath("rpcclient"); err != nil {
-		t.Skip("rpcclient not installed")
+		labtest.OracleMissing(t, "rpcclient not installed")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -134,11 +134,11 @@ print(json.dumps({'max_age': old(p['MaxPasswordAge']), 'min_age': old(p['MinPass
   'lockout_window': lk['LockoutObservationWindow']}))
 `
 	if _, err := exec.LookPath("/usr/bin/python3"); err != nil {
-		t.Skip("no /usr/bin/python3 with impacket")
+		labtest.OracleMissing(t, "no /usr/bin/python3 with impacket")
 	}
 	out, err := exec.Command("/usr/bin/python3", "-c", script, host).Output()
 	if err != nil {
-		t.Skipf("impacket oracle unavailable: %v", err)
+		labtest.OracleMissing(t, "impacket oracle unavailable: %v", err)
 	}
 	var m map[string]int64
 	if err := json.Unmarshal(out, &m); err != nil {
@@ -648,7 +648,7 @@ import sys
 from impacket.dcerpc.v5 import epm, samr
 print(epm.hept_map(sys.argv[1], samr.MSRPC_UUID_SAMR, protocol='ncacn_ip_tcp'))`, addrs["dc"]).Output()
 	if err != nil {
-		t.Skipf("impacket endpoint mapper unavailable: %v", err)
+		labtest.OracleMissing(t, "impacket endpoint mapper unavailable: %v", err)
 	}
 	m := regexp.MustCompile(`ncacn_ip_tcp:([0-9.]+)\[(\d+)\]`).FindStringSubmatch(string(out))
 	if m == nil || m[1] != addrs["dc"] {

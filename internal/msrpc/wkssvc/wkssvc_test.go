@@ -46,7 +46,7 @@ func TestLiveAgainstImpacket(t *testing.T) {
 	}
 	addrs := labtest.Require(t, "open", "dc", "restricted1")
 	if _, err := os.Stat("/usr/bin/python3"); err != nil {
-		t.Skip("no /usr/bin/python3 for the impacket oracle")
+		labtest.OracleMissing(t, "no /usr/bin/python3 for the impacket oracle")
 	}
 	for _, posture := range []string{"open", "dc", "restricted1"} {
 		t.Run(posture, func(t *testing.T) {
@@ -63,7 +63,7 @@ func TestLiveAgainstImpacket(t *testing.T) {
 			}
 			out, err := exec.CommandContext(ctx, "/usr/bin/python3", "testdata/oracle_wkst.py", host).CombinedOutput()
 			if err != nil || strings.Contains(string(out), "No module named") {
-				t.Skipf("impacket oracle unavailable: %v %s", err, out)
+				labtest.OracleMissing(t, "impacket oracle unavailable: %v %s", err, out)
 			}
 			got := fmt.Sprintf("platform=%d computer=%s langroup=%s ver=%d.%d",
 				info.PlatformID, info.ComputerName, info.LanGroup, info.VersionMajor, info.VersionMinor)
