@@ -80,3 +80,20 @@ const (
 	client = "192.0.2.10:50000"
 	server = "192.0.2.20:445"
 )
+
+// smb1Msg is an SMB1 message: header, words, bytes.
+func smb1Msg(cmd byte, reply bool, mid uint16, words, data []byte) []byte {
+	b := make([]byte, 32)
+	copy(b, "\xffSMB")
+	b[4] = cmd
+	if reply {
+		b[9] = 0x80
+	}
+	binary.LittleEndian.PutUint16(b[10:], 0x4001) // NT status, long names
+	binary.LittleEndian.PutUint16(b[26:], 100)    // PID
+	binary.LittleEndian.PutUint16(b[30:], mid)
+	b = append(b, byte(len(words)/2))
+	b = append(b, words...)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(data)))
+	return append(b, data...)
+}

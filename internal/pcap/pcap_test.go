@@ -341,3 +341,62 @@ func BenchmarkRead(b *testing.B) {
 		}
 	}
 }
+
+// TestSMB1TransactionInPieces: a RAP reply larger than the client's
+// buffer comes in two TRANSACTION responses; both pieces are placed by
+// their displacements before package rap decodes the shares.
+func TestSMB1TransactionInPieces(t *testing.T) {
+	le := binary.LittleEndian
+	name := []byte(`\PIPE\LANMAN` + "\x00")
+	params := []byte{0, 0, 'W', 'r', 'L', 'e', 'h', 0, 'B', '1', '3', 'B', 'W', 'z', 0, 1, 0, 0xff, 0xff}
+	words := make([]byte, 28)
+	le.PutUint16(words[0:], uint16(len(params)))
+	le.PutUint16(words[4:], 8)
+	le.PutUint16(words[6:], 0xffff)
+	le.PutUint16(words[18:], uint16(len(params)))
+	le.PutUint16(words[20:], uint16(32+1+28+2+len(name)))
+	req := smb1Msg(0x25, false, 7, words, append(name, params...))
+
+	// NetShareEnum level 1: status, converter, entries, available; then
+	// SHARE_INFO_1 entries of 20 bytes (13-byte name, pad, type, remark).
+	rparams := []byte{0, 0, 0, 0, 2, 0, 2, 0}
+	var rdata []byte
+	for _, n := range []string{"PUBLIC", "IPC$"} {
+		e := make([]byte, 20)
+		copy(e, n)
+		rdata = append(rdata, e...)
+	}
+	le.PutUint16(rdata[20+14:], 3) // IPC
+	piece := func(p []byte, pd int, d []byte, dd int) []byte {
+		w := make([]byte, 20)
+		le.PutUint16(w[0:], uint16(len(rparams)))
+		le.PutUint16(w[2:], uint16(len(rdata)))
+		le.PutUint16(w[6:], uint16(len(p)))
+		le.PutUint16(w[8:], uint16(32+1+20+2))
+		le.PutUint16(w[10:], uint16(pd))
+		le.PutUint16(w[12:], uint16(len(d)))
+		le.PutUint16(w[14:], uint16(32+1+20+2+len(p)))
+		le.PutUint16(w[16:], uint16(dd))
+		return smb1Msg(0x25, true, 7, w, append(append([]byte{}, p...), d...))
+	}
+	srv := "192.0.2.20:139"
+	up := nbss(req)
+	down := append(nbss(piece(rparams, 0, rdata[:20], 0)), nbss(piece(nil, 0, rdata[20:], 20))...)
+	rep := read(t, pcapFile(
+		ethTCP(tcpPkt{src: client, dst: srv, seq: 0, flags: tcpSYN}),
+		ethTCP(tcpPkt{src: srv, dst: client, seq: 0, flags: tcpSYN | tcpACK}),
+		ethTCP(tcpPkt{src: client, dst: srv, seq: 1, flags: tcpACK, payload: up}),
+		ethTCP(tcpPkt{src: srv, dst: client, seq: 1, flags: tcpACK, payload: down}),
+	), Limits{})
+	if len(rep.Conversations) != 1 {
+		t.Fatalf("conversations %+v, not decoded %+v", rep.Conversations, rep.NotDecoded)
+	}
+	c := rep.Conversations[0]
+	var got []string
+	for _, s := range c.Disclosed.Shares {
+		got = append(got, s.Name+"/"+strconv.Itoa(int(s.Type)))
+	}
+	if strings.Join(got, ",") != "PUBLIC/0,IPC$/3" || len(c.Calls) != 1 || !c.Calls[0].Decoded || c.Calls[0].Name != "NetShareEnum" {
+		t.Errorf("shares %v, calls %+v, not decoded %+v", got, c.Calls, rep.NotDecoded)
+	}
+}

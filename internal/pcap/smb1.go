@@ -23,6 +23,7 @@ type req1 struct {
 	rapOp  uint16
 	rapReq []byte
 	andx   []byte // commands chained after the first (AndX)
+	asm    *transAsm
 }
 
 type smb1State struct {
@@ -91,6 +92,10 @@ func (s *smb1State) message(frame int, b []byte) {
 		return
 	}
 	delete(s.pending, key)
+	if m.Command == comTransaction && !s.transResponse(frame, m, r) {
+		s.pending[key] = r // more pieces of the response follow
+		return
+	}
 	s.response(frame, m, r)
 }
 
@@ -420,8 +425,6 @@ func (s *smb1State) response(frame int, m *smb1.Message, r *req1) {
 			p.close()
 			delete(s.files, r.fid)
 		}
-	case comTransaction:
-		s.transResponse(frame, m, r)
 	}
 }
 
@@ -441,7 +444,7 @@ func (s *smb1State) andxTree(frame int, m *smb1.Message, r *req1) {
 // Reserved(4) ParameterCount(6) ParameterOffset(8)
 // ParameterDisplacement(10) DataCount(12) DataOffset(14)
 // DataDisplacement(16) SetupCount(18).
-func (s *smb1State) transResponse(frame int, m *smb1.Message, r *req1) {
+func (s *smb1State) transResponse(frame int, m *smb1.Message, r *req1) (done bool) {
 	c := s.c
 	le := binary.LittleEndian
 	w := m.Words
@@ -450,27 +453,51 @@ func (s *smb1State) transResponse(frame int, m *smb1.Message, r *req1) {
 			c.addCall(Call{RequestFrame: r.frame, Frame: frame, Pipe: "lanman", Interface: "RAP", Opnum: r.rapOp,
 				Name: rapName(r.rapOp), Status: m.Status.String(), Logon: s.sessionKind(m.UID), Decoded: true})
 		}
-		return
+		return true
 	}
 	if len(w) < 20 {
-		return
+		c.d.undecoded(frame, "smb transaction response", fmt.Sprintf("word count %d", len(w)/2))
+		return true
 	}
 	totP, totD := int(le.Uint16(w[0:])), int(le.Uint16(w[2:]))
 	pc, po, pd := int(le.Uint16(w[6:])), int(le.Uint16(w[8:])), int(le.Uint16(w[10:]))
 	dc, do, dd := int(le.Uint16(w[12:])), int(le.Uint16(w[14:])), int(le.Uint16(w[16:]))
-	if pd != 0 || dd != 0 || pc != totP || dc != totD {
-		c.d.undecoded(frame, "smb transaction response", "sent in several pieces; not reassembled")
-		return
+	// A response larger than the client's buffer comes in pieces, each
+	// with its displacement ([MS-CIFS] 3.3.4.1.2). The totals are 16-bit:
+	// at most 64 KiB each is held.
+	a := r.asm
+	if a == nil {
+		a = &transAsm{params: make([]byte, totP), data: make([]byte, totD)}
+		r.asm = a
 	}
-	params, data := slice1(m.Raw, po, pc), slice1(m.Raw, do, dc)
+	a.params, a.data = a.params[:min(totP, len(a.params))], a.data[:min(totD, len(a.data))]
+	if pc > 0 && (po < 32 || po+pc > len(m.Raw) || pd+pc > len(a.params)) ||
+		dc > 0 && (do < 32 || do+dc > len(m.Raw) || dd+dc > len(a.data)) {
+		c.d.undecoded(frame, "smb transaction response", "a piece outside the message or the announced totals")
+		return true
+	}
+	copy(a.params[pd:], m.Raw[po:po+pc])
+	copy(a.data[dd:], m.Raw[do:do+dc])
+	a.gotP += pc
+	a.gotD += dc
+	if a.gotP < len(a.params) || a.gotD < len(a.data) {
+		return false
+	}
 	switch r.trans {
 	case "pipe":
 		if p := s.files[r.fid]; p != nil {
-			p.read(frame, data)
+			p.read(frame, a.data)
 		}
 	case "rap":
-		s.rapResponse(frame, m, r, params, data)
+		s.rapResponse(frame, m, r, a.params, a.data)
 	}
+	return true
+}
+
+// transAsm gathers a TRANSACTION response's parameters and data.
+type transAsm struct {
+	params, data []byte
+	gotP, gotD   int
 }
 
 func rapName(op uint16) string {
