@@ -530,3 +530,30 @@ func TestSweepInterruptInFlight(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepClosedSpace: a sweep of closed addresses answers for every
+// target (closed is an answer) and exits 0; --only-open writes only the
+// summary, which still counts them.
+func TestSweepClosedSpace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("live test")
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		extra   []string
+		records int
+	}{
+		{nil, 64},
+		{[]string{"--only-open"}, 0},
+	} {
+		out := filepath.Join(dir, fmt.Sprintf("closed%d.jsonl", len(tc.extra)))
+		stdout, stderr, code := nullsweep(t, append([]string{"sweep", "127.0.2.64/26", "-o", out}, tc.extra...)...)
+		if code != exitExamined || stderr != "" || stdout != "" {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q", tc.extra, code, stderr, stdout)
+		}
+		recs, sum := readSweep(t, out)
+		if len(recs) != tc.records || !sum.Complete || sum.Counts[sweep.StatusClosed] != 64 || sum.Done != 64 {
+			t.Errorf("%v: %d records, summary %+v", tc.extra, len(recs), sum)
+		}
+	}
+}
