@@ -336,3 +336,30 @@ func TestSweepChangeSweep(t *testing.T) {
 		}
 	}
 }
+
+// A resumed sweep records its whole file: the hosts of the first part
+// (written before the interruption) and of the second.
+func TestResumedSweepRecordsWholeFile(t *testing.T) {
+	addr := labtest.Require(t, "open")["open"]
+	dir := t.TempDir()
+	jl, db := filepath.Join(dir, "s.jsonl"), filepath.Join(dir, "h.db")
+	targets := []string{addr, "127.0.0.1", "127.0.0.30"}
+	if _, errOut, code := nullsweep(t, append([]string{"sweep", "--no-store", "-o", jl, "--seed", "3"}, targets...)...); code != 1 {
+		t.Fatalf("sweep: exit %d %s", code, errOut)
+	}
+	// Keep the first record only: the sweep "was interrupted" there.
+	b, _ := os.ReadFile(jl)
+	first, _, _ := strings.Cut(string(b), "\n")
+	os.WriteFile(jl, []byte(first+"\n"), 0o600)
+	if _, errOut, code := nullsweep(t, append([]string{"sweep", "--db", db, "--resume", jl, "--seed", "3"}, targets...)...); code != 1 {
+		t.Fatalf("resume: exit %d %s", code, errOut)
+	}
+	out, _, _ := nullsweep(t, "runs", "--db", db, "--json")
+	var runs []struct {
+		Targets  int
+		Complete bool
+	}
+	if err := json.Unmarshal([]byte(out), &runs); err != nil || len(runs) != 1 || runs[0].Targets != 3 || !runs[0].Complete {
+		t.Errorf("runs after a resumed sweep: %s (%v)", out, err)
+	}
+}
