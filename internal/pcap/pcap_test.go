@@ -400,3 +400,34 @@ func TestSMB1TransactionInPieces(t *testing.T) {
 		t.Errorf("shares %v, calls %+v, not decoded %+v", got, c.Calls, rep.NotDecoded)
 	}
 }
+
+// FuzzConversation feeds one client→server and one server→client byte
+// stream, as TCP segments cut by the input, to a server port the input
+// picks (SMB on 445, DCE/RPC on 135, LDAP on 389): the protocol decoders
+// behind the reassembly get hostile bytes directly. The budget holds.
+func FuzzConversation(f *testing.F) {
+	f.Add(byte(0), nbss(smb2Negotiate(1)), nbss(smb2Negotiate(1)), byte(7))
+	f.Add(byte(1), []byte("\x05\x00\x0b\x03\x10\x00\x00\x00\x48\x00\x00\x00\x01\x00\x00\x00"), []byte("\x05\x00\x0c\x03\x10\x00\x00\x00\x1c\x00\x00\x00\x01\x00\x00\x00"), byte(3))
+	f.Add(byte(2), []byte{0x30, 0x0c, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x00},
+		[]byte{0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00}, byte(5))
+	lim := Limits{MaxBuffered: 1 << 20, MaxFrame: 64 << 10}
+	f.Fuzz(func(t *testing.T, which byte, up, down []byte, cut byte) {
+		srv := []string{"192.0.2.20:445", "192.0.2.20:135", "192.0.2.20:389"}[int(which)%3]
+		frames := [][]byte{ethTCP(tcpPkt{src: client, dst: srv, seq: 0, flags: tcpSYN}),
+			ethTCP(tcpPkt{src: srv, dst: client, seq: 0, flags: tcpSYN | tcpACK})}
+		n := 1 + int(cut)%97
+		// Interleave the two directions in pieces of n bytes.
+		for off := 0; off < max(len(up), len(down)); off += n {
+			if off < len(up) {
+				frames = append(frames, ethTCP(tcpPkt{src: client, dst: srv, seq: 1 + uint32(off), flags: tcpACK, payload: up[off:min(off+n, len(up))]}))
+			}
+			if off < len(down) {
+				frames = append(frames, ethTCP(tcpPkt{src: srv, dst: client, seq: 1 + uint32(off), flags: tcpACK, payload: down[off:min(off+n, len(down))]}))
+			}
+		}
+		r := read(t, pcapFile(frames...), lim)
+		if r.Stats.PeakBuffered > lim.MaxBuffered {
+			t.Fatalf("peak %d", r.Stats.PeakBuffered)
+		}
+	})
+}
