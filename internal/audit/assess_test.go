@@ -14,9 +14,9 @@ import (
 	"github.com/nullsweep/nullsweep/internal/werror"
 )
 
-// The Results below follow lab-findings.md §3 (what rpcclient/smbclient saw
+// The Results below follow docs/samba.md (what rpcclient/smbclient saw
 // on each lab posture) and the shape of real `nullsweep enum --json` runs
-// against the lab; the Windows ones follow null-session-facts.md §3.5.
+// against the lab; the Windows ones follow Microsoft's documented defaults for anonymous callers.
 
 func u16(v uint16) *uint16 { return &v }
 func i64(v int64) *int64   { return &v }

@@ -69,7 +69,7 @@ func (v *view) windowsOnSamba(s Setting) SettingState {
 		why = append(why, s.Name+": the Samba knob for the same effect is smb.conf '"+s.Equivalent+"'")
 	}
 	if s.Name == PreWindows2000 && v.host.Role == RoleDC {
-		why = append(why, s.Name+": Samba AD allows anonymous SAMR enumeration although Pre-Windows 2000 Compatible Access holds only Authenticated Users (lab-findings §6.10), so the group's membership cannot be read from what a null session sees")
+		why = append(why, s.Name+": Samba AD allows anonymous SAMR enumeration although Pre-Windows 2000 Compatible Access holds only Authenticated Users (docs/samba.md), so the group's membership cannot be read from what a null session sees")
 	}
 	return SettingState{Name: s.Name, State: StateNotObservable, Evidence: why}
 }

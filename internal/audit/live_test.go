@@ -197,7 +197,7 @@ func TestLivePostures(t *testing.T) {
 					t.Errorf("dc guest ok %s %q", guestOK.State, guestOK.Value)
 				}
 				pre := setting(rep, PreWindows2000)
-				if pre.State != StateNotObservable || !strings.Contains(strings.Join(pre.Evidence, " "), "§6.10") {
+				if pre.State != StateNotObservable || !strings.Contains(strings.Join(pre.Evidence, " "), "docs/samba.md") {
 					t.Errorf("dc Pre-Windows 2000: %+v", pre)
 				}
 				if s := setting(rep, SambaServerSigning); !strings.HasPrefix(s.Value, "mandatory") {

@@ -12,7 +12,7 @@ func expValues(p *Prediction) map[string]string {
 	return m
 }
 
-// Each lab posture's smb.conf must predict what lab-findings §3 records a
+// Each lab posture's smb.conf must predict what docs/samba.md records a
 // null session seeing there.
 func TestPredictLabPostures(t *testing.T) {
 	tests := []struct {

@@ -8,7 +8,7 @@ import "strings"
 
 // Setting is one row of the settings table: a Windows policy, registry
 // value, firewall rule or Samba parameter that decides what an anonymous
-// caller gets. The facts come from null-session-facts.md §4 and §4.1, the
+// caller gets. The Windows facts come from the Microsoft documents each row names in References, the
 // Samba rows from smb.conf(5) of Samba 4.17.
 type Setting struct {
 	// Name is the registry value, policy key or smb.conf parameter; it is
@@ -37,7 +37,7 @@ type Setting struct {
 	// Observe says how a remote anonymous probe can see the setting.
 	Observe string
 	// MayBreak lists what closing it is known to break (the seed's list,
-	// mapped in null-session-facts.md §4.1).
+	// mapped to settings by KB823659 and the References).
 	MayBreak []string
 	// References names the documents behind the row.
 	References []string
@@ -240,7 +240,7 @@ var Settings = []Setting{
 		Values:      []Value{{"contains ANONYMOUS LOGON (S-1-5-7) or Everyone (S-1-1-0)", "anonymous callers may enumerate users and groups on DCs"}, {"Authenticated Users only", "anonymous enumeration denied"}},
 		Defaults:    []Default{{"2000 DC", "Everyone"}, {"2003 and later DC", "Authenticated Users (ANONYMOUS LOGON only if 'pre-Windows 2000 compatible permissions' was chosen at dcpromo)"}},
 		Recommended: "no ANONYMOUS LOGON, no Everyone",
-		Observe:     "Windows DC: anonymous SamrEnumerateUsersInDomain / QueryDisplayInformation succeed ⇒ ANONYMOUS LOGON (or Everyone with EveryoneIncludesAnonymous=1) is a member. Not inferable on Samba AD, which allows anonymous SAMR enumeration with Authenticated Users alone (lab-findings §6.10)",
+		Observe:     "Windows DC: anonymous SamrEnumerateUsersInDomain / QueryDisplayInformation succeed ⇒ ANONYMOUS LOGON (or Everyone with EveryoneIncludesAnonymous=1) is a member. Not inferable on Samba AD, which allows anonymous SAMR enumeration with Authenticated Users alone (docs/samba.md)",
 		MayBreak:    []string{breakTrust, "NT4 RAS servers and NT4 member servers reading user properties", breakOlder},
 		References:  []string{"Microsoft: Requirements for network management functions on AD DCs", kb823659},
 	},

@@ -55,7 +55,7 @@ func checkStatus(r *Result, name string) (result Outcome, status string) {
 	return "", ""
 }
 
-// The facts of issue 2, per posture (lab-findings §3).
+// What a null session sees, per posture (docs/samba.md).
 func TestLiveLayers(t *testing.T) {
 	addrs := labtest.Require(t, "open", "restricted", "smb2only", "dc")
 	t.Run("open", func(t *testing.T) {
@@ -230,7 +230,7 @@ func TestLiveGroupMembers(t *testing.T) {
 	}
 }
 
-// Times are decoded exactly (lab-findings §6.13): raw values kept, and the
+// Times are decoded exactly (docs/samba.md, policy times): raw values kept, and the
 // seconds are what the settings really are.
 func TestLivePolicyTimes(t *testing.T) {
 	addrs := labtest.Require(t, "open", "dc")
@@ -289,7 +289,7 @@ func TestLiveRestricted1Denials(t *testing.T) {
 	if !samrDenied {
 		t.Error("no SAMR call reported denied with STATUS_ACCESS_DENIED")
 	}
-	// LSA still answers there (lab-findings §3).
+	// LSA still answers there (docs/samba.md).
 	if r.Domain == nil || r.Domain.Name != "RESTRICT1SRV" {
 		t.Errorf("account domain %+v, want RESTRICT1SRV from LSA", r.Domain)
 	}

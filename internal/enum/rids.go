@@ -4,7 +4,7 @@ package enum
 // the server names. Two paths, chosen by what the server allows: LSA
 // LookupSids (any SID, any domain, up to 20,480 a call) and, where
 // anonymous LSA translation is denied (Samba AD denies POLICY_LOOKUP_NAMES
-// to S-1-5-7, lab-findings §6.10), SAMR LookupIdsInDomain (one domain, at
+// to S-1-5-7, docs/samba.md), SAMR LookupIdsInDomain (one domain, at
 // most 1,000 RIDs a call). Where SAMR enumeration is denied but LSA
 // translation is not (restrict anonymous = 1), this is the only way to
 // the users.

@@ -49,7 +49,7 @@ type oracleEntry struct {
 var lookupsidsLine = regexp.MustCompile(`^(S-[0-9-]+) (.*) \((\d+)\)$`)
 
 // oracleLookupSids asks rpcclient lookupsids for sids, 1,000 a call (a -c
-// argument over 128 KiB fails, lab-findings §6.9), and keeps the mapped.
+// argument over 128 KiB fails, docs/samba.md), and keeps the mapped.
 func oracleLookupSids(t *testing.T, host string, sids []string) map[string]oracleEntry {
 	out := map[string]oracleEntry{}
 	for lo := 0; lo < len(sids); lo += 1000 {

@@ -145,7 +145,7 @@ func shrinkable(err error) bool {
 		return true
 	}
 	// Samba answers a SAMR lookup of more than 1,000 RIDs with
-	// RPC_NT_BAD_STUB_DATA (lab-findings §6.9).
+	// RPC_NT_BAD_STUB_DATA (docs/samba.md).
 	for _, s := range []ntstatus.Status{ntstatus.RPCBadStubData, 0xC0020023, /* RPC_NT_INVALID_BOUND */
 		0xC0000017 /* NO_MEMORY */, 0xC000009A /* INSUFFICIENT_RESOURCES */, 0xC0000023 /* BUFFER_TOO_SMALL */} {
 		if errors.Is(err, s) {

@@ -17,7 +17,7 @@ import (
 	"github.com/nullsweep/nullsweep/internal/smb"
 )
 
-// WellKnownPipes are opened anonymously at layer 5 (DESIGN §2); which of
+// WellKnownPipes are opened anonymously at layer 5; which of
 // them open is what NullSessionPipes controls on Windows.
 var WellKnownPipes = []string{
 	"lsarpc", "samr", "netlogon", "srvsvc", "wkssvc", "spoolss", "browser",

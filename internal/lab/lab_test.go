@@ -37,7 +37,7 @@ func TestLookup(t *testing.T) {
 	}
 }
 
-// TestStandaloneConf pins each posture's smb.conf (lab-findings.md describes
+// TestStandaloneConf pins each posture's smb.conf (docs/samba.md describes
 // servers with exactly these settings). Regenerate with -update.
 func TestStandaloneConf(t *testing.T) {
 	l := New("/LAB")
@@ -235,7 +235,7 @@ func lifecycle(t *testing.T) {
 		out, _ := exec.Command("rpcclient", "-U", "", "-N", addr, "-c", cmd).CombinedOutput()
 		return string(out)
 	}
-	// Accounts, groups and policy as lab-findings.md describes them.
+	// Accounts, groups and policy as docs/samba.md describes them.
 	for _, tc := range []struct{ addr, cmd, want string }{
 		{"127.0.0.2", "enumdomusers", "user:[alice] rid:[0x3e8]"},
 		{"127.0.0.2", "enumdomusers", "user:[bob] rid:[0x3e9]"},

@@ -58,7 +58,7 @@ func (p Posture) options() []string {
 	return postureOptions(p.Name)
 }
 
-// postures is the fixed table; lab-findings.md describes what each shows.
+// postures is the fixed table; docs/samba.md describes what each shows.
 var postures = []Posture{
 	{Name: "open", Addr: "127.0.0.2", NetBIOS: "OPENSRV", NMBD: true,
 		Summary: "restrict anonymous = 0, SMB1..3.1.1, guest mapping, nmbd"},

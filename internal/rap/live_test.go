@@ -157,7 +157,7 @@ func TestLiveNetServerEnum2OnOpen(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// Asked without a domain, Samba's browse list has no servers, which is
-	// what smbclient -L shows (lab-findings 6.7).
+	// what smbclient -L shows (docs/samba.md).
 	servers, err := NetServerEnum2(ctx, tr, SVTypeAll, "")
 	if err != nil {
 		t.Fatal(err)

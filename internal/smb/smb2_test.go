@@ -68,7 +68,7 @@ func TestLiveOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Samba 4.17 standalone serves winreg to anonymous callers; netlogon
-	// exists only on a DC (lab-findings §3).
+	// exists only on a DC (docs/samba.md).
 	pipes := map[string]error{"lsarpc": nil, "samr": nil, "srvsvc": nil, "winreg": nil, "netlogon": ntstatus.ObjectNameNotFound, `\PIPE\wkssvc`: nil}
 	for name, want := range pipes {
 		p, err := ipc.OpenPipe(ctx, name)

@@ -6,7 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// The raw values of lab-findings §6.13, read from the lab's DC and
+// The raw values of docs/samba.md (policy times), read from the lab's DC and
 // standalone servers.
 func TestDuration(t *testing.T) {
 	const day = 86400

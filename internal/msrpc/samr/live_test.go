@@ -112,7 +112,7 @@ func field(t testing.TB, out, label string) uint64 {
 }
 
 // rawPolicy reads the raw 64-bit policy times with impacket (the oracle
-// for values rpcclient prints wrongly, lab-findings §6.13).
+// for values rpcclient prints wrongly, docs/samba.md).
 func rawPolicy(t testing.TB, host string) map[string]int64 {
 	t.Helper()
 	const script = `
@@ -213,7 +213,7 @@ func readOracle(t testing.TB, host, domain string) oracle {
 	}
 	o.policy, o.pwinfo = lists[5], lists[6]
 	// The account domain's SID by SAMR (LSA lookups are denied on Samba
-	// AD, lab-findings §6.10).
+	// AD, docs/samba.md).
 	if sm := regexp.MustCompile(`Domain SID: (S-[0-9-]+)`).FindStringSubmatch(lists[7]); sm != nil {
 		o.domSID = sm[1]
 	}
@@ -365,7 +365,7 @@ func TestEnumerateMatchesRpcclient(t *testing.T) {
 }
 
 // TestPolicySeconds checks the seconds the lab's raw policy values turn
-// into (lab-findings §6.13).
+// into (docs/samba.md).
 func TestPolicySeconds(t *testing.T) {
 	addrs := live(t, "open", "dc")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -11,7 +11,7 @@ import (
 
 // Translator is an open domain for translating RIDs and names: the SAMR
 // path of RID cycling, next to LSA LookupSids. On Samba AD it is the only
-// path (LSA lookups are denied to anonymous, lab-findings §6.10).
+// path (LSA lookups are denied to anonymous, docs/samba.md).
 type Translator struct {
 	c      *Client
 	server Handle

@@ -114,7 +114,7 @@ func TestDecodeDisplay(t *testing.T) {
 	if err != nil || st != ntstatus.Success || len(rep.Users) != 6 {
 		t.Fatal(st, err, len(rep.Users))
 	}
-	// lab-findings §6.12: Samba AD's display information has ACB 0.
+	// docs/samba.md: Samba AD's display information has ACB 0.
 	svc := DisplayUser{Index: 4, RID: 1105, Name: "svc_backup", Description: "backup service - pw: Passw0rd!"}
 	if d := cmp.Diff(svc, rep.Users[3]); d != "" {
 		t.Errorf("dc svc_backup (-want +got):\n%s", d)
@@ -269,7 +269,7 @@ func TestDecodeHandlesAndUserInfo(t *testing.T) {
 			t.Errorf("%s: %v %v, want %v", file, st, err, want)
 		}
 	}
-	// The disabled Guest of the DC: its display entry says 0 (§6.12), class 16 the truth.
+	// The disabled Guest of the DC: its display entry says 0 (docs/samba.md), class 16 the truth.
 	acb, st, err := decQueryUserControl(capture(t, "dc-QueryInformationUser-501-16"))
 	want := ACBDisabled | ACBPasswordNotRequired | ACBNormal | ACBPasswordNeverExpires
 	if err != nil || st != ntstatus.Success || acb != want {
