@@ -449,6 +449,7 @@ func (h *host) samrChecks(ctx context.Context, st *rpcState, hint func() string)
 		Groups:       o.Has(CheckGroups),
 		Policy:       o.Has(CheckPolicy),
 		AccountFlags: o&CheckDetailed != 0,
+		MissingFlags: missingFlagsReads,
 		Details:      o&CheckDetailed != 0,
 	}
 	if hint != nil {
@@ -475,18 +476,7 @@ func (h *host) samrChecks(ctx context.Context, st *rpcState, hint func() string)
 	if e.Users != nil {
 		users := make([]User, 0, len(e.Users))
 		for _, u := range e.Users {
-			usr := User{RID: u.RID, Name: u.Name, FullName: u.FullName, Description: u.Description}
-			// Every account has an account-type bit (MS-SAMR 2.2.1.12), so
-			// a 0 from the display information means the call did not
-			// carry the bits (Samba AD does this): not read, absent.
-			if u.ACBSource == "user_info" || u.ACBSource == "display" && u.ACB != 0 {
-				acb := u.ACB
-				usr.ACB, usr.Flags = &acb, nonNil(samr.ACBNames(u.ACB))
-			}
-			if u.Details != nil {
-				usr.Details = userDetailsOf(u.Details)
-			}
-			users = append(users, usr)
+			users = append(users, userOf(u))
 		}
 		if o.Has(CheckUsers) {
 			// Machine and trust accounts are not users: they go to
@@ -554,6 +544,27 @@ func userDetailsOf(d *samr.UserDetails) *UserDetails {
 	out.PasswordMustChange = ft("password_must_change", d.PasswordMustChange)
 	out.AccountExpires = ft("account_expires", d.AccountExpires)
 	return out
+}
+
+// missingFlagsReads bounds the users whose account bits are read one by
+// one (QueryInformationUser class 16) when the display information carried
+// none: a small domain gets its real flags, a large one keeps them absent
+// (-d reads them for every user).
+const missingFlagsReads = 100
+
+// userOf is one SAMR user as reported. Every account has an account-type
+// bit ([MS-SAMR] 2.2.1.12), so a 0 from the display information means the
+// call did not carry the bits (Samba AD does this): not read, absent.
+func userOf(u samr.User) User {
+	usr := User{RID: u.RID, Name: u.Name, FullName: u.FullName, Description: u.Description}
+	if u.ACBSource == "user_info" || u.ACBSource == "display" && u.ACB != 0 {
+		acb := u.ACB
+		usr.ACB, usr.Flags = &acb, nonNil(samr.ACBNames(u.ACB))
+	}
+	if u.Details != nil {
+		usr.Details = userDetailsOf(u.Details)
+	}
+	return usr
 }
 
 // isMachine: workstation or server trust accounts. Samba AD's display

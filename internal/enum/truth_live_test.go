@@ -8,47 +8,64 @@ import (
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
+	"github.com/nullsweep/nullsweep/internal/msrpc/samr"
 )
 
-// TestLiveUnreadFlagsAbsent: Samba AD's QueryDisplayInformation carries
-// account flags 0 for every user; those flags were not read, so they are
-// absent (never "acb":0,"flags":[]); -d reads them per user, and the DC's
-// Guest and krbtgt are disabled in fact. On the standalone posture the
-// display information carries the bits and they stay.
-func TestLiveUnreadFlagsAbsent(t *testing.T) {
+// TestUnreadFlagsAbsent: account bits the display call did not carry (0,
+// which no account has) are absent, never "acb":0,"flags":[]; bits read
+// from the display call or per user stay.
+func TestUnreadFlagsAbsent(t *testing.T) {
+	for _, tt := range []struct {
+		u    samr.User
+		read bool
+	}{
+		{samr.User{RID: 501, Name: "Guest", ACBSource: "display"}, false},
+		{samr.User{RID: 501, Name: "Guest"}, false},
+		{samr.User{RID: 1000, Name: "alice", ACB: 0x10, ACBSource: "display"}, true},
+		{samr.User{RID: 501, Name: "Guest", ACB: 0x215, ACBSource: "user_info"}, true},
+	} {
+		u := userOf(tt.u)
+		if (u.ACB != nil) != tt.read || tt.read && (*u.ACB != tt.u.ACB || len(u.Flags) == 0) {
+			t.Errorf("%+v: acb %v flags %v, read %v", tt.u, u.ACB, u.Flags, tt.read)
+		}
+		b, _ := json.Marshal(u)
+		if !tt.read && (strings.Contains(string(b), `"acb"`) || strings.Contains(string(b), `"flags"`)) {
+			t.Errorf("unread flags in JSON: %s", b)
+		}
+	}
+}
+
+// TestLiveDCFlagsRead: Samba AD's QueryDisplayInformation carries account
+// flags 0 for every user; a domain this small gets them read per user
+// (QueryInformationUser class 16), so the DC's Guest and krbtgt show as
+// disabled, as -d shows them; the standalone posture keeps the display
+// call's bits.
+func TestLiveDCFlagsRead(t *testing.T) {
 	if testing.Short() {
 		t.Skip("live test")
 	}
 	addrs := labtest.Require(t, "open", "dc")
 	ctx := context.Background()
-	dc := Run(ctx, addrs["dc"], Options{Timeout: 60 * time.Second, NoGuest: true, Checks: CheckUsers})
-	if len(dc.Users) == 0 {
-		t.Fatalf("dc: no users: %s %s", dc.Layer, dc.Error)
-	}
-	for _, u := range dc.Users {
-		if u.ACB != nil || u.Flags != nil {
-			t.Errorf("dc %s: flags %v %v from a display call that carries none", u.Name, u.ACB, u.Flags)
+	for _, checks := range []Checks{CheckUsers, CheckUsers | CheckDetailed} {
+		dc := Run(ctx, addrs["dc"], Options{Timeout: 60 * time.Second, NoGuest: true, Checks: checks})
+		if len(dc.Users) == 0 {
+			t.Fatalf("dc: no users: %s %s", dc.Layer, dc.Error)
 		}
-	}
-	b, _ := json.Marshal(dc.Users)
-	if strings.Contains(string(b), `"acb"`) || strings.Contains(string(b), `"flags"`) {
-		t.Errorf("dc users JSON: %s", b)
-	}
-	dcD := Run(ctx, addrs["dc"], Options{Timeout: 60 * time.Second, NoGuest: true, Checks: CheckUsers | CheckDetailed})
-	disabled := map[string]bool{}
-	for _, u := range dcD.Users {
-		if u.ACB == nil {
-			t.Errorf("dc -d %s: flags not read", u.Name)
-			continue
-		}
-		for _, f := range u.Flags {
-			if f == "disabled" {
-				disabled[u.Name] = true
+		disabled := map[string]bool{}
+		for _, u := range dc.Users {
+			if u.ACB == nil {
+				t.Errorf("dc %s: flags not read", u.Name)
+				continue
+			}
+			for _, f := range u.Flags {
+				if f == "disabled" {
+					disabled[u.Name] = true
+				}
 			}
 		}
-	}
-	if !disabled["Guest"] || !disabled["krbtgt"] || disabled["alice"] {
-		t.Errorf("dc -d disabled accounts: %v, want Guest and krbtgt", disabled)
+		if !disabled["Guest"] || !disabled["krbtgt"] || disabled["alice"] {
+			t.Errorf("dc (checks %#x) disabled accounts: %v, want Guest and krbtgt", checks, disabled)
+		}
 	}
 	open := Run(ctx, addrs["open"], Options{Timeout: 60 * time.Second, NoGuest: true, Checks: CheckUsers})
 	for _, u := range open.Users {

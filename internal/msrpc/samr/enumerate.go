@@ -37,6 +37,11 @@ type Options struct {
 	// display information carries 0 for every user; this gives the real
 	// bits.
 	AccountFlags bool
+	// MissingFlags, when AccountFlags is off, reads the bits with class
+	// 16 anyway where the display information carried none for any user
+	// (Samba AD), if there are at most this many users: three calls a
+	// user is cheap for a few and not for thousands. 0: never.
+	MissingFlags int
 	// Details reads each user's SAMPR_USER_ALL_INFORMATION (class 21:
 	// home, profile, logon times and counts, the real account bits),
 	// falling back to class 16 for the bits when class 21 is refused.
@@ -397,12 +402,24 @@ func (c *Client) readUsers(ctx context.Context, dom *domainHandles, e *Enumerati
 		for i := range e.Users {
 			c.readUserDetails(ctx, h, &e.Users[i], opt.AccountFlags)
 		}
-	} else if opt.AccountFlags {
+	} else if opt.AccountFlags || len(e.Users) <= opt.MissingFlags && noDisplayFlags(e.Users) {
 		for i := range e.Users {
 			c.readUserControl(ctx, h, &e.Users[i])
 		}
 	}
 	return nil
+}
+
+// noDisplayFlags: the display information gave no user any account bit.
+// No account lacks an account-type bit ([MS-SAMR] 2.2.1.12), so all zeros
+// mean the call did not carry them.
+func noDisplayFlags(us []User) bool {
+	for _, u := range us {
+		if u.ACB != 0 {
+			return false
+		}
+	}
+	return len(us) > 0
 }
 
 // readUserDetails reads class 21 for one user; when the open or the query
