@@ -15,6 +15,7 @@ import (
 
 type enumFlags struct {
 	hostFlags
+	credFlags
 	letters  map[rune]*bool
 	rids     string
 	ridBatch int
@@ -35,6 +36,9 @@ func newEnumCmd() *cobra.Command {
 		Long: `enum examines one host the way a stranger can: reachability, negotiate,
 the null session (no user, no password) and a guest probe (a freshly random
 unknown user, empty password), IPC$, the well-known pipes, then the RPC checks.
+With --user, every SMB check runs as that user instead (the password from
+NULLSWEEP_PASSWORD, an NT hash from NULLSWEEP_NTHASH, or a prompt); the logon
+is tried once per host, never retried.
 
 enum.exe's letters select checks: -U users, -M machines/browse list, -S shares,
 -P password and lockout policy, -G groups, -L LSA domain and trusts,
@@ -57,7 +61,8 @@ or on a usage error.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runEnum(cmd, f, args[0]) },
 	}
 	fl := cmd.Flags()
-	f.register(fl, 10*time.Second, "write the result as JSON (schema nullsweep/1, docs/json.md)")
+	f.hostFlags.register(fl, 10*time.Second, "write the result as JSON (schema nullsweep/1, docs/json.md)")
+	f.credFlags.register(fl)
 	for _, l := range []struct {
 		r    rune
 		help string
@@ -150,12 +155,17 @@ func runEnum(cmd *cobra.Command, f *enumFlags, arg string) error {
 	default:
 		return usageErr(fmt.Errorf("--transport must be auto, smb or tcp, not %q", f.transport))
 	}
+	creds, err := f.credentials(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
 	ctx, in, stop := withSignals(cmd.Context())
 	defer stop()
 	start := time.Now()
 	res := enum.Run(ctx, hosts[0], enum.Options{
 		Timeout: f.timeout, Port: f.port, NoGuest: f.noGuest, SMB1: f.smb1, Checks: f.checks(), Logger: f.logger(cmd.ErrOrStderr()), Transport: f.transport,
-		RIDs: enum.RIDOptions{Ranges: ranges, Batch: f.ridBatch, Stop: f.ridStop, UnixSIDs: f.unixSIDs, Names: f.names},
+		Credentials: creds,
+		RIDs:        enum.RIDOptions{Ranges: ranges, Batch: f.ridBatch, Stop: f.ridStop, UnixSIDs: f.unixSIDs, Names: f.names},
 	})
 	took := time.Since(start)
 	if in.Signal() != nil && res.Error != "" {

@@ -26,6 +26,9 @@ type Result struct {
 	// Error and Layer say where the host's examination stopped, if it did.
 	Error string `json:"error,omitempty"`
 	Layer Layer  `json:"layer,omitempty"`
+	// Account is DOMAIN\user of an authenticated run (enum --user): every
+	// SMB check then ran on that user's session. Absent: anonymous.
+	Account string `json:"account,omitempty"`
 
 	Ports map[string]Outcome `json:"ports"` // "445","139" → open|closed|filtered
 	// Port is the SMB port the session and checks used (445 or 139).

@@ -43,6 +43,11 @@ type Options struct {
 	// Transport of the RPC checks: TransportAuto (""), TransportSMB or
 	// TransportTCP (doors.go).
 	Transport string
+	// Credentials, when not zero, make every check authenticated: the
+	// session is the user's (Result.Sessions["user"], Result.Account) and
+	// no null session or guest probe is tried. The logon is tried once; a
+	// refusal ends the host at the session layer and is never retried.
+	Credentials smb.Credentials
 
 	// sequential runs the RPC checks one after another even where they
 	// could run beside each other (tests: a recorded server replays one
@@ -168,6 +173,9 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 	h := &host{Target: target, Opt: opt, log: log.With("target", target),
 		Result: &Result{Schema: Schema, Target: target, Ports: map[string]Outcome{},
 			Sessions: map[string]*SessionResult{}, Checks: []Check{}}}
+	if !opt.Credentials.Anonymous() {
+		h.Result.Account = opt.Credentials.Account()
+	}
 	defer h.close()
 	h.run(ctx)
 	h.doors(ctx)
@@ -272,15 +280,15 @@ func (h *host) run(ctx context.Context) {
 	h.noteNegotiated(neg)
 	// The guest probe gets its own connection, in the same dialect family,
 	// so that it runs beside the null session's checks without sharing state.
-	if !h.Opt.NoGuest {
+	if !h.Opt.NoGuest && h.Opt.Credentials.Anonymous() {
 		smb1 := neg.Dialect == smb.SMB1
 		g := goBeside(h, func(rec *recorder) *SessionResult { return h.guestProbe(ctx, rec, sopt, smb1) })
 		defer func() { r.Sessions["guest"] = g.wait(h) }()
 	}
 
-	// Layer 3: the null session.
+	// Layer 3: the null session, or the user's.
 	sess, sr, err := h.nullSession(ctx, neg.Dialect)
-	r.Sessions["null"] = sr
+	r.Sessions[h.sessionKind()] = sr
 	if err != nil {
 		h.fail(LayerSession, err)
 		return
@@ -506,11 +514,27 @@ func (h *host) noteNegotiated(neg smb.NegotiateInfo) {
 	}
 }
 
-// nullSession is layer 3: no user, no domain, no password.
+// sessionKind is the Result.Sessions key of the main session: "null", or
+// "user" when the run has credentials.
+func (h *host) sessionKind() string {
+	if h.Opt.Credentials.Anonymous() {
+		return "null"
+	}
+	return "user"
+}
+
+// nullSession is layer 3: no user, no domain, no password; or, with
+// credentials, the user's logon (its evidence names the account, never
+// the secret).
 func (h *host) nullSession(ctx context.Context, d smb.Dialect) (smb.Session, *SessionResult, error) {
 	start := time.Now()
-	sess, info, err := h.Conn.SessionSetup(ctx, smb.Credentials{})
-	h.note(Call(LayerSession, IfaceSMB, "SessionSetup", "null").Named("smb.SessionSetup(null)"), start, err)
+	creds := h.Opt.Credentials
+	sess, info, err := h.Conn.SessionSetup(ctx, creds)
+	arg := "null"
+	if !creds.Anonymous() {
+		arg = "user " + creds.Account()
+	}
+	h.note(Call(LayerSession, IfaceSMB, "SessionSetup", arg).Named("smb.SessionSetup("+arg+")"), start, err)
 	h.noteSessionInfo(info)
 	return sess, sessionResult(info, err, d), err
 }

@@ -211,8 +211,11 @@ func (h *host) lanman(ctx context.Context) (lanmanTree, func(), string) {
 		return nil, nil, "browse list unavailable: SMB1 negotiate failed: " + string(ProbeOutcome(err))
 	}
 	start = time.Now()
-	sess, _, err := conn.SessionSetup(ctx, smb.Credentials{})
-	h.note(Call(LayerSession, IfaceSMB, "SessionSetup", "null, SMB1 for RAP").Named("smb.SessionSetup(null, SMB1 for RAP)"), start, err)
+	// The run's own logon (null, or the user's: it succeeded on the main
+	// connection, so this is no second guess at a password).
+	sess, _, err := conn.SessionSetup(ctx, h.Opt.Credentials)
+	arg := h.sessionKind() + ", SMB1 for RAP"
+	h.note(Call(LayerSession, IfaceSMB, "SessionSetup", arg).Named("smb.SessionSetup("+arg+")"), start, err)
 	if err != nil {
 		conn.Close()
 		return nil, nil, "browse list unavailable: SMB1 null session: " + string(ProbeOutcome(err))

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/rc4"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -26,6 +27,8 @@ type Authenticate struct {
 	Domain      string
 	User        string
 	Workstation string
+	// EncryptedRandomSessionKey is set under NTLMSSP_NEGOTIATE_KEY_EXCH.
+	EncryptedRandomSessionKey []byte
 }
 
 // Marshal encodes the message. Strings are UTF-16LE (we always negotiate
@@ -37,7 +40,7 @@ func (a *Authenticate) Marshal() []byte {
 		}
 		return []byte(s)
 	}
-	payloads := [][]byte{a.LMResponse, a.NTResponse, enc(a.Domain), enc(a.User), enc(a.Workstation), nil}
+	payloads := [][]byte{a.LMResponse, a.NTResponse, enc(a.Domain), enc(a.User), enc(a.Workstation), a.EncryptedRandomSessionKey}
 	b := make([]byte, authHeaderLen, authHeaderLen+len(a.LMResponse)+len(a.NTResponse)+64)
 	copy(b, signature)
 	binary.LittleEndian.PutUint32(b[8:], typeAuthenticate)
@@ -70,7 +73,7 @@ func ParseAuthenticate(b []byte) (*Authenticate, error) {
 		return nil, fmt.Errorf("%w: %d", ErrType, t)
 	}
 	a := &Authenticate{Flags: binary.LittleEndian.Uint32(b[60:])}
-	var f [5][]byte
+	var f [6][]byte
 	for i := range f {
 		v, err := field(b, 12+8*i)
 		if err != nil {
@@ -84,14 +87,16 @@ func ParseAuthenticate(b []byte) (*Authenticate, error) {
 		}
 		return string(v)
 	}
-	a.LMResponse, a.NTResponse = f[0], f[1]
+	a.LMResponse, a.NTResponse, a.EncryptedRandomSessionKey = f[0], f[1], f[5]
 	a.Domain, a.User, a.Workstation = dec(f[2]), dec(f[3]), dec(f[4])
 	return a, nil
 }
 
 // responseFlags are the flags for AUTHENTICATE: what both sides support.
-func responseFlags(ch *Challenge) uint32 {
-	f := clientFlags & ch.Flags
+func responseFlags(ch *Challenge) uint32 { return responseFlagsOf(clientFlags, ch) }
+
+func responseFlagsOf(offered uint32, ch *Challenge) uint32 {
+	f := offered & ch.Flags
 	if ch.Flags&NegotiateUnicode != 0 {
 		f &^= NegotiateOEM
 	}
@@ -113,14 +118,48 @@ func Anonymous(ch *Challenge) []byte {
 
 // Options make NTLMv2 deterministic in tests.
 type Options struct {
-	Rand io.Reader        // client challenge; crypto/rand when nil
+	// Rand gives the client challenge (8 bytes), then the exported session
+	// key (16 bytes) under KEY_EXCH; crypto/rand when nil.
+	Rand io.Reader
 	Now  func() time.Time // used when the server sent no timestamp; time.Now when nil
 }
 
 // NTLMv2 returns an AUTHENTICATE_MESSAGE with an NTLMv2 response for user,
-// domain and password ([MS-NLMP] 3.3.2). No session key is derived: the
-// caller must not sign.
+// domain and password ([MS-NLMP] 3.3.2), for the guest probe: its session
+// key is dropped (nothing is signed on a guest session).
 func NTLMv2(ch *Challenge, user, domain, password string, opt Options) ([]byte, error) {
+	a, err := NTLMv2Hash(ch, user, domain, NTHash(password), opt)
+	if err != nil {
+		return nil, err
+	}
+	return a.Message, nil
+}
+
+// Auth is an AUTHENTICATE_MESSAGE and the session key it establishes.
+type Auth struct {
+	Message []byte
+	// SessionKey is ExportedSessionKey ([MS-NLMP] 3.1.5.1.2): the random
+	// key sent encrypted under KEY_EXCH, else the KeyExchangeKey, which
+	// for NTLMv2 is the SessionBaseKey ([MS-NLMP] 3.4.5.1 KXKEY).
+	SessionKey []byte
+}
+
+// NTHash is NTOWFv1 ([MS-NLMP] 3.3.1): MD4(UTF-16LE(password)), what a
+// user may give instead of the password.
+func NTHash(password string) []byte {
+	h := md4.New()
+	h.Write(utf16Bytes(password))
+	return h.Sum(nil)
+}
+
+// NTLMv2Hash returns the AUTHENTICATE_MESSAGE of an NTLMv2 logon from the
+// account's NT hash ([MS-NLMP] 3.3.2) with its session key. The flags are
+// what Negotiate offered that the CHALLENGE accepted; the caller offered
+// SIGN and KEY_EXCH with NegotiateAuth.
+func NTLMv2Hash(ch *Challenge, user, domain string, ntHash []byte, opt Options) (*Auth, error) {
+	if len(ntHash) != 16 {
+		return nil, fmt.Errorf("ntlmssp: an NT hash is 16 bytes, not %d", len(ntHash))
+	}
 	r := opt.Rand
 	if r == nil {
 		r = rand.Reader
@@ -137,7 +176,7 @@ func NTLMv2(ch *Challenge, user, domain, password string, opt Options) ([]byte, 
 		}
 		ts = ToFileTime(now())
 	}
-	key := ntowfv2(user, domain, password)
+	key := ntowfv2Hash(user, domain, ntHash)
 
 	temp := make([]byte, 0, 28+len(ch.TargetInfo)+4)
 	temp = append(temp, 1, 1, 0, 0, 0, 0, 0, 0)
@@ -149,6 +188,9 @@ func NTLMv2(ch *Challenge, user, domain, password string, opt Options) ([]byte, 
 
 	proof := hmacMD5(key, ch.ServerChallenge[:], temp)
 	nt := append(proof, temp...)
+	// SessionBaseKey = HMAC_MD5(ResponseKeyNT, NTProofStr) (3.3.2), and
+	// for NTLMv2 KXKEY returns it unchanged (3.4.5.1).
+	kx := hmacMD5(key, proof)
 
 	// With a server timestamp, [MS-NLMP] 3.1.5.1.2 wants Z(24) for LM.
 	lm := make([]byte, 24)
@@ -157,20 +199,37 @@ func NTLMv2(ch *Challenge, user, domain, password string, opt Options) ([]byte, 
 		copy(lm[16:], cc[:])
 	}
 	a := &Authenticate{
-		Flags:      responseFlags(ch),
+		Flags:      responseFlagsOf(authFlags, ch),
 		LMResponse: lm,
 		NTResponse: nt,
 		Domain:     domain,
 		User:       user,
 	}
-	return a.Marshal(), nil
+	exported := kx
+	if a.Flags&NegotiateKeyExch != 0 {
+		// 3.1.5.1.2: ExportedSessionKey = NONCE(16), sent as
+		// RC4K(KeyExchangeKey, ExportedSessionKey).
+		exported = make([]byte, 16)
+		if _, err := io.ReadFull(r, exported); err != nil {
+			return nil, fmt.Errorf("ntlmssp: session key: %w", err)
+		}
+		c, err := rc4.NewCipher(kx)
+		if err != nil {
+			return nil, fmt.Errorf("ntlmssp: rc4: %w", err)
+		}
+		a.EncryptedRandomSessionKey = make([]byte, 16)
+		c.XORKeyStream(a.EncryptedRandomSessionKey, exported)
+	}
+	return &Auth{Message: a.Marshal(), SessionKey: exported}, nil
 }
 
 // ntowfv2 is NTOWFv2: HMAC_MD5(MD4(UTF16(password)), UTF16(UPPER(user)+domain)).
 func ntowfv2(user, domain, password string) []byte {
-	h := md4.New()
-	h.Write(utf16Bytes(password))
-	return hmacMD5(h.Sum(nil), utf16Bytes(strings.ToUpper(user)+domain))
+	return ntowfv2Hash(user, domain, NTHash(password))
+}
+
+func ntowfv2Hash(user, domain string, ntHash []byte) []byte {
+	return hmacMD5(ntHash, utf16Bytes(strings.ToUpper(user)+domain))
 }
 
 func hmacMD5(key []byte, data ...[]byte) []byte {

@@ -1,8 +1,8 @@
 // Package ntlmssp is the client half of NTLM authentication ([MS-NLMP]):
 // NEGOTIATE, CHALLENGE parsing (target info, version) and AUTHENTICATE in
 // two forms only: anonymous (the null session) and NTLMv2 (the guest probe,
-// or credentials the user gave). It never derives or uses a session key:
-// nullsweep does not sign or seal.
+// or credentials the user gave). An NTLMv2 logon with credentials derives
+// the session key SMB signing needs; nullsweep never seals.
 package ntlmssp
 
 import (
@@ -72,11 +72,16 @@ var (
 	ErrType      = errors.New("ntlmssp: unexpected message type")
 )
 
-// clientFlags are offered in NEGOTIATE. No SIGN/SEAL/KEY_EXCH: we never
-// want a session key, so we do not ask for one.
+// clientFlags are offered in NEGOTIATE of a null session or the guest
+// probe. No SIGN/SEAL/KEY_EXCH: there is no key to sign with.
 const clientFlags = NegotiateUnicode | NegotiateOEM | RequestTarget | NegotiateNTLM |
 	NegotiateAlwaysSign | NegotiateExtendedSessionSecurity | NegotiateTargetInfo |
 	NegotiateVersion | Negotiate128 | Negotiate56
+
+// authFlags are offered when the user gave credentials: SIGN and KEY_EXCH
+// too, so that the session key is a fresh random one ([MS-NLMP] 3.1.5.1.2)
+// and SMB signing can use it.
+const authFlags = clientFlags | NegotiateSign | NegotiateKeyExch
 
 // clientVersion is the VERSION we announce (6.1.7601, NTLMSSP revision 15),
 // a common Windows value; the server only logs it.
@@ -84,11 +89,17 @@ var clientVersion = [8]byte{6, 1, 0xb1, 0x1d, 0, 0, 0, 15}
 
 // Negotiate returns a NEGOTIATE_MESSAGE ([MS-NLMP] 2.2.1.1) with no domain or
 // workstation supplied.
-func Negotiate() []byte {
+func Negotiate() []byte { return negotiate(clientFlags) }
+
+// NegotiateAuth is the NEGOTIATE_MESSAGE of a logon with credentials: it
+// also offers SIGN and KEY_EXCH (authFlags).
+func NegotiateAuth() []byte { return negotiate(authFlags) }
+
+func negotiate(flags uint32) []byte {
 	b := make([]byte, 0, 40)
 	b = append(b, signature...)
 	b = binary.LittleEndian.AppendUint32(b, typeNegotiate)
-	b = binary.LittleEndian.AppendUint32(b, clientFlags)
+	b = binary.LittleEndian.AppendUint32(b, flags)
 	// DomainNameFields and WorkstationFields: empty, offset at the end.
 	b = appendField(b, 0, 40)
 	b = appendField(b, 0, 40)

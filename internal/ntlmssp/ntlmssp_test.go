@@ -204,3 +204,53 @@ func FuzzParseChallenge(f *testing.F) {
 		}
 	})
 }
+
+// TestNTLMv2SessionKeyVector checks the session keys against [MS-NLMP]
+// 4.2.4: SessionBaseKey (= KeyExchangeKey for NTLMv2, 4.2.4.1.2) and the
+// EncryptedRandomSessionKey of RandomSessionKey 0x55 x16 (4.2.4.2.3).
+func TestNTLMv2SessionKeyVector(t *testing.T) {
+	info := unhex("02000c0044006f006d00610069006e0001000c005300650072007600650072000000 0000")
+	rnd := append(bytes.Repeat([]byte{0xaa}, 8), bytes.Repeat([]byte{0x55}, 16)...)
+	for _, tc := range []struct {
+		name       string
+		flags      uint32
+		wantKey    string
+		wantEncKey string
+	}{
+		{"key exchange", NegotiateUnicode | NegotiateNTLM | NegotiateTargetInfo | NegotiateExtendedSessionSecurity | NegotiateSign | NegotiateKeyExch,
+			"55555555555555555555555555555555", "c5dad2544fc9799094ce1ce90bc9d03e"},
+		{"no key exchange", NegotiateUnicode | NegotiateNTLM | NegotiateTargetInfo | NegotiateExtendedSessionSecurity | NegotiateSign,
+			"8de40ccadbc14a82f15cb0ad0de95ca3", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ch := &Challenge{Flags: tc.flags, TargetInfo: info}
+			copy(ch.ServerChallenge[:], unhex("0123456789abcdef"))
+			got, err := NTLMv2Hash(ch, "User", "Domain", NTHash("Password"), Options{
+				Rand: bytes.NewReader(rnd),
+				Now:  func() time.Time { return time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC) },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.SessionKey, unhex(tc.wantKey)) {
+				t.Errorf("session key % x, want %s", got.SessionKey, tc.wantKey)
+			}
+			a, err := ParseAuthenticate(got.Message)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(a.EncryptedRandomSessionKey, unhex(tc.wantEncKey)) {
+				t.Errorf("encrypted session key % x, want %s", a.EncryptedRandomSessionKey, tc.wantEncKey)
+			}
+			if want := unhex("68cd0ab851e51c96aabc927bebef6a1c"); !bytes.Equal(a.NTResponse[:16], want) {
+				t.Errorf("NTProofStr % x", a.NTResponse[:16])
+			}
+		})
+	}
+	if h := NTHash("Password"); !bytes.Equal(h, unhex("a4f49c406510bdcab6824ee7c30fd852")) {
+		t.Errorf("NTOWFv1 % x", h) // [MS-NLMP] 4.2.2.1.2
+	}
+	if _, err := NTLMv2Hash(&Challenge{}, "u", "", make([]byte, 15), Options{}); err == nil {
+		t.Error("a 15-byte hash was accepted")
+	}
+}

@@ -117,6 +117,9 @@ func sessionsSection(t *tw, r *enum.Result) {
 	if g := r.Sessions["guest"]; g != nil {
 		t.f("guest probe (random unknown user, empty password): %s\n", sessionLine(g))
 	}
+	if u := r.Sessions["user"]; u != nil {
+		t.f("user session (%s, NTLMv2; every check below runs as this user): %s\n", r.Account, sessionLine(u))
+	}
 }
 
 func ipcSection(t *tw, r *enum.Result) {
@@ -134,7 +137,11 @@ func ipcSection(t *tw, r *enum.Result) {
 
 func pipesSection(t *tw, r *enum.Result) {
 	if len(r.Pipes) > 0 {
-		t.f("named pipes (anonymous open):\n")
+		if r.Account != "" {
+			t.f("named pipes (open as %s):\n", r.Account)
+		} else {
+			t.f("named pipes (anonymous open):\n")
+		}
 		for _, p := range enum.WellKnownPipes {
 			if st, ok := r.Pipes[p]; ok {
 				t.f("  %-10s %s\n", p, st)

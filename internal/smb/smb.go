@@ -6,6 +6,7 @@ package smb
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
@@ -68,14 +69,45 @@ type NegotiateInfo struct {
 
 // Credentials for a session. The zero value is a null session: no user,
 // no domain, no password. Nothing else is ever sent unless the user gave it.
+// The secret (Password or NTHash) never leaves this value in text: String,
+// GoString and LogValue name the account only, so that a %v, a %#v or a
+// log line cannot print it.
 type Credentials struct {
 	User     string
 	Domain   string
 	Password string
+	// NTHash is NTOWFv1 of the password ([MS-NLMP] 3.3.1), given instead
+	// of Password; 16 bytes.
+	NTHash []byte
 }
 
 // Anonymous reports whether these credentials make a null session.
-func (c Credentials) Anonymous() bool { return c.User == "" && c.Password == "" && c.Domain == "" }
+func (c Credentials) Anonymous() bool {
+	return c.User == "" && c.Password == "" && c.Domain == "" && len(c.NTHash) == 0
+}
+
+// HasSecret reports whether a password or an NT hash was given: such a
+// logon derives a session key (and can sign); the guest probe's empty
+// password does not.
+func (c Credentials) HasSecret() bool { return c.Password != "" || len(c.NTHash) != 0 }
+
+// Account is DOMAIN\user (user alone without a domain): the name reports
+// may show.
+func (c Credentials) Account() string {
+	if c.Domain == "" {
+		return c.User
+	}
+	return c.Domain + `\` + c.User
+}
+
+// String names the account only.
+func (c Credentials) String() string { return c.Account() }
+
+// GoString names the account only (%#v).
+func (c Credentials) GoString() string { return "smb.Credentials{" + c.Account() + "}" }
+
+// LogValue names the account only.
+func (c Credentials) LogValue() slog.Value { return slog.StringValue(c.Account()) }
 
 // NTLMInfo is what the NTLMSSP CHALLENGE revealed about the server, even
 // when the logon later fails.

@@ -101,7 +101,7 @@ func (c *SMB1Conn) SessionSetupForm(ctx context.Context, creds Credentials, form
 	var err error
 	switch form {
 	case "empty-password":
-		if creds.Password != "" {
+		if creds.HasSecret() {
 			return nil, info, errors.New("smb: the SMB1 empty-password logon sends no password")
 		}
 		r, err = c.c.SessionSetupEmpty(ctx, creds.User, creds.Domain)
@@ -132,7 +132,7 @@ func (c *SMB1Conn) SessionSetupForm(ctx context.Context, creds Credentials, form
 func (c *SMB1Conn) ntlmssp(ctx context.Context, creds Credentials, info *SessionInfo) (*smb1.SessionSetupResponse, error) {
 	var r *smb1.SessionSetupResponse
 	var uid uint16
-	err := ntlmExchange(ctx, creds, info, func(ctx context.Context, blob []byte) (ntstatus.Status, []byte, error) {
+	_, err := ntlmExchange(ctx, creds, info, func(ctx context.Context, blob []byte) (ntstatus.Status, []byte, error) {
 		resp, err := c.c.SessionSetupBlob(ctx, uid, blob)
 		r = resp // the caller reads the outcome from the last response, if any
 		if resp == nil {

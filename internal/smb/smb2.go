@@ -53,20 +53,25 @@ func (c *conn2) Close() error              { return c.c.Close() }
 // start time) to callers that want more than NegotiateInfo.
 func (c *conn2) SMB2Negotiate() *smb2.NegotiateResponse { return c.resp }
 
-// SessionSetup runs the NTLMSSP exchange (ntlmExchange). The session is
-// never signed: a null or guest session has no key to sign with.
+// SessionSetup runs the NTLMSSP exchange (ntlmExchange). A null or guest
+// session is never signed: it has no key to sign with. A logon with a
+// password or NT hash signs every request from then on and verifies every
+// response ([MS-SMB2] 3.2.5.3.1), the final SESSION_SETUP response first
+// when the server signed it (3.1.1 always does, 3.3.5.5.3).
 func (c *conn2) SessionSetup(ctx context.Context, creds Credentials) (Session, SessionInfo, error) {
 	info := SessionInfo{Form: "ntlmv2"}
 	if creds.Anonymous() {
 		info.Form = "ntlmssp-anonymous"
 	}
 	var id uint64
-	err := ntlmExchange(ctx, creds, &info, func(ctx context.Context, blob []byte) (ntstatus.Status, []byte, error) {
-		m, r, err := c.c.SessionSetup(ctx, id, blob)
+	var last *smb2.Message
+	pre := c.c.Preauth()
+	key, err := ntlmExchange(ctx, creds, &info, func(ctx context.Context, blob []byte) (ntstatus.Status, []byte, error) {
+		m, r, err := c.c.SessionSetupPreauth(ctx, id, blob, &pre)
 		if m == nil {
 			return 0, nil, err
 		}
-		id = m.SessionID
+		id, last = m.SessionID, m
 		if r != nil {
 			info.Flags = r.SessionFlags
 			return m.Status(), r.SecurityBuffer, err
@@ -75,6 +80,18 @@ func (c *conn2) SessionSetup(ctx context.Context, creds Credentials) (Session, S
 	})
 	if err != nil {
 		return nil, info, fmt.Errorf("smb: session setup: %w", err)
+	}
+	// IS_GUEST or IS_NULL: the server did not log the user on with the
+	// key (3.2.5.3.1 signs neither).
+	if key != nil && info.Flags&(smb2.SessionFlagIsGuest|smb2.SessionFlagIsNull) == 0 {
+		if err := c.c.StartSigning(id, key, &pre); err != nil {
+			return nil, info, fmt.Errorf("smb: session setup: %w", err)
+		}
+		if last.Flags&smb2.FlagSigned != 0 || c.neg.Dialect == SMB311 {
+			if err := c.c.Verify(last); err != nil {
+				return nil, info, fmt.Errorf("smb: session setup: final response: %w", err)
+			}
+		}
 	}
 	return &session2{c: c, s: &smb2.Session{Conn: c.c, ID: id}}, info, nil
 }
@@ -85,36 +102,54 @@ func (c *conn2) SessionSetup(ctx context.Context, creds Credentials) (Session, S
 // 4178]); a server answering with a bare NTLMSSP CHALLENGE is answered
 // bare. leg sends one SESSION_SETUP with a security blob and returns the
 // status and the server's blob; info gets the status of each leg and what
-// the CHALLENGE named.
-func ntlmExchange(ctx context.Context, creds Credentials, info *SessionInfo, leg func(ctx context.Context, blob []byte) (ntstatus.Status, []byte, error)) error {
-	st, blob, err := leg(ctx, ntlmssp.WrapInit(ntlmssp.Negotiate()))
+// the CHALLENGE named. With a password or NT hash the logon offers SIGN
+// and KEY_EXCH and the session key comes back; otherwise the key is nil.
+func ntlmExchange(ctx context.Context, creds Credentials, info *SessionInfo, leg func(ctx context.Context, blob []byte) (ntstatus.Status, []byte, error)) ([]byte, error) {
+	neg := ntlmssp.Negotiate()
+	if creds.HasSecret() {
+		neg = ntlmssp.NegotiateAuth()
+	}
+	st, blob, err := leg(ctx, ntlmssp.WrapInit(neg))
 	if st != 0 || err == nil {
 		info.Status = st
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if st != ntstatus.MoreProcessingRequired {
-		return fmt.Errorf("server finished after NEGOTIATE with %v", st)
+		return nil, fmt.Errorf("server finished after NEGOTIATE with %v", st)
 	}
 	raw := bytes.HasPrefix(blob, []byte("NTLMSSP\x00"))
 	if !raw {
 		tok, err := ntlmssp.ParseResp(blob)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		blob = tok.Token
 	}
 	ch, err := ntlmssp.ParseChallenge(blob)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	info.NTLM = ntlmInfo(ch)
-	var auth []byte
-	if creds.Anonymous() {
+	var auth, key []byte
+	switch {
+	case creds.Anonymous():
 		auth = ntlmssp.Anonymous(ch)
-	} else if auth, err = ntlmssp.NTLMv2(ch, creds.User, creds.Domain, creds.Password, ntlmssp.Options{}); err != nil {
-		return err
+	case creds.HasSecret():
+		h := creds.NTHash
+		if len(h) == 0 {
+			h = ntlmssp.NTHash(creds.Password)
+		}
+		a, err := ntlmssp.NTLMv2Hash(ch, creds.User, creds.Domain, h, ntlmssp.Options{})
+		if err != nil {
+			return nil, err
+		}
+		auth, key = a.Message, a.SessionKey
+	default:
+		if auth, err = ntlmssp.NTLMv2(ch, creds.User, creds.Domain, "", ntlmssp.Options{}); err != nil {
+			return nil, err
+		}
 	}
 	if !raw {
 		auth = ntlmssp.WrapResp(auth)
@@ -124,12 +159,12 @@ func ntlmExchange(ctx context.Context, creds Credentials, info *SessionInfo, leg
 		info.Status = st
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if st != ntstatus.Success {
-		return fmt.Errorf("unexpected %w", st) // a third leg is not part of NTLMSSP
+		return nil, fmt.Errorf("unexpected %w", st) // a third leg is not part of NTLMSSP
 	}
-	return nil
+	return key, nil
 }
 
 // pipeName normalises a named pipe's name: "lsarpc", `\lsarpc`,

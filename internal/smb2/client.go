@@ -23,7 +23,8 @@ func (c *Conn) Negotiate(ctx context.Context, dialects []uint16) (*NegotiateResp
 	if _, err := rand.Read(req.Salt[:]); err != nil {
 		return nil, fmt.Errorf("smb2: salt: %w", err)
 	}
-	m, err := c.RoundTrip(ctx, &Request{Command: CmdNegotiate, Body: req.Encode()})
+	var pre Preauth
+	m, err := c.RoundTrip(ctx, &Request{Command: CmdNegotiate, Body: req.Encode(), Preauth: &pre})
 	if err != nil {
 		return nil, fmt.Errorf("smb2: negotiate: %w", err)
 	}
@@ -44,9 +45,12 @@ func (c *Conn) Negotiate(ctx context.Context, dialects []uint16) (*NegotiateResp
 	if !offered {
 		return r, fmt.Errorf("smb2: negotiate: server chose dialect 0x%04x, not offered", r.Dialect)
 	}
+	pre.Add(m.Raw)
 	c.mu.Lock()
 	c.dialect = r.Dialect
 	c.multiCredit = r.Dialect > Dialect202 && r.Capabilities&CapLargeMTU != 0
+	c.signAlg, c.hasSignAlg = r.SigningAlg, r.HasSigning
+	c.preauth = pre
 	c.mu.Unlock()
 	return r, nil
 }
@@ -55,12 +59,21 @@ func (c *Conn) Negotiate(ctx context.Context, dialects []uint16) (*NegotiateResp
 // returns the response message (whatever its status) and its decoded body.
 // sessionID is 0 on the first leg and the server's id after.
 func (c *Conn) SessionSetup(ctx context.Context, sessionID uint64, token []byte) (*Message, *SessionSetupResponse, error) {
+	return c.SessionSetupPreauth(ctx, sessionID, token, nil)
+}
+
+// SessionSetupPreauth is SessionSetup that chains the request, and a
+// response asking for more, into the session's preauthentication hash p.
+func (c *Conn) SessionSetupPreauth(ctx context.Context, sessionID uint64, token []byte, p *Preauth) (*Message, *SessionSetupResponse, error) {
 	req := &SessionSetupRequest{SecurityMode: uint8(SigningEnabled), SecurityBuffer: token}
-	m, err := c.RoundTrip(ctx, &Request{Command: CmdSessionSetup, SessionID: sessionID, Body: req.Encode()})
+	m, err := c.RoundTrip(ctx, &Request{Command: CmdSessionSetup, SessionID: sessionID, Body: req.Encode(), Preauth: p})
 	if err != nil {
 		return nil, nil, fmt.Errorf("smb2: session setup: %w", err)
 	}
 	st := m.Status()
+	if p != nil && st == ntstatus.MoreProcessingRequired {
+		p.Add(m.Raw)
+	}
 	if st != ntstatus.Success && st != ntstatus.MoreProcessingRequired {
 		return m, nil, statusErr("session setup", m)
 	}

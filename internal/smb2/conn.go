@@ -89,13 +89,17 @@ type Conn struct {
 	dialect     uint16
 	multiCredit bool
 	calls       map[uint64]*call // sent and not yet collected (or, abandoned, not yet answered)
-	waiting     map[*waiter]bool // callers waiting on the reader: for an answer or for credits
-	unanswered  int              // calls with no final response yet
-	readDL      time.Time        // the read deadline on nc now
-	err         error            // sticky: once set, every call fails with it
-	dead        chan struct{}    // closed when err is set
-	reading     bool             // the reader goroutine was started
-	readerDone  chan struct{}    // closed when it ends
+	signAlg     uint16           // 3.1.1 signing context's algorithm, when hasSignAlg
+	hasSignAlg  bool
+	preauth     Preauth            // 3.1.1: the hash after NEGOTIATE
+	signers     map[uint64]*signer // sessions that sign, by SessionId
+	waiting     map[*waiter]bool   // callers waiting on the reader: for an answer or for credits
+	unanswered  int                // calls with no final response yet
+	readDL      time.Time          // the read deadline on nc now
+	err         error              // sticky: once set, every call fails with it
+	dead        chan struct{}      // closed when err is set
+	reading     bool               // the reader goroutine was started
+	readerDone  chan struct{}      // closed when it ends
 
 	dlmu sync.Mutex // the write deadline, against a late cancellation
 	wgen uint64     // write generation: a cancellation applies to its own write only
@@ -134,7 +138,7 @@ type call struct {
 
 // NewConn wraps an established stream (TCP 445, or a NetBIOS session on 139).
 func NewConn(nc net.Conn) *Conn {
-	c := &Conn{nc: nc, balance: 1, calls: map[uint64]*call{}, waiting: map[*waiter]bool{},
+	c := &Conn{nc: nc, balance: 1, calls: map[uint64]*call{}, waiting: map[*waiter]bool{}, signers: map[uint64]*signer{},
 		dead: make(chan struct{}), readerDone: make(chan struct{})}
 	c.cond = sync.NewCond(&c.mu)
 	return c
@@ -170,6 +174,9 @@ type Request struct {
 	// Payload is the larger of the bytes sent and the bytes asked for;
 	// it decides the credit charge on multi-credit connections.
 	Payload int
+	// Preauth, when set, gets the request as sent chained in (3.1.1
+	// NEGOTIATE and SESSION_SETUP).
+	Preauth *Preauth
 }
 
 // CmdCancel is SMB2 CANCEL ([MS-SMB2] 2.2.30): it has no response.
@@ -311,6 +318,7 @@ func (c *Conn) send(ctx context.Context, r *Request) (*call, error) {
 			h.CreditCharge = uint16(charge)
 		}
 		cl := &call{id: c.nextID, cmd: r.Command, sessionID: r.SessionID, treeID: r.TreeID, done: make(chan struct{})}
+		sg := c.signers[r.SessionID]
 		c.nextID += uint64(charge)
 		c.balance -= charge
 		c.calls[cl.id] = cl
@@ -320,6 +328,12 @@ func (c *Conn) send(ctx context.Context, r *Request) (*call, error) {
 
 		msg := h.Append(make([]byte, 4, 4+HeaderSize+len(r.Body)))
 		msg = append(msg, r.Body...)
+		if sg != nil {
+			sg.sign(msg[4:])
+		}
+		if r.Preauth != nil {
+			r.Preauth.Add(msg[4:])
+		}
 		err := c.writeLocked(ctx, msg)
 		c.wmu.Unlock()
 		if err != nil {
@@ -471,9 +485,13 @@ func (c *Conn) cancel(cl *call) {
 		h.AsyncID = cl.asyncID
 		h.TreeID = 0
 	}
+	sg := c.signers[cl.sessionID]
 	c.mu.Unlock()
 	msg := h.Append(make([]byte, 4, 4+HeaderSize+4))
 	msg = append(msg, 4, 0, 0, 0) // StructureSize 4, Reserved
+	if sg != nil {
+		sg.sign(msg[4:])
+	}
 	ctx, stop := context.WithTimeout(context.Background(), cancelWriteTimeout)
 	defer stop()
 	c.wmu.Lock()
@@ -567,6 +585,15 @@ func (c *Conn) deliver(h Header, msg []byte) error {
 		cl.interim, cl.asyncID = true, h.AsyncID // 3.2.5.1.5: the final answer follows
 		return nil
 	}
+	// 3.2.5.1.3: a final response of a signed session must carry a good
+	// signature (interim responses and break notifications are not
+	// signed). A bad one fails the connection: the host's answers can no
+	// longer be told from someone else's.
+	if sg := c.signers[h.SessionID]; sg != nil && h.SessionID != 0 {
+		if err := sg.verify(msg); err != nil {
+			return err
+		}
+	}
 	c.unanswered--
 	if cl.state == callAbandoned {
 		delete(c.calls, cl.id)
@@ -639,6 +666,41 @@ func readErr(err error, inFrame bool) error {
 		return fmt.Errorf("smb2: read: %w", ErrClosed)
 	}
 	return fmt.Errorf("smb2: read: %w", err)
+}
+
+// StartSigning makes session id a signed one from now on: every request
+// of it is signed and every final response must carry a good signature.
+// sessionKey is the authentication's session key; preauth is the
+// session's 3.1.1 preauthentication hash (nil for other dialects).
+func (c *Conn) StartSigning(id uint64, sessionKey []byte, preauth *Preauth) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := newSigner(c.dialect, c.signAlg, c.hasSignAlg, sessionKey, preauth)
+	if err != nil {
+		return err
+	}
+	c.signers[id] = s
+	return nil
+}
+
+// Verify checks one response's signature with its session's key (the
+// final SESSION_SETUP response, which arrives before StartSigning).
+func (c *Conn) Verify(m *Message) error {
+	c.mu.Lock()
+	s := c.signers[m.SessionID]
+	c.mu.Unlock()
+	if s == nil {
+		return fmt.Errorf("%w: session 0x%x does not sign", ErrSignature, m.SessionID)
+	}
+	return s.verify(m.Raw)
+}
+
+// Preauth returns the connection's 3.1.1 preauthentication hash after
+// NEGOTIATE: the start of each session's own ([MS-SMB2] 3.2.5.3.1).
+func (c *Conn) Preauth() Preauth {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.preauth
 }
 
 // RoundTrip sends r and waits for its response.

@@ -1,8 +1,9 @@
 // Package smb2 is the SMB 2.0.2–3.1.1 client subset nullsweep needs
 // ([MS-SMB2]): negotiate (with 3.1.1 contexts), session setup, tree
 // connect, create, close, ioctl (pipe transceive), read, write, query
-// directory, logoff. It never signs or encrypts: the sessions it makes
-// (null, guest) have no usable key.
+// directory, logoff. Null and guest sessions are unsigned (no key); a
+// logon with credentials signs (sign.go: HMAC-SHA256, AES-CMAC, AES-GMAC).
+// It never encrypts.
 //
 // Requests are structs with explicit encoders; responses are decoded by
 // bounded parsers that take the whole message (header included, since SMB2
