@@ -1,0 +1,95 @@
+package enum
+
+import (
+	"context"
+	"os/exec"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nullsweep/nullsweep/internal/lab/labtest"
+	"github.com/nullsweep/nullsweep/internal/smb"
+)
+
+// labAlice is the lab's documented user (README, "The lab").
+var labAlice = smb.Credentials{User: "alice", Domain: "LAB", Password: "Passw0rd!"}
+
+// oracleAs runs Samba's client as alice: the oracle of an authenticated run.
+func oracleAs(t *testing.T, tool string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	args = append([]string{"-U", "LAB/alice%Passw0rd!"}, args...)
+	out, err := exec.CommandContext(ctx, tool, args...).CombinedOutput()
+	if err != nil {
+		t.Logf("%s %v: %v", tool, args[2:], err)
+	}
+	return string(out)
+}
+
+var reShareList = regexp.MustCompile(`(?m)^(?:Disk|IPC|Printer)\|([^|]*)\|`)
+
+// Issue 17: as alice, every check runs on her (signed) session, and users,
+// domain groups and shares equal rpcclient's and smbclient's as alice: on
+// open, on restricted (IPC$ denied to strangers, allowed to alice) and on
+// the DC (signing required).
+func TestLiveAuthenticatedAgreesWithOracles(t *testing.T) {
+	addrs := labtest.Require(t, "open", "restricted", "dc")
+	for _, posture := range []string{"open", "restricted", "dc"} {
+		t.Run(posture, func(t *testing.T) {
+			addr := addrs[posture]
+			r := liveRun(t, addr, Options{Credentials: labAlice, Checks: CheckUsers | CheckGroups | CheckShares | CheckPipes})
+			if r.Account != `LAB\alice` || len(r.Sessions) != 1 {
+				t.Fatalf("account %q sessions %v", r.Account, r.Sessions)
+			}
+			if u := r.Sessions["user"]; u == nil || u.Result != Allowed || u.Form != "ntlmv2" {
+				t.Fatalf("user session %+v", u)
+			}
+			if r.IPC == nil || r.IPC.Result != Allowed {
+				t.Errorf("IPC$ as alice: %+v", r.IPC)
+			}
+			if r.Pipes["samr"] != "open" || r.Pipes["lsarpc"] != "open" {
+				t.Errorf("pipes as alice: %v", r.Pipes)
+			}
+			for _, c := range r.Checks {
+				if c.Layer == LayerSession && !strings.Contains(c.Arg, `LAB\alice`) {
+					t.Errorf("a session check not as alice: %+v", c)
+				}
+			}
+			oracle := oracleAs(t, "rpcclient", addr, "-c", "enumdomusers; enumdomgroups")
+			wantUsers := ridNames(reUser, oracle)
+			gotUsers := map[uint32]string{}
+			for _, u := range r.Users {
+				gotUsers[u.RID] = u.Name
+			}
+			if len(wantUsers) == 0 || !mapsEqual(gotUsers, wantUsers) {
+				t.Errorf("users %v, rpcclient as alice %v", sample(gotUsers), sample(wantUsers))
+			}
+			wantGroups := ridNames(reGroup, oracle)
+			gotGroups := map[uint32]string{}
+			for _, g := range r.Groups {
+				if g.Kind == "domain" {
+					gotGroups[g.RID] = g.Name
+				}
+			}
+			if !mapsEqual(gotGroups, wantGroups) {
+				t.Errorf("domain groups %v, rpcclient as alice %v", gotGroups, wantGroups)
+			}
+			var wantShares, gotShares []string
+			for _, x := range reShareList.FindAllStringSubmatch(oracleAs(t, "smbclient", "-g", "-L", "//"+addr), -1) {
+				wantShares = append(wantShares, x[1])
+			}
+			for _, s := range r.Shares {
+				gotShares = append(gotShares, s.Name)
+			}
+			sort.Strings(wantShares)
+			sort.Strings(gotShares)
+			if len(wantShares) == 0 || !slices.Equal(gotShares, wantShares) {
+				t.Errorf("shares %v, smbclient -L as alice %v", gotShares, wantShares)
+			}
+		})
+	}
+}
