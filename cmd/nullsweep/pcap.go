@@ -19,13 +19,14 @@ func newPcapCmd() *cobra.Command {
 		Short: "Find null sessions and what they enumerated in recorded traffic (pcap, pcapng)",
 		Long: `pcap reads captures (pcap or pcapng; Ethernet, Linux cooked, loopback or raw IP),
 reassembles their TCP streams within fixed budgets, and follows NBSS, SMB1 and
-SMB2/3, named pipes and DCE/RPC over pipes and TCP. Replies are decoded with the
-scanner's own decoders. Per client → server conversation it reports the logons
-(null, guest, kerberos or the user name the client sent, never a secret), the
-trees, pipes and calls with their status, and what the server disclosed (users,
-groups, aliases, SIDs and names, shares, password policy, server info), with a
-finding for each call a null session got something from. Encrypted SMB3 and
-sealed DCE/RPC are reported as such; what is not decoded is listed with why.
+SMB2/3, named pipes, DCE/RPC over pipes and TCP, LDAP (389, 3268) and NBNS node
+status. Replies are decoded with the scanner's own decoders. Per client → server
+conversation it reports the logons (null, guest, kerberos or the user name the
+client sent, never a secret), the trees, pipes, calls and searches with their
+status, and what the server disclosed (users, groups, aliases, SIDs and names,
+shares, password policy, server info, NetBIOS names, endpoints, rootDSE), with a
+finding for each call a null session got something from. Encrypted SMB3, sealed
+DCE/RPC and LDAPS are reported as such; what is not decoded is listed with why.
 Nothing is sent on the network. docs/pcap.md describes the report.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
