@@ -230,6 +230,15 @@ func TestReportInBrowser(t *testing.T) {
 		t.Errorf("after the null-session filter click the matrix shows %v, want %v", shown, withNull)
 	}
 
+	// Sort by the worst finding: worst first.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`th[data-sort="worst"]`))); err != nil {
+		t.Fatal(err)
+	}
+	ranks, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`Array.from(document.querySelectorAll("#matrix tbody tr")).filter(function (r) { return !r.hidden; }).map(function (r) { return +r.dataset.w; })`))
+	if err != nil || len(ranks) != len(withNull) || !slices.IsSortedFunc(ranks, func(a, b int) int { return b - a }) {
+		t.Errorf("after a click on 'worst' the rows' severities are %v (%v), want %d rows, worst first", ranks, err, len(withNull))
+	}
+
 	// The hostile host's details: the comment is text, nothing ran.
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.Search(fmt.Sprintf(`//tr[td/button[text()=%q]]//button`, hostile))),
@@ -240,6 +249,11 @@ func TestReportInBrowser(t *testing.T) {
 	detail, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`tr.detail`)))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, want := range []string{"fix (smb.conf):", "restrict anonymous = 2", "may break:"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("the host's details lack %q", want)
+		}
 	}
 	if !strings.Contains(detail, hostileComment) {
 		t.Errorf("the hostile share comment is not shown as text in the host's details: %q", detail)

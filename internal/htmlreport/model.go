@@ -158,6 +158,14 @@ type details struct {
 	// as indices into S (fix: index into the fixes, -1 none), shares
 	// [name, comment, access], error.
 	H []hostDetail `json:"h"`
+	// X[i] is fix i: the labelled lines to set ([label, text] pairs as
+	// indices into S), then what it may break.
+	X []fixDetail `json:"x"`
+}
+
+type fixDetail struct {
+	L [][2]int `json:"l"`
+	B []int    `json:"b"`
 }
 
 type hostDetail struct {
@@ -262,6 +270,21 @@ func build(in Input) *page {
 		}
 		p.Rows = append(p.Rows, r)
 		p.Data.H = append(p.Data.H, d)
+	}
+	for _, fx := range p.Fixes {
+		var d fixDetail
+		for _, l := range [][2]string{{"Group Policy", fx.GPO}, {".reg", fx.Registry}, {"GptTmpl.inf / secedit", fx.Template}, {"smb.conf", fx.SmbConf}} {
+			if l[1] != "" {
+				d.L = append(d.L, [2]int{intern.id(l[0]), intern.id(l[1])})
+			}
+		}
+		for _, b := range fx.MayBreak {
+			d.B = append(d.B, intern.id(b))
+		}
+		p.Data.X = append(p.Data.X, d)
+	}
+	if p.Data.X == nil {
+		p.Data.X = []fixDetail{}
 	}
 	p.Data.S = intern.s
 	if p.Data.S == nil {

@@ -83,11 +83,25 @@
       if (S[f[2]]) {
         var li = el("li", "setting: " + S[f[2]] + " ");
         if (f[3] >= 0) {
-          var a = el("a", "fix " + (f[3] + 1) + ": the lines to set and what it may break");
+          var a = el("a", "(fix " + (f[3] + 1) + ")");
           a.setAttribute("href", "#fix-" + (f[3] + 1));
           li.appendChild(a);
         }
         ul.appendChild(li);
+      }
+      var x = f[3] >= 0 ? D.x[f[3]] : null;
+      if (x) {
+        x.l.forEach(function (l) {
+          var li2 = el("li", "fix (" + S[l[0]] + "):");
+          li2.appendChild(el("pre", S[l[1]]));
+          ul.appendChild(li2);
+        });
+        if (x.b.length) {
+          var li3 = el("li", "may break:"), ub = el("ul");
+          x.b.forEach(function (b) { ub.appendChild(el("li", S[b])); });
+          li3.appendChild(ub);
+          ul.appendChild(li3);
+        }
       }
       for (var i = 4; i < f.length; i++) ul.appendChild(el("li", "seen: " + S[f[i]]));
       td.appendChild(ul);
