@@ -158,7 +158,7 @@ chunks() {
 # impacket's lookupsid.py. Names found are printed under the table, so a
 # fast tool that finds less is seen as such.
 bench_rids() {
-  local range=${RID_RANGE:-500-5100} lo hi t sid path json found rows out
+  local range=${RID_RANGE:-500-5100} lo hi t sid path json found rows out probe
   lo=${range%-*} hi=${range#*-}
   "$BIN" lab up bulk >/dev/null
   for t in ${TARGETS_RIDS:-127.0.0.7}; do
@@ -174,7 +174,8 @@ bench_rids() {
     fi
     found=("nullsweep ($path)" "$(jq --arg p "$sid-" '[.rids[] | select(.sid | startswith($p))] | length' "$json")")
     rows=("nullsweep enum -R ($path)" "$(measure_tool "ns_rids_$t" "$t" "$BIN enum $t -R --no-guest --timeout 120s --rids $range --json")")
-    if [ "$path" = samr ] || rpcclient -U '' -N "$t" -c "lookupsids $sid-500" 2>&1 | grep -q ACCESS_DENIED; then
+    probe=$(rpcclient -U '' -N "$t" -c "lookupsids $sid-500" 2>&1 || true)
+    if [ "$path" = samr ] || [[ $probe == *ACCESS_DENIED* ]]; then
       chunks - "$t" "samlookuprids domain" "$lo" "$hi" >"$OUT/rpcclient_rids_$t.sh"
       found+=("rpcclient samlookuprids" "$(bash "$OUT/rpcclient_rids_$t.sh" 2>/dev/null | grep -c '^rid 0x[0-9a-f]*: .* ([1-69])$' || true)")
       rows+=("rpcclient samlookuprids (1000/call)" "$(measure_tool "rpcclient_rids_$t" "$t" "bash $OUT/rpcclient_rids_$t.sh")")
