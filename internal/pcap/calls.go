@@ -151,7 +151,7 @@ func (c *conv) samrCall(f map[string][]string, call *rpcCall, cl *Call) error {
 		for _, e := range r.Entries {
 			add(&c.rep.Disclosed.Aliases, e)
 		}
-	case 40:
+	case samr.OpQueryDisplayInformation, samr.OpQueryDisplayInformation2, samr.OpQueryDisplayInformation3:
 		for _, u := range r.Users {
 			a := Account{Name: u.Name, RID: u.RID, FullName: u.FullName, Description: u.Description}
 			if dom != nil {

@@ -49,6 +49,8 @@ var replyCallNames = map[uint16]string{
 	OpOpenUser:                     "SamrOpenUser",
 	OpQueryInformationUser:         "SamrQueryInformationUser",
 	OpQueryDisplayInformation:      "SamrQueryDisplayInformation",
+	OpQueryDisplayInformation2:     "SamrQueryDisplayInformation2",
+	OpQueryDisplayInformation3:     "SamrQueryDisplayInformation3",
 	OpQueryInformationDomain2:      "SamrQueryInformationDomain2",
 	OpGetDomainPasswordInformation: "SamrGetDomainPasswordInformation",
 	OpConnect2:                     "SamrConnect2",
@@ -63,6 +65,13 @@ func CallName(opnum uint16) string {
 	}
 	return fmt.Sprintf("opnum %d", opnum)
 }
+
+// SamrQueryDisplayInformation2 and 3 ([MS-SAMR] 3.1.5.3.2, 3.1.5.3.1)
+// take and return what SamrQueryDisplayInformation does.
+const (
+	OpQueryDisplayInformation2 = 48
+	OpQueryDisplayInformation3 = 51
+)
 
 // OpConnect is SamrConnect ([MS-SAMR] 3.1.5.1.4): a handle reply, like
 // Connect2.
@@ -100,7 +109,7 @@ func DecodeReply(opnum uint16, req, stub []byte) (*Reply, error) {
 		if err == nil && !out.Status.IsError() {
 			out.DomainSID = &sid
 		}
-	case OpQueryDisplayInformation:
+	case OpQueryDisplayInformation, OpQueryDisplayInformation2, OpQueryDisplayInformation3:
 		if c, ok := requestClass(req); !ok || c != displayUser {
 			return out, fmt.Errorf("%w: display class %d", ErrNotDecoded, c)
 		}
