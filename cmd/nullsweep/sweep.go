@@ -72,9 +72,9 @@ func newSweepCmd() *cobra.Command {
 		Use:   "sweep TARGET... | -iL FILE",
 		Short: "Every host of a network: a connect scan of 445/139, then enum and audit on each open host, one JSON record per target",
 		Long: `sweep examines networks. Targets are addresses (IPv4, IPv6), host names,
-CIDR blocks (10.0.0.0/24, 2001:db8::/120) and ranges (10.1.2.3-40,
-10.1.2.3-10.1.9.9), as arguments or one or more a line in -iL FILE
-('-' reads standard input; '#' starts a comment). --exclude and
+CIDR blocks (192.0.2.0/24, 2001:db8::/120) and ranges (192.0.2.3-40,
+192.0.2.3-198.51.100.9), as arguments or in -iL FILE (one or more a line,
+'-' reads standard input, '#' starts a comment). --exclude and
 --exclude-file take the same syntax.
 
 Phase 1 connects to TCP 445 (139 when 445 refuses) at --rate connects a
@@ -92,12 +92,15 @@ over subnets; --shard i/n takes one of n disjoint parts of that order (see
 docs/distributed.md). --resume FILE continues an interrupted sweep from its
 own output, appending to it.
 
-Exit status: 0 every target examined and no finding at or above --fail-on;
-1 findings at or above it; 2 usage error, run error or an interrupted sweep.`,
+Exit status: 0 every target examined and no finding at or above --fail-on
+(closed and filtered targets are answers); 1 findings at or above it; 2 a
+target not examined (status error in its record), an interrupted sweep, a
+usage error or a run error (an output file or history database that cannot
+be written).`,
 		Example: `  nullsweep sweep 127.0.0.0/27 -o lab.jsonl
-  nullsweep sweep -iL ranges.txt --exclude 10.0.0.1 --rate 500 --only-open
-  nullsweep sweep 10.0.0.0/16 --shard 2/4 --seed 7 -o shard2.jsonl
-  nullsweep sweep 10.0.0.0/16 --shard 2/4 --seed 7 --resume shard2.jsonl`,
+  nullsweep sweep -iL ranges.txt --exclude 192.0.2.1 --rate 500 --only-open
+  nullsweep sweep 198.51.100.0/24 --shard 2/4 --seed 7 -o shard2.jsonl
+  nullsweep sweep 198.51.100.0/24 --shard 2/4 --seed 7 --resume shard2.jsonl`,
 		// Flags are parsed here, after "-iL" is rewritten (see nmapInputList).
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -15,7 +15,7 @@ import (
 
 func TestNmapInputList(t *testing.T) {
 	for _, tc := range []struct{ in, want []string }{
-		{[]string{"-iL", "f", "1.2.3.4"}, []string{"--iL", "f", "1.2.3.4"}},
+		{[]string{"-iL", "f", "192.0.2.4"}, []string{"--iL", "f", "192.0.2.4"}},
 		{[]string{"-iL=f"}, []string{"--iL=f"}},
 		{[]string{"--iL", "f"}, []string{"--iL", "f"}},
 		{[]string{"--", "-iL"}, []string{"--", "-iL"}},
@@ -110,7 +110,7 @@ func TestSweepUsageErrors(t *testing.T) {
 		{[]string{"sweep", "-iL", list}, "targets.txt line 3, column 11: \"127.0.0.0/33\": prefix length must be 0..32"},
 		{[]string{"sweep", "127.0.0.1", "300.1.1.1"}, "argument 2, column 1: \"300.1.1.1\": invalid IP address"},
 		{[]string{"sweep", "127.0.0.1", "--exclude", "127.0.0.1-0"}, "--exclude, column 1: \"127.0.0.1-0\": range runs backwards"},
-		{[]string{"sweep", "10.0.0.0/8"}, "16,777,216 targets, above --max-targets 65,536; raise it with --max-targets 16777216"},
+		{[]string{"sweep", "127.0.0.0/8"}, "16,777,216 targets, above --max-targets 65,536; raise it with --max-targets 16777216"},
 		{[]string{"sweep", "127.0.0.0/8", "--shard", "8/7"}, "--shard \"8/7\""},
 		{[]string{"sweep"}, "no targets"},
 		{[]string{"sweep", "127.0.0.1", "--fail-on", "bad"}, "unknown severity"},

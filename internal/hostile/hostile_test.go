@@ -15,7 +15,7 @@ import (
 
 func TestListenOnlyLoopback(t *testing.T) {
 	// Listen must refuse these before binding anything: nothing is dialled.
-	for _, a := range []string{"10.0.0.1", "0.0.0.0", "::1", "example.com"} {
+	for _, a := range []string{"192.0.2.1", "0.0.0.0", "::1", "example.com"} {
 		if _, err := Listen(a, []int{445}, Silent); !errors.Is(err, ErrNotLoopback) {
 			t.Errorf("Listen(%q) = %v, want ErrNotLoopback", a, err)
 		}
