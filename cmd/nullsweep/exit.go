@@ -85,7 +85,7 @@ func hostExamined(r *enum.Result) (bool, string) {
 	}
 	switch r.Layer {
 	case enum.LayerSession:
-		if s := r.Sessions["null"]; s != nil && s.Result == enum.Denied {
+		if s := r.Sessions[enum.SessionNull]; s != nil && s.Result == enum.Denied {
 			return true, ""
 		}
 	case enum.LayerReachability:

@@ -31,7 +31,7 @@ type ExamineOptions struct {
 func Examine(ctx context.Context, res *enum.Result, opt ExamineOptions) *Report {
 	aopt := Options{Expect: opt.Expect}
 	var probeErr error
-	if null := res.Sessions["null"]; !opt.NoProbe && ctx.Err() == nil && null != nil && null.Result != enum.Denied && null.Result != enum.Error {
+	if null := res.Sessions[enum.SessionNull]; !opt.NoProbe && ctx.Err() == nil && null != nil && null.Result != enum.Denied && null.Result != enum.Error {
 		popt := ProbeOptions{Names: opt.Shares, SMB: smb.Options{Port: opt.Port}}
 		for _, s := range res.Shares {
 			popt.Listed = append(popt.Listed, s.Name)

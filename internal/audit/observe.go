@@ -157,7 +157,7 @@ func (v *view) rpcExposure(name, pipe string, cs []enum.Check, data bool, dataWh
 	case len(gate) > 0:
 		v.set(name, No, "", append(gate, "denied before the call itself")...)
 	case v.get(ExpNullSession).Value == No:
-		v.set(name, No, "", v.sessionEvidence("null"))
+		v.set(name, No, "", v.sessionEvidence(enum.SessionNull))
 	case v.get(ExpIPC).Value == No:
 		v.set(name, No, "", v.ipcEvidence(), "no IPC$, so no RPC pipe")
 	case v.r.Pipes[pipe] != "" && v.r.Pipes[pipe] != enum.Open && v.r.Pipes[pipe] != enum.Skipped:
@@ -210,11 +210,11 @@ func accessMask(arg string) (uint32, bool) {
 // observe fills v.exp from the Result and the extra probes.
 func (v *view) observe() {
 	r := v.r
-	switch s := r.Sessions["null"]; {
+	switch s := r.Sessions[enum.SessionNull]; {
 	case s != nil && (s.Result == enum.Allowed || s.Result == enum.Guest):
-		v.set(ExpNullSession, Yes, "", v.sessionEvidence("null"))
+		v.set(ExpNullSession, Yes, "", v.sessionEvidence(enum.SessionNull))
 	case s != nil && s.Result == enum.Denied:
-		v.set(ExpNullSession, No, "", v.sessionEvidence("null"))
+		v.set(ExpNullSession, No, "", v.sessionEvidence(enum.SessionNull))
 	case r.Ports["445"] == enum.Closed && r.Ports["139"] == enum.Closed:
 		v.set(ExpNullSession, No, "", "tcp/445 closed, tcp/139 closed")
 	case r.Ports["445"] != enum.Open && r.Ports["139"] != enum.Open:
@@ -247,11 +247,11 @@ func (v *view) observe() {
 		v.set(ExpSIDLookup, e.Value, e.Setting, append(slices.Clone(e.Because), fmt.Sprintf("RID to name still works through SAMR LookupIdsInDomain: %d SIDs translated", len(r.RIDs)))...)
 	}
 
-	switch g := r.Sessions["guest"]; {
+	switch g := r.Sessions[enum.SessionGuest]; {
 	case g != nil && (g.Result == enum.Guest || g.Result == enum.Allowed):
-		v.set(ExpGuest, Yes, "", v.sessionEvidence("guest"))
+		v.set(ExpGuest, Yes, "", v.sessionEvidence(enum.SessionGuest))
 	case g != nil && g.Result == enum.Denied:
-		v.set(ExpGuest, No, "", v.sessionEvidence("guest"))
+		v.set(ExpGuest, No, "", v.sessionEvidence(enum.SessionGuest))
 	default:
 		v.set(ExpGuest, Unknown, "", "no guest probe result")
 	}

@@ -38,6 +38,14 @@ func StatusOutcome(status string) Outcome { return Outcome(status) }
 // of a status that means "no".
 func (o Outcome) IsDenied() bool { return o == Denied || deniedName(string(o)) }
 
+// Keys of Result.Sessions: the null session, the guest probe (a random
+// unknown user, empty password), or the user's own logon.
+const (
+	SessionNull  = "null"
+	SessionGuest = "guest"
+	SessionUser  = "user" // a logon with credentials given by the user
+)
+
 // Layer names where a check ran, or where a host's examination stopped.
 type Layer string
 

@@ -283,7 +283,7 @@ func (h *host) run(ctx context.Context) {
 	if !h.Opt.NoGuest && h.Opt.Credentials.Anonymous() {
 		smb1 := neg.Dialect == smb.SMB1
 		g := goBeside(h, func(rec *recorder) *SessionResult { return h.guestProbe(ctx, rec, sopt, smb1) })
-		defer func() { r.Sessions["guest"] = g.wait(h) }()
+		defer func() { r.Sessions[SessionGuest] = g.wait(h) }()
 	}
 
 	// Layer 3: the null session, or the user's.
@@ -518,9 +518,9 @@ func (h *host) noteNegotiated(neg smb.NegotiateInfo) {
 // "user" when the run has credentials.
 func (h *host) sessionKind() string {
 	if h.Opt.Credentials.Anonymous() {
-		return "null"
+		return SessionNull
 	}
-	return "user"
+	return SessionUser
 }
 
 // nullSession is layer 3: no user, no domain, no password; or, with

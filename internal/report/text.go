@@ -111,13 +111,13 @@ func smbSection(t *tw, r *enum.Result) {
 }
 
 func sessionsSection(t *tw, r *enum.Result) {
-	if n := r.Sessions["null"]; n != nil {
+	if n := r.Sessions[enum.SessionNull]; n != nil {
 		t.f("null session (no user, no password): %s\n", sessionLine(n))
 	}
-	if g := r.Sessions["guest"]; g != nil {
+	if g := r.Sessions[enum.SessionGuest]; g != nil {
 		t.f("guest probe (random unknown user, empty password): %s\n", sessionLine(g))
 	}
-	if u := r.Sessions["user"]; u != nil {
+	if u := r.Sessions[enum.SessionUser]; u != nil {
 		t.f("user session (%s, NTLMv2; every check below runs as this user): %s\n", r.Account, sessionLine(u))
 	}
 }

@@ -73,7 +73,7 @@ func examine(ctx context.Context, target string, opt ExamineOptions, rec *Record
 // deniedSession: a refused null session is a verdict about the host (it
 // was examined), not a failure to examine it.
 func deniedSession(res *enum.Result) bool {
-	s := res.Sessions["null"]
+	s := res.Sessions[enum.SessionNull]
 	return res.Layer == enum.LayerSession && s != nil && s.Result == enum.Denied
 }
 
