@@ -14,11 +14,13 @@ import (
 	"github.com/nullsweep/nullsweep/internal/audit"
 	"github.com/nullsweep/nullsweep/internal/enum"
 	"github.com/nullsweep/nullsweep/internal/report"
+	"github.com/nullsweep/nullsweep/internal/smb"
 	"github.com/nullsweep/nullsweep/internal/store"
 )
 
 type auditFlags struct {
 	hostFlags
+	credFlags
 	failOn  string
 	expect  []string
 	shares  []string
@@ -42,6 +44,12 @@ for Samba, the smb.conf lines, and what the change may break.
 It also tree-connects each listed share and each --shares name anonymously
 (read only), after checking that a random name gets STATUS_BAD_NETWORK_NAME.
 
+With --user, each host is examined twice, anonymously and as that user
+(the password from NULLSWEEP_PASSWORD, an NT hash from NULLSWEEP_NTHASH,
+or a prompt), and the report shows per item what the user gets that a
+stranger does not. The logon is tried once per host: a refused one is
+never retried there.
+
 --expect FILE... reads a security template / secedit export, a .reg export
 or an smb.conf (see 'nullsweep policy') and reports every drift between what
 the files predict and what the host does.
@@ -59,7 +67,8 @@ unreadable policy file. 2 wins over 1: an incomplete audit is never clean.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runAudit(cmd, f, args) },
 	}
 	fl := cmd.Flags()
-	f.register(fl, 15*time.Second, "write the report as JSON (one object per host; several hosts give JSON Lines)")
+	f.hostFlags.register(fl, 15*time.Second, "write the report as JSON (one object per host; several hosts give JSON Lines)")
+	f.credFlags.register(fl)
 	fl.StringVar(&f.failOn, "fail-on", "low", "exit 1 when a finding is at or above this severity: info, low, medium, high, critical")
 	fl.StringSliceVar(&f.expect, "expect", nil, "policy files (INF, .reg, smb.conf) whose prediction the observation is compared with")
 	fl.StringSliceVar(&f.shares, "shares", nil, "share names to tree-connect anonymously besides the listed ones")
@@ -85,6 +94,10 @@ func runAudit(cmd *cobra.Command, f *auditFlags, args []string) error {
 		}
 		expect = audit.Predict(cfg)
 	}
+	creds, err := f.credentials(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
 	log := f.logger(cmd.ErrOrStderr())
 	ctx, in, stop := withSignals(cmd.Context())
 	defer stop()
@@ -100,7 +113,7 @@ func runAudit(cmd *cobra.Command, f *auditFlags, args []string) error {
 			break
 		}
 		start := time.Now()
-		rep := auditHost(ctx, f, host, expect, log)
+		rep := auditHost(ctx, f, host, expect, log, creds)
 		took := time.Since(start)
 		if s := in.Signal(); s != nil && rep.Error != "" {
 			rep.Error = fmt.Sprintf("interrupted (%s) at this layer: %s", sigName(s), rep.Error)
@@ -151,11 +164,17 @@ type hostReport struct {
 	res *enum.Result
 }
 
-func auditHost(ctx context.Context, f *auditFlags, host string, expect *audit.Prediction, log *slog.Logger) hostReport {
+func auditHost(ctx context.Context, f *auditFlags, host string, expect *audit.Prediction, log *slog.Logger, creds smb.Credentials) hostReport {
 	res := enum.Run(ctx, host, enum.Options{Timeout: f.timeout, Port: f.port, NoGuest: f.noGuest, SMB1: f.smb1, Logger: log})
 	// The probes get their own bound: enum may have spent all of its own.
 	hctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	rep := audit.Examine(hctx, res, audit.ExamineOptions{Shares: f.shares, NoProbe: f.noProbe, SMB1: f.smb1, Port: f.port, Expect: expect, Logger: log})
+	if !creds.Anonymous() && ctx.Err() == nil && res.Port != 0 {
+		// The second look, as the user: one logon on this host (enum
+		// never retries it), on the port the anonymous run used.
+		user := enum.Run(ctx, host, enum.Options{Timeout: f.timeout, Port: res.Port, SMB1: f.smb1, Logger: log, Credentials: creds})
+		audit.CompareUser(rep, res, user)
+	}
 	return hostReport{rep, res}
 }

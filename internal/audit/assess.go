@@ -37,6 +37,8 @@ type Report struct {
 	Compared int      `json:"compared,omitempty"`
 	// Notes are caveats about the comparison or the inference.
 	Notes []string `json:"notes,omitempty"`
+	// User is the second look as a user (audit --user), CompareUser.
+	User *UserView `json:"user,omitempty"`
 }
 
 // Assess infers each setting's state and the findings from one host's

@@ -14,6 +14,7 @@ import (
 var auditSections = []func(*tw, *audit.Report){
 	auditHeader,
 	auditExposure,
+	auditUser,
 	auditFindings,
 	auditSettings,
 	auditNotes,
