@@ -40,6 +40,8 @@ type Options struct {
 	RIDs RIDOptions
 	// Logger receives debug logs; nil discards.
 	Logger *slog.Logger
+	// Resolver looks up a target given by name (nil: net.DefaultResolver).
+	Resolver *net.Resolver
 	// Transport of the RPC checks: TransportAuto (""), TransportSMB or
 	// TransportTCP (doors.go).
 	Transport string
@@ -178,7 +180,11 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 	}
 	defer h.close()
 	h.run(ctx)
-	h.doors(ctx)
+	if h.Result.Layer != LayerResolve {
+		// A name that did not resolve leaves no address to knock on:
+		// 135 and LDAP would only repeat the failed lookup, per port.
+		h.doors(ctx)
+	}
 	h.noteDeadline(ctx)
 	return h.Result
 }
@@ -378,7 +384,11 @@ func (h *host) resolve(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
-	addrs, err := net.DefaultResolver.LookupHost(ctx, h.Target)
+	res := h.Opt.Resolver
+	if res == nil {
+		res = net.DefaultResolver
+	}
+	addrs, err := res.LookupHost(ctx, h.Target)
 	h.note(Call(LayerResolve, IfaceDNS, "LookupHost", h.Target).Named("dns.LookupHost"), start, err)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,5 +133,28 @@ func TestClosingListenerNotNegotiated(t *testing.T) {
 	b, _ = json.Marshal(SMBInfo{Dialects: map[string]bool{"SMB 1.0": false}})
 	if strings.Contains(string(b), "signing") {
 		t.Errorf("un-negotiated SMBInfo: %s", b)
+	}
+}
+
+// A name that does not resolve stops the host at resolve: no port of any
+// door (135, LDAP) is probed, and the lookup is asked once, not per port.
+func TestUnresolvedNameStopsAtResolve(t *testing.T) {
+	var lookups atomic.Int32
+	noDNS := &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		lookups.Add(1)
+		return nil, fmt.Errorf("no DNS in tests")
+	}}
+	r := Run(context.Background(), "nosuch.invalid", Options{Timeout: 5 * time.Second, Checks: CheckAll, Resolver: noDNS})
+	if r.Layer != LayerResolve || r.Error == "" {
+		t.Fatalf("layer %q, error %q; want resolve with an error", r.Layer, r.Error)
+	}
+	if len(r.Ports) != 0 || r.LDAP != nil || r.Endpoints != nil {
+		t.Errorf("ports %v, ldap %v, endpoints %v: want nothing probed", r.Ports, r.LDAP, r.Endpoints)
+	}
+	if len(r.Checks) != 1 || r.Checks[0].Layer != LayerResolve {
+		t.Errorf("checks = %+v, want the one lookup", r.Checks)
+	}
+	if lookups.Load() == 0 {
+		t.Error("the test's resolver was not asked")
 	}
 }
