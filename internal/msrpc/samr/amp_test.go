@@ -169,3 +169,14 @@ func TestMembersTotalCap(t *testing.T) {
 		return jobs
 	})
 }
+
+// FuzzAmpEnumerate fails when an Enumerate* page decodes to more than
+// amp.Factor bytes per byte received.
+func FuzzAmpEnumerate(f *testing.F) {
+	f.Add(enumPage(3))
+	f.Add(enumPage(0))
+	f.Fuzz(func(t *testing.T, stub []byte) {
+		rep, _, _ := decEnum(stub)
+		amp.CheckSize(t, stub, rep)
+	})
+}
