@@ -167,7 +167,7 @@ func (c *conv) logonDone(frame int, session string, l *pendingLogon, status stri
 	if guest && lo.Kind != LogonNull {
 		lo.Kind = LogonGuest
 	}
-	c.rep.Logons = append(c.rep.Logons, lo)
+	c.rep.Logons = bounded(c.d, c.rep.Logons, lo)
 	return lo.Kind
 }
 

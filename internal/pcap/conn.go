@@ -68,7 +68,7 @@ func (c *conv) classify(b []byte, server uint16) {
 		c.kind = kindIgnored
 		c.rep.Transport = "ldaps"
 		c.rep.Encrypted = true
-		c.d.rep.Conversations = append(c.d.rep.Conversations, c.rep)
+		c.d.listConversation(c.rep)
 		c.d.undecoded(c.lastFrame, "ldaps "+c.rep.Client+" → "+c.rep.Server, "TLS: encrypted")
 		return
 	case rpcStart(b):
@@ -83,8 +83,8 @@ func (c *conv) classify(b []byte, server uint16) {
 	default:
 		c.kind = kindIgnored
 	}
-	if c.kind != kindIgnored {
-		c.d.rep.Conversations = append(c.d.rep.Conversations, c.rep)
+	if c.kind != kindIgnored && !c.d.listConversation(c.rep) {
+		c.kind = kindIgnored
 	}
 }
 

@@ -110,6 +110,26 @@ func (d *decoder) read(ctx context.Context, name string, r io.Reader) error {
 	return nil
 }
 
+// listConversation adds a conversation to the report within MaxRecords;
+// past it the conversation is counted and not followed.
+func (d *decoder) listConversation(c *Conversation) bool {
+	if len(d.rep.Conversations) >= d.lim.MaxRecords {
+		d.rep.Stats.NotListed++
+		return false
+	}
+	d.rep.Conversations = append(d.rep.Conversations, c)
+	return true
+}
+
+// bounded appends v unless the list holds MaxRecords already.
+func bounded[T any](d *decoder, list []T, v T) []T {
+	if len(list) >= d.lim.MaxRecords {
+		d.rep.Stats.NotListed++
+		return list
+	}
+	return append(list, v)
+}
+
 // undecoded lists one thing not decoded.
 func (d *decoder) undecoded(frame int, what, reason string) {
 	d.rep.NotDecodedTotal++

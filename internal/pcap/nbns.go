@@ -97,7 +97,9 @@ func (u *udpState) conv(d *decoder, frame int, client, server netip.AddrPort) *C
 	}
 	c := &Conversation{File: d.file, FirstFrame: frame, Client: client.String(), Server: server.String(), Transport: "nbns",
 		Logons: []Logon{}, Trees: []Tree{}, Pipes: []Pipe{}, Calls: []Call{}}
+	if !d.listConversation(c) {
+		return nil
+	}
 	u.convs[k] = c
-	d.rep.Conversations = append(d.rep.Conversations, c)
 	return c
 }

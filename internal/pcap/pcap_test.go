@@ -431,3 +431,20 @@ func FuzzConversation(f *testing.F) {
 		}
 	})
 }
+
+// TestRecordsBounded: a capture of more SMB connections than MaxRecords
+// lists MaxRecords conversations and counts the rest.
+func TestRecordsBounded(t *testing.T) {
+	var frames [][]byte
+	for i := range 30 {
+		c := "192.0.2.10:" + strconv.Itoa(40000+i)
+		frames = append(frames,
+			ethTCP(tcpPkt{src: c, dst: server, seq: 0, flags: tcpSYN}),
+			ethTCP(tcpPkt{src: c, dst: server, seq: 1, flags: tcpACK, payload: nbss(smb2Negotiate(1))}),
+			ethTCP(tcpPkt{src: c, dst: server, seq: 1 + uint32(len(nbss(smb2Negotiate(1)))), flags: tcpRST}))
+	}
+	r := read(t, pcapFile(frames...), Limits{MaxRecords: 10})
+	if len(r.Conversations) != 10 || r.Stats.NotListed != 20 || len(r.Messages) != 10 {
+		t.Errorf("%d conversations, %d not listed, %d messages", len(r.Conversations), r.Stats.NotListed, len(r.Messages))
+	}
+}

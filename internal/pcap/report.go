@@ -40,6 +40,9 @@ type Stats struct {
 	PeakBuffered int `json:"peak_buffered_bytes"`
 	SkippedLink  int `json:"packets_other_link"`
 	SkippedOther int `json:"packets_not_tcp_udp"`
+	// NotListed counts conversations, logons, trees and pipes past
+	// Limits.MaxRecords: seen, counted, not in the report.
+	NotListed int `json:"records_not_listed"`
 }
 
 // Conversation is one TCP connection from a client to a server that

@@ -388,7 +388,7 @@ func (s *smb1State) response(frame int, m *smb1.Message, r *req1) {
 			s.andxTree(frame, m, r)
 		}
 	case smb1.ComTreeConnect:
-		c.rep.Trees = append(c.rep.Trees, Tree{Frame: frame, Path: r.path, Status: st.String()})
+		c.rep.Trees = bounded(c.d, c.rep.Trees, Tree{Frame: frame, Path: r.path, Status: st.String()})
 		if !st.IsError() && len(s.trees) < maxOutstanding {
 			s.trees[m.TID] = r.path
 		}
@@ -397,7 +397,7 @@ func (s *smb1State) response(frame int, m *smb1.Message, r *req1) {
 			return
 		}
 		logon := s.sessionKind(m.UID)
-		c.rep.Pipes = append(c.rep.Pipes, Pipe{Frame: frame, Name: pipeName(r.name), Status: st.String(), Logon: logon})
+		c.rep.Pipes = bounded(c.d, c.rep.Pipes, Pipe{Frame: frame, Name: pipeName(r.name), Status: st.String(), Logon: logon})
 		if st.IsError() {
 			return
 		}
@@ -433,7 +433,7 @@ func (s *smb1State) response(frame int, m *smb1.Message, r *req1) {
 func (s *smb1State) andxTree(frame int, m *smb1.Message, r *req1) {
 	st := m.Status
 	tid := m.TID
-	s.c.rep.Trees = append(s.c.rep.Trees, Tree{Frame: frame, Path: r.path, Status: st.String()})
+	s.c.rep.Trees = bounded(s.c.d, s.c.rep.Trees, Tree{Frame: frame, Path: r.path, Status: st.String()})
 	if !st.IsError() && tid != 0 && len(s.trees) < maxOutstanding {
 		s.trees[tid] = r.path
 	}

@@ -242,7 +242,7 @@ func (s *smb2State) response(frame int, h smb2.Header, st ntstatus.Status, r *re
 			c.rep.Encrypted = true
 		}
 	case smb2.CmdTreeConnect:
-		c.rep.Trees = append(c.rep.Trees, Tree{Frame: frame, Path: r.path, Status: st.String()})
+		c.rep.Trees = bounded(c.d, c.rep.Trees, Tree{Frame: frame, Path: r.path, Status: st.String()})
 		if !st.IsError() {
 			if _, err := smb2.ParseTreeConnectResponse(msg); err != nil {
 				c.d.undecoded(frame, "smb2 tree connect response", err.Error())
@@ -255,7 +255,7 @@ func (s *smb2State) response(frame int, h smb2.Header, st ntstatus.Status, r *re
 			return // a file or directory, not a pipe
 		}
 		logon := s.sessionKind(h.SessionID)
-		c.rep.Pipes = append(c.rep.Pipes, Pipe{Frame: frame, Name: pipeName(r.name), Status: st.String(), Logon: logon})
+		c.rep.Pipes = bounded(c.d, c.rep.Pipes, Pipe{Frame: frame, Name: pipeName(r.name), Status: st.String(), Logon: logon})
 		if st.IsError() {
 			return
 		}
