@@ -3,13 +3,16 @@ package enum
 import (
 	"context"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nullsweep/nullsweep/internal/lab"
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
 	"github.com/nullsweep/nullsweep/internal/smb"
 )
@@ -91,5 +94,61 @@ func TestLiveAuthenticatedAgreesWithOracles(t *testing.T) {
 				t.Errorf("shares %v, smbclient -L as alice %v", gotShares, wantShares)
 			}
 		})
+	}
+}
+
+// badPwdCount reads alice's bad password count from the lab DC's own
+// database with Samba's tool.
+func badPwdCount(t *testing.T) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	sam := filepath.Join(lab.DefaultDir(), "dc", "private", "sam.ldb")
+	out, err := exec.CommandContext(ctx, "samba-tool", "user", "show", "alice", "-H", sam, "--attributes=badPwdCount").CombinedOutput()
+	m := regexp.MustCompile(`(?m)^badPwdCount: (\d+)$`).FindSubmatch(out)
+	if err != nil || m == nil {
+		t.Fatalf("samba-tool user show alice: %v: %s", err, out)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// Lockout safety: a whole run (-A) with a wrong password raises alice's
+// bad password count on the DC by at most one (the logon is tried once,
+// never retried, and nothing else logs on as her after the refusal); a
+// right password afterwards resets it, so the lab's lockout threshold is
+// never reached by the tests.
+func TestLiveWrongPasswordCountsOnce(t *testing.T) {
+	addr := labtest.Require(t, "dc")["dc"]
+	reset := func() {
+		if r := liveRun(t, addr, Options{Credentials: labAlice, Checks: CheckShares}); r.Sessions["user"] == nil || r.Sessions["user"].Result != Allowed {
+			t.Fatalf("alice cannot log on: %+v", r.Sessions)
+		}
+	}
+	reset()
+	before := badPwdCount(t)
+	wrong := labAlice
+	wrong.Password = "Wr0ng-Passw0rd-q3"
+	r := liveRun(t, addr, Options{Credentials: wrong})
+	if u := r.Sessions["user"]; u == nil || u.Result != Denied || u.Status != "STATUS_LOGON_FAILURE" || r.Layer != LayerSession {
+		t.Errorf("wrong password: session %+v, stopped at %q", u, r.Layer)
+	}
+	n := 0
+	for _, c := range r.Checks {
+		if c.Layer == LayerSession {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d logons in the run, want 1", n)
+	}
+	after := badPwdCount(t)
+	t.Logf("badPwdCount %d -> %d", before, after)
+	if after > before+1 {
+		t.Errorf("badPwdCount rose from %d to %d: the wrong password was tried more than once", before, after)
+	}
+	reset()
+	if n := badPwdCount(t); n != 0 {
+		t.Errorf("badPwdCount %d after a good logon, want 0", n)
 	}
 }
