@@ -401,7 +401,7 @@ func keys[V any](m map[string]V) []string {
 }
 
 func TestAssessSeedPoints(t *testing.T) {
-	// The seed's two sharpest cases, told apart by the lockout threshold.
+	// Minasi 2003's two sharpest cases, told apart by the lockout threshold.
 	r := labOpen()
 	r.Policy.Lockout.Threshold = 0
 	rep := Assess(r, Options{})

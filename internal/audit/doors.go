@@ -98,7 +98,7 @@ var doorSettings = []Setting{
 		SmbConf:     "[global]\n  interfaces = <trusted interfaces>\n  bind interfaces only = yes\n  # a narrow range the firewall rule can name\n  rpc server dynamic port range = 49152-49200",
 		Values:      []Value{{"open", "the endpoint mapper lists every RPC service and its port; LSA and SAMR may be reached over TCP when 139 and 445 are blocked"}, {"closed/filtered", "no RPC over TCP"}},
 		Defaults:    []Default{{"Windows servers and DCs", "135 open, dynamic ports opened per service"}, {"Samba AD DC", "135 and 49152 upwards"}, {"standalone Samba", "closed (smbd serves RPC over named pipes only)"}},
-		Recommended: "blocked from every network that does not administer the host; the seed's 'block 139 and 445' is not enough when 135 answers",
+		Recommended: "blocked from every network that does not administer the host; Minasi 2003's 'block 139 and 445' is not enough when 135 answers",
 		Observe:     "TCP connect to 135; ept_lookup's ncacn_ip_tcp entries name the other ports",
 		MayBreak:    []string{breakAdmin, breakDomain},
 		References:  []string{"MS-RPCE 2.1.1.1 (ncacn_ip_tcp)", "C706 appendix O (the endpoint mapper)", "Microsoft: Service overview and network port requirements for Windows"},
@@ -404,7 +404,7 @@ func (v *view) doorFindings() []Finding {
 	if len(served) > 0 {
 		sev, why := Low, "RPC interfaces answer anonymous callers over TCP beside the named pipes; closing 139 and 445 does not close them."
 		if smbShut || v.get(ExpNullSession).Value != Yes {
-			sev, why = Medium, "SMB gave no null session here (closed or refused), yet the same RPC interfaces answered anonymously over TCP: the seed's last line of defence, blocking 139 and 445, is not enough while 135 and the RPC ports answer."
+			sev, why = Medium, "SMB gave no null session here (closed or refused), yet the same RPC interfaces answered anonymously over TCP: Minasi 2003's last line of defence, blocking 139 and 445, is not enough while 135 and the RPC ports answer."
 		}
 		ev := append([]string{"tcp/445: " + orDash(r.Ports["445"]), "tcp/139: " + orDash(r.Ports["139"]), "tcp/135: " + orDash(r.Ports[enum.EPMPort])}, served[:min(len(served), 3)]...)
 		ev = append(ev, fmt.Sprintf("%d anonymous calls answered over ncacn_ip_tcp", len(served)))

@@ -61,7 +61,8 @@ type Finding struct {
 	Key      string   `json:"key,omitempty"`
 	Severity Severity `json:"severity"`
 	Title    string   `json:"title"`
-	// Why says why it matters, in the seed's terms.
+	// Why says why it matters, in Minasi 2003's terms (Mark Minasi, Windows Networking
+	// Tech Page #37, December 2003).
 	Why      string   `json:"why"`
 	Evidence []string `json:"evidence"`
 	Setting  string   `json:"setting,omitempty"`
@@ -147,7 +148,7 @@ func (v *view) findings() []Finding {
 	add := func(f Finding) { out = append(out, f) }
 	nullOK := v.get(ExpNullSession).Value == Yes
 
-	// Reachability: the seed's "absolute null killer".
+	// Reachability: Minasi 2003's "absolute null killer".
 	if st := v.r.Ports; st["445"] == enum.Open || st["139"] == enum.Open {
 		sev := Info
 		if nullOK {
@@ -170,7 +171,7 @@ func (v *view) findings() []Finding {
 			append(sess.Because, v.get(ExpIPC).Because...)...))
 	}
 
-	// Users, and the seed's sharpest point: users + lockout policy.
+	// Users, and Minasi 2003's sharpest point: users + lockout policy.
 	users := v.get(ExpUsers)
 	names := v.userNames()
 	if users.Value == Yes || len(names) > 0 {
@@ -194,19 +195,19 @@ func (v *view) findings() []Finding {
 			ev = append(ev, fmt.Sprintf("%d account names seen: %s", len(names), sample(names, 8)))
 		}
 		add(v.newFinding(FindUsersEnumerable, Medium, setting, "Account names readable anonymously",
-			"A stranger gets every account name to aim password guesses at (the seed: 'letting anyone see your list of users is probably a bad idea').", ev...))
+			"A stranger gets every account name to aim password guesses at (Minasi 2003: 'letting anyone see your list of users is probably a bad idea').", ev...))
 		lock := v.lockout()
 		switch {
 		case lock == nil:
 		case lock.Threshold > 0:
 			add(v.newFinding(FindLockoutDoS, High, setting,
 				fmt.Sprintf("Anyone can lock every account out: users are enumerable and the lockout threshold is %d", lock.Threshold),
-				"With the full user list and a lockout threshold, a stranger can send a few bad passwords per account and lock the whole domain out; only the built-in Administrator at the console still logs on (the seed).",
+				"With the full user list and a lockout threshold, a stranger can send a few bad passwords per account and lock the whole domain out; only the built-in Administrator at the console still logs on (Minasi 2003).",
 				append(ev, lockoutEvidence(lock)...)...))
 		default:
 			add(v.newFinding(FindUnlimitedGuessing, Critical, setting,
 				"Unlimited password guessing: users are enumerable and there is no lockout threshold",
-				"Every enumerated account can be guessed at without limit; only the security log would notice (the seed: 'five million failed logins').",
+				"Every enumerated account can be guessed at without limit; only the security log would notice (Minasi 2003: 'five million failed logins').",
 				append(ev, lockoutEvidence(lock)...)...))
 		}
 		for _, u := range r.Users {
@@ -230,7 +231,7 @@ func (v *view) findings() []Finding {
 			setting = v.usersSetting()
 		}
 		add(v.newFinding(FindRID500Visible, Medium, setting, title,
-			"The Administrator's SID is the domain SID plus 500, so renaming it hides nothing from a caller allowed to translate SIDs (the seed's RedButton).", how))
+			"The Administrator's SID is the domain SID plus 500, so renaming it hides nothing from a caller allowed to translate SIDs (Minasi 2003's RedButton).", how))
 	}
 	if sid := v.get(ExpSIDLookup); sid.Value == Yes {
 		add(v.newFinding(FindSIDTranslation, Medium, v.settingFor(LSAAnonymousNameLookup, SambaRestrictAnonymous), "Anonymous SID/name translation allowed",
@@ -252,7 +253,7 @@ func (v *view) findings() []Finding {
 			names = append(names, s.Name)
 		}
 		add(v.newFinding(FindBrowseList, Low, v.settingFor(SMB1, SambaServerMinProtocol), "Browse list readable anonymously (RAP over SMB1)",
-			"The seed's 'net view /domain' works whatever else is restricted: anyone gets the list of domains and machines. RAP runs only over SMB1.",
+			"Minasi 2003's 'net view /domain' works whatever else is restricted: anyone gets the list of domains and machines. RAP runs only over SMB1.",
 			append(why, "browse entries: "+sample(names, 8))...))
 	}
 	if s := v.get(ExpShares); s.Value == Yes {
@@ -286,7 +287,7 @@ func (v *view) findings() []Finding {
 		for p, st := range r.Pipes {
 			if st == enum.Open && p == "winreg" {
 				add(v.keyed(PipeKey(p)).newFinding(FindPipeWinreg, High, NullSessionPipes, `\PIPE\winreg opens to anonymous callers`,
-					"winreg is the remote registry: the one named pipe the seed says you do not want to grant anonymous access to.", v.pipeEvidence(p)))
+					"winreg is the remote registry: the one named pipe Minasi 2003 says you do not want to grant anonymous access to.", v.pipeEvidence(p)))
 			}
 		}
 	}

@@ -36,7 +36,7 @@ type Setting struct {
 	Recommended string
 	// Observe says how a remote anonymous probe can see the setting.
 	Observe string
-	// MayBreak lists what closing it is known to break (the seed's list,
+	// MayBreak lists what closing it is known to break (Minasi 2003's list,
 	// mapped to settings by KB823659 and the References).
 	MayBreak []string
 	// References names the documents behind the row.
@@ -94,7 +94,7 @@ const (
 	breakMac     = "password changes from Macintosh clients"
 	breakTrust   = "NT4-style trusts and editing ACLs across a one-way trust (picking groups of the trusted domain)"
 	breakMigrate = "migration tools that translate SIDs anonymously (ADMT and the like)"
-	breakOlder   = "clients one or more versions older than the server (the seed: version X-1 and earlier)"
+	breakOlder   = "clients one or more versions older than the server (Minasi 2003: version X-1 and earlier)"
 	breakSAMApps = "third-party applications that enumerate the SAM remotely (use audit mode first: events 16962–16969)"
 )
 
@@ -181,7 +181,7 @@ var Settings = []Setting{
 		Defaults:    []Default{{"older Windows", "COMCFG, DFS$"}, {"current Windows", "(empty)"}},
 		Recommended: "empty (CIS, STIG)",
 		Observe:     "anonymous TREE_CONNECT to each listed or named share: success ⇒ listed (or RestrictNullSessAccess=0); BAD_NETWORK_NAME ⇒ no such share",
-		MayBreak:    []string{"DFS when DFS$ must be reachable anonymously (the seed)", breakOlder},
+		MayBreak:    []string{"DFS when DFS$ must be reachable anonymously (Minasi 2003)", breakOlder},
 		References:  []string{kb823659, "CIS 2.3.10.12"},
 		Equivalent:  SambaGuestOK,
 	},
@@ -301,12 +301,12 @@ var Settings = []Setting{
 		GPO:         `Windows Defender Firewall with Advanced Security: block inbound TCP 139 and 445 ("File and Printer Sharing") from untrusted networks`,
 		Registry:    "firewall rules",
 		SmbConf:     "[global]\n  interfaces = <trusted interfaces>\n  bind interfaces only = yes\n  smb ports = 445",
-		Values:      []Value{{"open", "SMB reachable: a null session is possible"}, {"closed/filtered", "the seed's absolute null killer: no SMB, no null session"}},
+		Values:      []Value{{"open", "SMB reachable: a null session is possible"}, {"closed/filtered", "Minasi 2003's absolute null killer: no SMB, no null session"}},
 		Defaults:    []Default{{"servers and DCs", "445 open"}},
 		Recommended: "blocked from every network that does not need file sharing",
 		Observe:     "TCP connect to 445 and 139",
 		MayBreak:    []string{"all file and printer sharing, Group Policy and logon scripts from DCs, remote administration over SMB/RPC"},
-		References:  []string{"the seed (Minasi, Dec 2003)"},
+		References:  []string{"Mark Minasi, Windows Networking Tech Page #37, December 2003: All About Null Sessions"},
 	},
 	{
 		Name:        SambaRestrictAnonymous,

@@ -133,7 +133,7 @@ func auditFindings(t *tw, r *audit.Report) {
 		}
 	}
 	if len(groups) > 0 {
-		t.f("\n  Test each change on a test network first, and test it again (the seed); KB823659 lists what restricting anonymous access breaks.\n")
+		t.f("\n  Test each change on a test network first, and test it again (Minasi 2003); KB823659 lists what restricting anonymous access breaks.\n")
 	}
 }
 
