@@ -35,16 +35,24 @@ func oracleAs(t *testing.T, tool string, args ...string) string {
 
 var reShareList = regexp.MustCompile(`(?m)^(?:Disk|IPC|Printer)\|([^|]*)\|`)
 
-// Issue 17: as alice, every check runs on her (signed) session, and users,
-// domain groups and shares equal rpcclient's and smbclient's as alice: on
-// open, on restricted (IPC$ denied to strangers, allowed to alice) and on
-// the DC (signing required).
+// Issue 17: as alice, every check runs on her session (signed over SMB2),
+// and users, domain groups and shares equal rpcclient's and smbclient's as
+// alice: on open, restricted and restricted1 (IPC$ denied to strangers,
+// allowed to alice), smb1only (SMB1, unsigned: it does not require
+// signing), smb2only and the DC (signing required).
 func TestLiveAuthenticatedAgreesWithOracles(t *testing.T) {
-	addrs := labtest.Require(t, "open", "restricted", "dc")
-	for _, posture := range []string{"open", "restricted", "dc"} {
+	addrs := labtest.Require(t, "open", "restricted", "restricted1", "smb1only", "smb2only", "dc")
+	for _, posture := range []string{"open", "restricted", "restricted1", "smb1only", "smb2only", "dc"} {
 		t.Run(posture, func(t *testing.T) {
 			addr := addrs[posture]
+			var nt1 []string
+			if posture == "smb1only" {
+				nt1 = []string{"-m", "NT1", "--option=client min protocol=NT1"}
+			}
 			r := liveRun(t, addr, Options{Credentials: labAlice, Checks: CheckUsers | CheckGroups | CheckShares | CheckPipes})
+			if (posture == "smb1only") != (r.SMB != nil && r.SMB.Dialect == "SMB 1.0") {
+				t.Errorf("dialect %+v", r.SMB)
+			}
 			if r.Account != `LAB\alice` || len(r.Sessions) != 1 {
 				t.Fatalf("account %q sessions %v", r.Account, r.Sessions)
 			}
@@ -62,7 +70,7 @@ func TestLiveAuthenticatedAgreesWithOracles(t *testing.T) {
 					t.Errorf("a session check not as alice: %+v", c)
 				}
 			}
-			oracle := oracleAs(t, "rpcclient", addr, "-c", "enumdomusers; enumdomgroups")
+			oracle := oracleAs(t, "rpcclient", append(nt1, addr, "-c", "enumdomusers; enumdomgroups")...)
 			wantUsers := ridNames(reUser, oracle)
 			gotUsers := map[uint32]string{}
 			for _, u := range r.Users {
@@ -82,7 +90,7 @@ func TestLiveAuthenticatedAgreesWithOracles(t *testing.T) {
 				t.Errorf("domain groups %v, rpcclient as alice %v", gotGroups, wantGroups)
 			}
 			var wantShares, gotShares []string
-			for _, x := range reShareList.FindAllStringSubmatch(oracleAs(t, "smbclient", "-g", "-L", "//"+addr), -1) {
+			for _, x := range reShareList.FindAllStringSubmatch(oracleAs(t, "smbclient", append(nt1, "-g", "-L", "//"+addr)...), -1) {
 				wantShares = append(wantShares, x[1])
 			}
 			for _, s := range r.Shares {
