@@ -108,12 +108,12 @@ func (c *conv) samrCall(f map[string][]string, call *rpcCall, cl *Call) error {
 	cl.Status = r.Status.String()
 	f["samr.status"] = []string{u32(uint32(r.Status))}
 	dom := c.samrDomain(call)
-	add := func(list *[]Account, e samr.RIDName) {
+	add := func(kind string, list *[]Account, e samr.RIDName) {
 		a := Account{Name: e.Name, RID: e.RID}
 		if dom != nil {
 			a.SID = dom.Append(e.RID).String()
 		}
-		*list = appendAccount(*list, a, c.d.lim.MaxRecords)
+		c.addAccount(kind, list, a)
 		cl.Disclosed++
 		f["samr.samr_SamEntry.idx"] = append(f["samr.samr_SamEntry.idx"], u32(e.RID))
 		f["samr.samr_SamEntry.name"] = append(f["samr.samr_SamEntry.name"], e.Name)
@@ -141,15 +141,15 @@ func (c *conv) samrCall(f map[string][]string, call *rpcCall, cl *Call) error {
 		}
 	case 13:
 		for _, e := range r.Entries {
-			add(&c.rep.Disclosed.Users, e)
+			add("user", &c.rep.Disclosed.Users, e)
 		}
 	case 11:
 		for _, e := range r.Entries {
-			add(&c.rep.Disclosed.Groups, e)
+			add("group", &c.rep.Disclosed.Groups, e)
 		}
 	case 15:
 		for _, e := range r.Entries {
-			add(&c.rep.Disclosed.Aliases, e)
+			add("alias", &c.rep.Disclosed.Aliases, e)
 		}
 	case samr.OpQueryDisplayInformation, samr.OpQueryDisplayInformation2, samr.OpQueryDisplayInformation3:
 		for _, u := range r.Users {
@@ -157,7 +157,7 @@ func (c *conv) samrCall(f map[string][]string, call *rpcCall, cl *Call) error {
 			if dom != nil {
 				a.SID = dom.Append(u.RID).String()
 			}
-			c.rep.Disclosed.Users = appendAccount(c.rep.Disclosed.Users, a, c.d.lim.MaxRecords)
+			c.addAccount("user", &c.rep.Disclosed.Users, a)
 			cl.Disclosed++
 			f["samr.rid"] = append(f["samr.rid"], u32(u.RID))
 			f["samr.samr_DispEntryGeneral.account_name"] = append(f["samr.samr_DispEntryGeneral.account_name"], u.Name)
@@ -525,20 +525,16 @@ func (c *conv) epmCall(f map[string][]string, call *rpcCall, cl *Call) error {
 }
 
 func (c *conv) addShare(s Share) {
-	for _, o := range c.rep.Disclosed.Shares {
-		if o.Name == s.Name {
-			return
-		}
+	k := "share\x00" + s.Name
+	if _, ok := c.accounts[k]; ok {
+		return
 	}
-	if len(c.rep.Disclosed.Shares) < c.d.lim.MaxRecords {
-		c.rep.Disclosed.Shares = append(c.rep.Disclosed.Shares, s)
-	}
+	c.accounts[k] = len(c.rep.Disclosed.Shares)
+	c.rep.Disclosed.Shares = bounded(c.d, c.rep.Disclosed.Shares, s)
 }
 
 func (c *conv) addName(n Name) {
-	if len(c.rep.Disclosed.Names) < c.d.lim.MaxRecords {
-		c.rep.Disclosed.Names = append(c.rep.Disclosed.Names, n)
-	}
+	c.rep.Disclosed.Names = bounded(c.d, c.rep.Disclosed.Names, n)
 }
 
 func appendDomain(list []Domain, d Domain) []Domain {
@@ -556,26 +552,30 @@ func appendDomain(list []Domain, d Domain) []Domain {
 	return append(list, d)
 }
 
-// appendAccount adds an account or fills in one listed already by RID.
-func appendAccount(list []Account, a Account, max int) []Account {
-	for i, o := range list {
-		if o.RID == a.RID && o.Name == a.Name {
-			if list[i].FullName == "" {
-				list[i].FullName = a.FullName
-			}
-			if list[i].Description == "" {
-				list[i].Description = a.Description
-			}
-			if list[i].SID == "" {
-				list[i].SID = a.SID
-			}
-			return list
+// addAccount adds an account to list (kind names which), or fills in the
+// one listed already with its RID and name. The index keeps this linear
+// in the number of accounts a capture lists.
+func (c *conv) addAccount(kind string, list *[]Account, a Account) {
+	k := fmt.Sprintf("%s\x00%d\x00%s", kind, a.RID, a.Name)
+	if i, ok := c.accounts[k]; ok {
+		o := &(*list)[i]
+		if o.FullName == "" {
+			o.FullName = a.FullName
 		}
+		if o.Description == "" {
+			o.Description = a.Description
+		}
+		if o.SID == "" {
+			o.SID = a.SID
+		}
+		return
 	}
-	if len(list) >= max {
-		return list
+	if len(*list) >= c.d.lim.MaxRecords {
+		c.d.rep.Stats.NotListed++
+		return
 	}
-	return append(list, a)
+	c.accounts[k] = len(*list)
+	*list = append(*list, a)
 }
 
 func appendBounded(list []string, s string) []string {

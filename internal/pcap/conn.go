@@ -24,6 +24,8 @@ type conv struct {
 
 	// handles maps SAMR domain handles to the SID they were opened for.
 	handles map[ndr.Handle]ndr.SID
+	// accounts indexes the disclosed accounts and shares already listed.
+	accounts map[string]int
 
 	serverPort uint16
 	lastFrame  int
@@ -38,7 +40,7 @@ const (
 )
 
 func (d *decoder) newConn(client, server netip.AddrPort, frame int) *tcpConn {
-	c := &conv{d: d, handles: map[ndr.Handle]ndr.SID{}, serverPort: server.Port(), rep: &Conversation{
+	c := &conv{d: d, handles: map[ndr.Handle]ndr.SID{}, accounts: map[string]int{}, serverPort: server.Port(), rep: &Conversation{
 		File: d.file, FirstFrame: frame, Client: client.String(), Server: server.String(),
 		Logons: []Logon{}, Trees: []Tree{}, Pipes: []Pipe{}, Calls: []Call{},
 	}}
