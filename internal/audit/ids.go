@@ -49,6 +49,43 @@ var FindingIDs = []FindingID{
 	FindSigningNotRequired, FindSMBPortsOpen, FindLDAPAnonymousSearch, FindRPCOverTCP, FindEndpointList, FindLDAPRootDSE,
 }
 
+// kindTitles are titles of each kind of finding without a host's
+// particulars (counts, names, thresholds): what a view over many hosts
+// shows when their own titles differ.
+var kindTitles = map[FindingID]string{
+	FindUnlimitedGuessing:     "Unlimited password guessing: users are enumerable and there is no lockout threshold",
+	FindLockoutDoS:            "Anyone can lock every account out: users are enumerable and a lockout threshold is set",
+	FindPasswordInDescription: "Account descriptions readable anonymously look like they hold a password",
+	FindPipeWinreg:            `\PIPE\winreg opens to anonymous callers`,
+	FindUsersEnumerable:       "Account names readable anonymously",
+	FindRID500Visible:         "RID 500 (built-in Administrator) resolves anonymously",
+	FindSIDTranslation:        "Anonymous SID/name translation allowed",
+	FindShareAnonymous:        "Shares open to anonymous callers",
+	FindGuestLogon:            "Unknown user names are logged on as guest",
+	FindSMB1Enabled:           "SMB1 accepted",
+	FindDrift:                 "Drift: the host does not do what the policy files say",
+	FindNullSession:           "Null session accepted and IPC$ open to anonymous callers",
+	FindSharesEnumerable:      "Share list readable anonymously",
+	FindPolicyReadable:        "Password and lockout policy readable anonymously",
+	FindGroupsEnumerable:      "Groups readable anonymously",
+	FindBrowseList:            "Browse list readable anonymously (RAP over SMB1)",
+	FindSigningNotRequired:    "SMB signing not required",
+	FindSMBPortsOpen:          "SMB reachable on tcp/445 or tcp/139",
+	FindLDAPAnonymousSearch:   "The directory answers anonymous LDAP searches",
+	FindRPCOverTCP:            "RPC answers anonymously over TCP (ncacn_ip_tcp)",
+	FindEndpointList:          "The endpoint mapper lists RPC endpoints to anyone",
+	FindLDAPRootDSE:           "LDAP names the domain and the DC to anyone (rootDSE)",
+}
+
+// KindTitle is the title of a kind of finding without any one host's
+// particulars; an unknown id (a newer database) reads as itself.
+func KindTitle(id FindingID) string {
+	if t, ok := kindTitles[id]; ok {
+		return t
+	}
+	return string(id)
+}
+
 // Exposure keys besides the exposure names (ExpNullSession, …): the items a
 // diff compares that Assess does not list as exposures of their own.
 const (

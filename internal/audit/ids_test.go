@@ -157,3 +157,24 @@ func TestItems(t *testing.T) {
 		})
 	}
 }
+
+// Every kind of finding has a title of its own for views over many hosts.
+func TestKindTitles(t *testing.T) {
+	seen := map[string]FindingID{}
+	for _, id := range FindingIDs {
+		k := KindTitle(id)
+		if k == "" || k == string(id) {
+			t.Errorf("finding id %q has no kind title", id)
+		}
+		if other, dup := seen[k]; dup {
+			t.Errorf("finding ids %q and %q share the kind title %q", other, id, k)
+		}
+		seen[k] = id
+	}
+	if got := KindTitle("from-a-newer-version"); got != "from-a-newer-version" {
+		t.Errorf("KindTitle of an unknown id = %q, want the id", got)
+	}
+	if len(kindTitles) != len(FindingIDs) {
+		t.Errorf("%d kind titles for %d finding ids", len(kindTitles), len(FindingIDs))
+	}
+}

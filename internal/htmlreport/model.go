@@ -248,6 +248,10 @@ func build(in Input) *page {
 			if t == nil {
 				t = &findingType{ID: id, Title: f.Title, Severity: s, Fix: fi}
 				types[id] = t
+			} else if t.Title != f.Title {
+				// Hosts differ in the particulars (counts, names): one
+				// host's title would misstate the others'.
+				t.Title = audit.KindTitle(audit.FindingID(id))
 			}
 			t.Hosts++
 			fr := []int{sevRank[s], intern.id(f.Title), intern.id(f.Setting), fi}

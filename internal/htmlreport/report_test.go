@@ -113,3 +113,24 @@ func TestReportSinceLastRun(t *testing.T) {
 		t.Error(`an empty diff does not say "no change"`)
 	}
 }
+
+// Findings by type: a kind whose hosts' titles differ (group counts) shows
+// the kind's title, not the first host's; equal titles are shown as they are.
+func TestReportTypeTitles(t *testing.T) {
+	a := labHost(t, "127.0.0.2", false)
+	b := labHost(t, "127.0.0.3", false)
+	for i, f := range b.Findings {
+		if strings.HasPrefix(f.ID, string(audit.FindGroupsEnumerable)) {
+			b.Findings[i].Title = "1 groups readable anonymously"
+		}
+	}
+	run := &store.Run{ID: 3, Kind: "sweep", Started: time.Now(), Complete: true}
+	out := render(t, Input{Run: run, Hosts: []*store.StoredHost{a, b}, NoDiff: "first run", Generated: time.Now(), Fixes: testFixes})
+	want := "<td>" + audit.KindTitle(audit.FindGroupsEnumerable) + " <small>(groups-enumerable)</small>"
+	if !strings.Contains(out, want) {
+		t.Errorf("findings by type lacks %q", want)
+	}
+	if !strings.Contains(out, "<td>Account names readable anonymously <small>(users-enumerable)</small>") {
+		t.Error("an equal title is not shown as it is")
+	}
+}

@@ -236,7 +236,9 @@ type Worst struct {
 // WorstFindings lists a run's kinds of finding, worst first, then by how
 // many hosts have them; at most n.
 func (d *DB) WorstFindings(ctx context.Context, run int64, n int) ([]Worst, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT id, max(severity), min(title), group_concat(DISTINCT target)
+	// Where hosts' titles differ (counts, names), one host's title would
+	// misstate the others': the kind's title stands for them all.
+	rows, err := d.db.QueryContext(ctx, `SELECT id, max(severity), CASE WHEN count(DISTINCT title) > 1 THEN '' ELSE min(title) END, group_concat(DISTINCT target)
 		FROM findings WHERE run = ? GROUP BY id ORDER BY max(severity) DESC, count(DISTINCT target) DESC, id LIMIT ?`, run, n)
 	if err != nil {
 		return nil, fmt.Errorf("store: run %d: findings: %w", run, classify(err))
@@ -251,6 +253,10 @@ func (d *DB) WorstFindings(ctx context.Context, run int64, n int) ([]Worst, erro
 			return nil, fmt.Errorf("store: run %d: findings: %w", run, classify(err))
 		}
 		w.Severity = audit.Severity(sev)
+		if w.Title == "" {
+			kind, _, _ := strings.Cut(w.ID, "/")
+			w.Title = audit.KindTitle(audit.FindingID(kind))
+		}
 		w.Hosts = strings.Split(hosts, ",")
 		slices.SortFunc(w.Hosts, compareTargets)
 		out = append(out, w)

@@ -349,3 +349,31 @@ func TestReportHosts(t *testing.T) {
 	}
 	check("rows as schema 2 wrote them")
 }
+
+// A kind of finding whose hosts' titles differ (here their group counts)
+// is listed under the kind's title, not one host's; equal titles stay.
+func TestWorstFindingsTitles(t *testing.T) {
+	a := labHost(t, "enum-open.json", "127.0.0.2")
+	b := labHost(t, "enum-open.json", "127.0.0.3")
+	b.Result.Groups = b.Result.Groups[:1]
+	b.Audit = audit.Assess(b.Result, audit.Options{})
+	d := openTemp(t)
+	r := storeRun(t, d, RunInfo{}, a, b)
+	worst, err := d.WorstFindings(context.Background(), r.ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Worst{}
+	for _, w := range worst {
+		got[w.ID] = w
+	}
+	for id, want := range map[string]string{
+		string(audit.FindGroupsEnumerable): audit.KindTitle(audit.FindGroupsEnumerable),
+		string(audit.FindUsersEnumerable):  "Account names readable anonymously",
+		string(audit.FindLockoutDoS):       "Anyone can lock every account out: users are enumerable and the lockout threshold is 5",
+	} {
+		if w := got[id]; w.Title != want || len(w.Hosts) != 2 {
+			t.Errorf("%s: title %q on %d hosts, want %q on 2", id, w.Title, len(w.Hosts), want)
+		}
+	}
+}
