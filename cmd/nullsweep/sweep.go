@@ -47,6 +47,8 @@ type sweepFlags struct {
 	resume         string
 	verbose        bool
 	hist           sweepHistory
+	creds          credFlags
+	maxAuthFail    int
 }
 
 func init() { rootCmd.AddCommand(newSweepCmd()) }
@@ -149,6 +151,8 @@ be written).`,
 	fl.StringVarP(&f.output, "output", "o", "", "write the records to FILE instead of standard output")
 	fl.StringVar(&f.resume, "resume", "", "continue the interrupted sweep whose records are in FILE, appending to it")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "debug logs on stderr")
+	f.creds.register(fl)
+	fl.IntVar(&f.maxAuthFail, "max-auth-failures", 3, "with --user: after this many hosts refuse the credential, stop using it on every host (at least 1)")
 	f.hist.add(fl)
 	return cmd
 }
@@ -230,6 +234,13 @@ func runSweep(cmd *cobra.Command, f *sweepFlags, args []string) error {
 	threshold, err := audit.ParseSeverity(f.failOn)
 	if err != nil {
 		return usageErr(err)
+	}
+	if f.maxAuthFail < 1 {
+		return usageErr(fmt.Errorf("--max-auth-failures must be at least 1, not %d", f.maxAuthFail))
+	}
+	creds, err := f.creds.credentials(cmd.ErrOrStderr())
+	if err != nil {
+		return err
 	}
 	switch {
 	case f.port != 0 && f.port != 445 && f.port != 139:
@@ -321,7 +332,7 @@ func runSweep(cmd *cobra.Command, f *sweepFlags, args []string) error {
 		Done:           done,
 		Logger:         log,
 		Examine: sweep.ExamineOptions{Checks: f.checks(), HostTimeout: f.hostTimeout, NoGuest: f.noGuest, SMB1: f.smb1,
-			Shares: f.shares, NoShareProbe: f.noProbe},
+			Shares: f.shares, NoShareProbe: f.noProbe, Credentials: creds, Auth: sweep.NewAuthBudget(f.maxAuthFail)},
 	}
 	log.Debug("sweep: plan", "plan", plan.ID, "shard", plan.ShardName(), "targets", plan.Len(), "connects", opt.Connects, "fd_limit", fdLimit)
 

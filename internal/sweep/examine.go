@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/audit"
 	"github.com/nullsweep/nullsweep/internal/enum"
+	"github.com/nullsweep/nullsweep/internal/smb"
 )
 
 // ExamineOptions are what phase 2 does with each open host; they are the
@@ -29,6 +31,32 @@ type ExamineOptions struct {
 	NoShareProbe bool
 	Expect       *audit.Prediction
 	Logger       *slog.Logger
+	// Credentials, when not zero, make each host's second look as that
+	// user (audit --user); Auth counts the hosts that refused them.
+	Credentials smb.Credentials
+	Auth        *AuthBudget
+}
+
+// AuthBudget stops a sweep's use of a credential everywhere once max
+// hosts have refused it: each refusal may be a bad password counted
+// towards the account's lockout on a domain's DC. Hosts already being
+// examined when the last refusal comes (at most -c - 1) still try it once.
+type AuthBudget struct {
+	max      int32
+	failures atomic.Int32
+}
+
+// NewAuthBudget allows max refusals (at least 1).
+func NewAuthBudget(n int) *AuthBudget { return &AuthBudget{max: int32(min(max(n, 1), 1<<30))} }
+
+// Usable reports whether the credential may still be tried.
+func (b *AuthBudget) Usable() bool { return b == nil || b.failures.Load() < b.max }
+
+// Refused counts one host's refusal.
+func (b *AuthBudget) Refused() {
+	if b != nil {
+		b.failures.Add(1)
+	}
 }
 
 // DefaultChecks is -A without RID cycling: a sweep asks each host every
@@ -51,6 +79,18 @@ func examine(ctx context.Context, target string, opt ExamineOptions, rec *Record
 	rec.Result = res
 	rec.Audit = audit.Examine(hctx, res, audit.ExamineOptions{Shares: opt.Shares, NoProbe: opt.NoShareProbe, SMB1: opt.SMB1,
 		Port: opt.Port, Expect: opt.Expect, Logger: opt.Logger})
+	if !opt.Credentials.Anonymous() && hctx.Err() == nil && res.Port != 0 {
+		if !opt.Auth.Usable() {
+			rec.Audit.Notes = append(rec.Audit.Notes, fmt.Sprintf("the credential of %s was not used on this host: %d hosts refused it (--max-auth-failures)", opt.Credentials.Account(), opt.Auth.max))
+		} else {
+			user := enum.Run(hctx, target, enum.Options{Timeout: opt.HostTimeout, Port: res.Port, SMB1: opt.SMB1,
+				Checks: checks, RIDs: opt.RIDs, Logger: opt.Logger, Credentials: opt.Credentials})
+			audit.CompareUser(rec.Audit, res, user)
+			if audit.CredentialRefused(user) {
+				opt.Auth.Refused()
+			}
+		}
+	}
 	rec.Status = StatusOpen
 	switch {
 	case errors.Is(hctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
