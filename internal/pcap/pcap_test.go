@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/nullsweep/nullsweep/internal/dcerpc"
 )
 
 func read(t testing.TB, b []byte, lim Limits) *Report {
@@ -152,6 +154,25 @@ func TestHostileCaptures(t *testing.T) {
 		{"LDAP length of 9 octets", pcapFile(ldapSyn, ldapMsg(ldapLong)), "", func(t *testing.T, r *Report) {
 			if r.Stats.Gaps != 0 || !hasUndecoded(r, "not an LDAP message") {
 				t.Errorf("not decoded %+v", r.NotDecoded)
+			}
+		}},
+		{"DCE/RPC: 500 calls left unfinished", func() []byte {
+			rpcSrv := "192.0.2.20:135"
+			var stream []byte
+			for id := range 500 {
+				stream = append(stream, dcerpc.RequestPDU(uint32(id+1), dcerpc.FlagFirstFrag, 0, 15, 0, bytes.Repeat([]byte{7}, 1000))...)
+			}
+			frames := [][]byte{ethTCP(tcpPkt{src: client, dst: rpcSrv, seq: 0, flags: tcpSYN})}
+			for off := 0; off < len(stream); off += 60000 {
+				frames = append(frames, ethTCP(tcpPkt{src: client, dst: rpcSrv, seq: 1 + uint32(off), flags: tcpACK, payload: stream[off:min(off+60000, len(stream))]}))
+			}
+			return pcapFile(frames...)
+		}(), "", func(t *testing.T, r *Report) {
+			// Held stubs count against the budget: it runs out after
+			// about 64 calls, the direction stops there, and the calls
+			// seen are listed as unanswered.
+			if len(r.Conversations) != 1 || len(r.Conversations[0].Calls) < 60 || !hasUndecoded(r, "budget is spent") {
+				t.Errorf("conversations %d, not decoded %v", len(r.Conversations), r.NotDecoded)
 			}
 		}},
 		{"LDAP nested 1500 deep", pcapFile(ldapSyn, ldapMsg(ldapDeep)), "", func(t *testing.T, r *Report) {

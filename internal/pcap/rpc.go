@@ -37,6 +37,13 @@ type rpcCall struct {
 	resp     []byte
 	sealed   bool
 	tooLarge bool
+	held     int // stub bytes taken from the budget
+}
+
+// release gives a call's stub bytes back to the budget.
+func (p *pipeState) release(call *rpcCall) {
+	p.c.d.buf.give(call.held)
+	call.held, call.req, call.resp = 0, nil, nil
 }
 
 func newPipeState(c *conv, name, logon string) *pipeState {
@@ -54,6 +61,7 @@ func (p *pipeState) close() {
 		b.buf, b.held = nil, 0
 	}
 	for id, call := range p.calls {
+		p.release(call)
 		p.c.addCall(Call{RequestFrame: call.reqFrame, Pipe: p.name, Interface: p.ifaceName(call.ctxID),
 			Opnum: call.opnum, Name: callName(p.iface(call.ctxID), call.opnum), Logon: p.logon, Note: "no response seen"})
 		delete(p.calls, id)
@@ -206,6 +214,9 @@ func (p *pipeState) pdu(frame int, toServer bool, b []byte) {
 			return
 		}
 		call := p.calls[h.CallID]
+		if call != nil && h.Flags&dcerpc.FlagFirstFrag != 0 {
+			p.release(call) // a new call reusing the id
+		}
 		if call == nil || h.Flags&dcerpc.FlagFirstFrag != 0 {
 			if len(p.calls) >= maxOutstanding {
 				p.c.d.undecoded(frame, "dcerpc request", "too many outstanding calls; not followed")
@@ -234,6 +245,7 @@ func (p *pipeState) pdu(frame int, toServer bool, b []byte) {
 		f["dcerpc.opnum"] = []string{strconv.Itoa(int(call.opnum))}
 		if h.Type == dcerpc.PTypeFault {
 			delete(p.calls, h.CallID)
+			p.release(call)
 			p.c.addCall(Call{RequestFrame: call.reqFrame, Frame: frame, Pipe: p.name, Interface: p.ifaceName(call.ctxID),
 				Opnum: call.opnum, Name: callName(p.iface(call.ctxID), call.opnum), Logon: p.logon,
 				Status: "fault " + dcerpc.FaultName(fr.Status), Decoded: true})
@@ -274,16 +286,18 @@ func (p *pipeState) auth(frame int, h dcerpc.Header, b []byte) {
 // ptypeAuth3 is the AUTH3 PDU ([MS-RPCE] 2.2.2.10).
 const ptypeAuth3 = 16
 
-// appendStub adds a fragment's stub within MaxCallBytes.
+// appendStub adds a fragment's stub within MaxCallBytes and the shared
+// budget (a capture may leave thousands of calls unfinished).
 func (p *pipeState) appendStub(dst *[]byte, call *rpcCall, stub []byte) {
 	if call.tooLarge {
 		return
 	}
-	if len(*dst)+len(stub) > p.c.d.lim.MaxCallBytes {
+	if len(*dst)+len(stub) > p.c.d.lim.MaxCallBytes || !p.c.d.buf.take(len(stub)) {
 		call.tooLarge = true
-		*dst = nil
+		p.release(call)
 		return
 	}
+	call.held += len(stub)
 	*dst = append(*dst, stub...)
 }
 
@@ -393,10 +407,11 @@ func (p *pipeState) finishCall(frame int, call *rpcCall) {
 	case call.sealed:
 		cl.Note = "sealed (packet privacy): encrypted"
 	case call.tooLarge:
-		cl.Note = fmt.Sprintf("stub over the %d-byte cap", p.c.d.lim.MaxCallBytes)
+		cl.Note = fmt.Sprintf("stub over the %d-byte cap or the buffer budget", p.c.d.lim.MaxCallBytes)
 	default:
 		p.c.decodeCall(frame, id, call, &cl)
 	}
+	p.release(call)
 	if !cl.Decoded {
 		p.c.d.undecoded(frame, cl.Interface+" "+cl.Name, cl.Note)
 	}
