@@ -115,6 +115,12 @@ type interrupt struct {
 	sig os.Signal
 }
 
+// repeatWindow is how soon after the first a signal counts as the same
+// interrupt: timeout(1) and some job runners signal both the process and
+// its process group, so one interrupt arrives twice within microseconds;
+// a person pressing Ctrl-C again takes far longer.
+const repeatWindow = 300 * time.Millisecond
+
 // withSignals returns ctx cancelled on SIGINT or SIGTERM, the interrupt
 // that records which signal came, and stop to release the handler.
 func withSignals(parent context.Context) (ctx context.Context, in *interrupt, stop func()) {
@@ -136,11 +142,18 @@ func withSignals(parent context.Context) (ctx context.Context, in *interrupt, st
 		case <-done:
 			return
 		}
-		select {
-		case s := <-ch:
-			fmt.Fprintf(os.Stderr, "nullsweep: %s again: exiting at once\n", sigName(s))
-			os.Exit(exitIncomplete)
-		case <-done:
+		first := time.Now()
+		for {
+			select {
+			case s := <-ch:
+				if time.Since(first) < repeatWindow {
+					continue // the same interrupt, delivered twice
+				}
+				fmt.Fprintf(os.Stderr, "nullsweep: %s again: exiting at once\n", sigName(s))
+				os.Exit(exitIncomplete)
+			case <-done:
+				return
+			}
 		}
 	}()
 	var once sync.Once

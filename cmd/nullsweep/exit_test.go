@@ -210,13 +210,16 @@ func TestInterrupt(t *testing.T) {
 	addrs := labtest.Require(t, "open")
 	open := addrs["open"]
 	for _, tt := range []struct {
-		sig  syscall.Signal
-		args []string
+		name  string
+		sig   syscall.Signal
+		twice bool // as timeout(1) sends it: to the process and to its group
+		args  []string
 	}{
-		{syscall.SIGINT, []string{"audit", "-v", "--timeout", "60s", open, open}},
-		{syscall.SIGTERM, []string{"enum", "-v", "-R", "--rids", "1000-4000000000", "--rid-batch", "1", "--timeout", "60s", open}},
+		{"SIGINT", syscall.SIGINT, false, []string{"audit", "-v", "--timeout", "60s", open, open}},
+		{"SIGTERM", syscall.SIGTERM, false, []string{"enum", "-v", "-R", "--rids", "1000-4000000000", "--rid-batch", "1", "--timeout", "60s", open}},
+		{"SIGINT delivered twice", syscall.SIGINT, true, []string{"audit", "-v", "--timeout", "60s", open, open}},
 	} {
-		t.Run(tt.sig.String(), func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(bin, tt.args...)
 			var out bytes.Buffer
 			cmd.Stdout = &out
@@ -238,6 +241,13 @@ func TestInterrupt(t *testing.T) {
 			start := time.Now()
 			if err := cmd.Process.Signal(tt.sig); err != nil {
 				t.Fatal(err)
+			}
+			if tt.twice {
+				// Apart enough not to merge into one pending signal.
+				time.Sleep(5 * time.Millisecond)
+				if err := cmd.Process.Signal(tt.sig); err != nil {
+					t.Fatal(err)
+				}
 			}
 			for sc.Scan() {
 				if !strings.HasPrefix(sc.Text(), "time=") {
