@@ -128,11 +128,14 @@ func (c *SMB1Conn) SessionSetupForm(ctx context.Context, creds Credentials, form
 }
 
 // ntlmssp runs the extended-security exchange (ntlmExchange) with
-// SESSION_SETUP_ANDX; the last response carries the logon's outcome.
+// SESSION_SETUP_ANDX; the last response carries the logon's outcome. When
+// the server requires signing and the logon has a key (a password or NT
+// hash, not guest), the connection signs from then on ([MS-SMB] 3.2.5.3);
+// servers that only allow signing get unsigned requests, as before.
 func (c *SMB1Conn) ntlmssp(ctx context.Context, creds Credentials, info *SessionInfo) (*smb1.SessionSetupResponse, error) {
 	var r *smb1.SessionSetupResponse
 	var uid uint16
-	_, err := ntlmExchange(ctx, creds, info, func(ctx context.Context, blob []byte) (ntstatus.Status, []byte, error) {
+	key, err := ntlmExchange(ctx, creds, info, func(ctx context.Context, blob []byte) (ntstatus.Status, []byte, error) {
 		resp, err := c.c.SessionSetupBlob(ctx, uid, blob)
 		r = resp // the caller reads the outcome from the last response, if any
 		if resp == nil {
@@ -141,6 +144,11 @@ func (c *SMB1Conn) ntlmssp(ctx context.Context, creds Credentials, info *Session
 		uid = resp.UID
 		return resp.Status, resp.SecurityBlob, err
 	})
+	if err == nil && key != nil && c.neg.SigningRequired() && r != nil && r.Action&0x1 == 0 {
+		if err := c.c.StartSigning(key, r.Raw); err != nil {
+			return r, err
+		}
+	}
 	return r, err
 }
 

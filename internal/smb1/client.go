@@ -25,6 +25,7 @@ type Client struct {
 	mid  uint16
 	pid  uint16
 	neg  *NegotiateResponse
+	sign *signer // nil: unsigned (StartSigning)
 	// Recorder, when set, sees every message sent and received (tests
 	// capture lab replies with it).
 	Recorder func(sent bool, msg []byte)
@@ -70,7 +71,16 @@ func (c *Client) roundTrip(ctx context.Context, req *request) (*Message, error) 
 	if err != nil {
 		return nil, err
 	}
-	return c.recv(ctx, mid)
+	m, err := c.recv(ctx, mid)
+	if err != nil || c.sign == nil {
+		return m, err
+	}
+	// The reply takes the request's sequence number + 1; the pair uses two.
+	seq := c.sign.seq - 1
+	if err := c.sign.verify(m.Raw, seq); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 func (c *Client) send(ctx context.Context, req *request) (uint16, error) {
@@ -79,6 +89,10 @@ func (c *Client) send(ctx context.Context, req *request) (uint16, error) {
 		c.mid = 1
 	}
 	msg := req.encode(c.pid, c.mid)
+	if c.sign != nil {
+		c.sign.sign(msg, c.sign.seq)
+		c.sign.seq += 2
+	}
 	if c.Recorder != nil {
 		c.Recorder(true, msg)
 	}

@@ -24,6 +24,9 @@ type SessionSetupResponse struct {
 	NativeOS      string
 	NativeLanMan  string
 	PrimaryDomain string // non-extended security only
+	// Raw is the reply as received (its signature is checked once the
+	// session key is known, StartSigning).
+	Raw []byte
 }
 
 // SessionSetupEmpty sends the non-extended-security logon of [MS-CIFS]
@@ -94,6 +97,7 @@ func (c *Client) sessionSetup(ctx context.Context, req *request) (*SessionSetupR
 	if err != nil {
 		return nil, err
 	}
+	r.Raw = m.Raw
 	if r.Status != ntstatus.Success && r.Status != ntstatus.MoreProcessingRequired {
 		return r, statusError("session setup", r.Status)
 	}

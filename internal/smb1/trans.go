@@ -103,6 +103,13 @@ func (c *Client) Transaction(ctx context.Context, cmd byte, uid, tid uint16, t *
 		if err != nil {
 			return nil, err
 		}
+		// Every part of a reply answers the one request: each is signed
+		// with its sequence number + 1.
+		if c.sign != nil {
+			if err := c.sign.verify(m.Raw, c.sign.seq-1); err != nil {
+				return nil, err
+			}
+		}
 		done, err := asm.add(m, cmd, t.MaxParam, t.MaxData)
 		if err != nil {
 			return nil, err
