@@ -35,14 +35,19 @@ type Run struct {
 	Findings map[string]int `json:"findings"`
 }
 
-const runCols = "id, run_id, kind, plan, shard, args, version, started, finished, complete, targets_hash"
+const runCols = "id, run_id, kind, plan, shard, args, version, started, finished, complete, targets_hash, n_targets, n_open"
 
 func scanRun(sc interface{ Scan(...any) error }) (*Run, error) {
 	var r Run
 	var args, started string
 	var finished sql.NullString
-	if err := sc.Scan(&r.ID, &r.RunID, &r.Kind, &r.Plan, &r.Shard, &args, &r.Version, &started, &finished, &r.Complete, &r.TargetsHash); err != nil {
+	var nTargets, nOpen sql.NullInt64
+	if err := sc.Scan(&r.ID, &r.RunID, &r.Kind, &r.Plan, &r.Shard, &args, &r.Version, &started, &finished, &r.Complete, &r.TargetsHash, &nTargets, &nOpen); err != nil {
 		return nil, err
+	}
+	r.Targets, r.Open = -1, -1 // counted by counts
+	if nTargets.Valid && nOpen.Valid {
+		r.Targets, r.Open = int(nTargets.Int64), int(nOpen.Int64)
 	}
 	json.Unmarshal([]byte(args), &r.Args)
 	r.Started, _ = time.Parse(time.RFC3339Nano, started)
@@ -80,9 +85,11 @@ func (d *DB) Runs(ctx context.Context) ([]*Run, error) {
 }
 
 func (d *DB) counts(ctx context.Context, r *Run) error {
-	err := d.db.QueryRowContext(ctx, "SELECT count(*), count(*) FILTER (WHERE status = 'open') FROM targets WHERE run = ?", r.ID).Scan(&r.Targets, &r.Open)
-	if err != nil {
-		return fmt.Errorf("store: run %d: %w", r.ID, classify(err))
+	if r.Targets < 0 { // unfinished, or stored before schema 5
+		err := d.db.QueryRowContext(ctx, "SELECT count(*), count(*) FILTER (WHERE status = 'open') FROM targets WHERE run = ?", r.ID).Scan(&r.Targets, &r.Open)
+		if err != nil {
+			return fmt.Errorf("store: run %d: %w", r.ID, classify(err))
+		}
 	}
 	r.Findings = map[string]int{}
 	rows, err := d.db.QueryContext(ctx, "SELECT severity, count(*) FROM findings WHERE run = ? GROUP BY severity", r.ID)

@@ -93,6 +93,13 @@ var migrations = []string{
 		SELECT run, target, status, layer, error, name, shares, result, audit FROM targets;
 	DROP TABLE targets;
 	ALTER TABLE targets_new RENAME TO targets;`,
+
+	// 5: a run's target counts kept when it finishes (NULL: count them),
+	// and findings indexed by severity so counts and the worst findings of
+	// a run read the index alone.
+	`ALTER TABLE runs ADD COLUMN n_targets INTEGER;
+	ALTER TABLE runs ADD COLUMN n_open INTEGER;
+	CREATE INDEX findings_sev ON findings(run, severity, id, target);`,
 }
 
 // SchemaVersion is the user_version this code writes.

@@ -141,7 +141,7 @@ func TestRunsKeepEveryRun(t *testing.T) {
 // version's migrations, as the release that had them wrote it) opens with
 // today's code, keeps its runs, can be diffed and reported.
 func TestOpensOlderDatabase(t *testing.T) {
-	for _, version := range []int{1, 2, 3} {
+	for _, version := range []int{1, 2, 3, 4} {
 		t.Run(fmt.Sprint("version ", version), func(t *testing.T) { testOpensOlder(t, version) })
 	}
 }

@@ -67,6 +67,7 @@ type Writer struct {
 	fixes map[string]bool
 	hash  *targetsHash
 	dupes bool // a target came twice: the hash is read back at Finish
+	open  int  // targets stored with status open
 	n     int
 }
 
@@ -142,8 +143,14 @@ func (w *Writer) Finish(ctx context.Context, complete bool) error {
 		}
 	}
 	w.n = h.n
-	_, err := w.d.db.ExecContext(ctx, "UPDATE runs SET finished = ?, complete = ?, targets_hash = ? WHERE id = ?",
-		time.Now().UTC().Format(time.RFC3339Nano), complete, h.sum(), w.ID)
+	open := w.open
+	if w.dupes {
+		if err := w.d.db.QueryRowContext(ctx, "SELECT count(*) FROM targets WHERE run = ? AND status = 'open'", w.ID).Scan(&open); err != nil {
+			return fmt.Errorf("store: finish run %d: %w", w.ID, classify(err))
+		}
+	}
+	_, err := w.d.db.ExecContext(ctx, "UPDATE runs SET finished = ?, complete = ?, targets_hash = ?, n_targets = ?, n_open = ? WHERE id = ?",
+		time.Now().UTC().Format(time.RFC3339Nano), complete, h.sum(), h.n, open, w.ID)
 	if err != nil {
 		return fmt.Errorf("store: finish run %d: %w", w.ID, classify(err))
 	}
@@ -284,6 +291,7 @@ func (w *Writer) write(ctx context.Context, hosts []*Host) error {
 		if h.Status != StatusOpen {
 			continue // closed and filtered targets have no findings; skip two statements
 		}
+		w.open++
 		if insF == nil {
 			if insF, err = tx.PrepareContext(ctx, "INSERT INTO findings (run, target, id, severity, setting, title, evidence, fix) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"); err != nil {
 				return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
