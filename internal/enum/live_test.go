@@ -13,6 +13,7 @@ import (
 
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
+	"github.com/nullsweep/nullsweep/internal/werror"
 )
 
 // liveRun enumerates a lab victim with a generous bound: CI boxes are slow
@@ -82,7 +83,7 @@ func TestLiveLayers(t *testing.T) {
 				t.Errorf("pipe %s = %q, want open", p, r.Pipes[p])
 			}
 		}
-		if r.Pipes["netlogon"] != "STATUS_OBJECT_NAME_NOT_FOUND" {
+		if r.Pipes["netlogon"] != StatusOutcome(ntstatus.ObjectNameNotFound.String()) {
 			t.Errorf("netlogon on a standalone Samba = %q, want STATUS_OBJECT_NAME_NOT_FOUND", r.Pipes["netlogon"])
 		}
 		if r.SMB.NTLM == nil || r.SMB.NTLM.NetBIOSComputer != "OPENSRV" {
@@ -277,7 +278,7 @@ func TestLiveRestricted1Denials(t *testing.T) {
 	if r.Users != nil || r.Shares != nil || r.Groups != nil || r.Policy != nil {
 		t.Errorf("data without a successful call: users %v shares %v groups %v policy %v", r.Users, r.Shares, r.Groups, r.Policy)
 	}
-	if res, st := checkStatus(r, "srvsvc.NetrShareEnum"); res != "denied" || st != "ERROR_ACCESS_DENIED" {
+	if res, st := checkStatus(r, "srvsvc.NetrShareEnum"); res != Denied || st != werror.AccessDenied.String() {
 		t.Errorf("share enum %s %s, want denied ERROR_ACCESS_DENIED (rpcclient: WERR_ACCESS_DENIED)", res, st)
 	}
 	var samrDenied bool

@@ -347,7 +347,7 @@ func TestRIDCycleDenied(t *testing.T) {
 	if c.translated || len(c.found) != 0 {
 		t.Fatalf("translated %v, found %d", c.translated, len(c.found))
 	}
-	if st := c.deniedJobs(); st != "STATUS_ACCESS_DENIED" {
+	if st := c.deniedJobs(); st != ntstatus.AccessDenied.String() {
 		t.Errorf("deniedJobs = %q", st)
 	}
 	if calls, _ := f.asked(); calls > 4 {
@@ -594,7 +594,7 @@ func TestRIDCycleLaneOpenFailsOnce(t *testing.T) {
 	c.run(context.Background(), false, func(i int) (ridLane, error) {
 		opens++
 		if i > 0 {
-			return nil, errors.New("STATUS_PIPE_NOT_AVAILABLE")
+			return nil, ntstatus.PipeNotAvailable
 		}
 		return &lsaLane{g: &gatedPipe{}, c: lsa.New(f)}, nil
 	})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nullsweep/nullsweep/internal/audit"
 	"github.com/nullsweep/nullsweep/internal/enum"
+	"github.com/nullsweep/nullsweep/internal/ntstatus"
 )
 
 const auditTestdata = "../audit/testdata/"
@@ -170,7 +171,7 @@ func TestEnumTextColumnsAndFlags(t *testing.T) {
 		},
 		Shares: []enum.Share{
 			{Name: "averyverylongsharename", Type: "disk", Anonymous: enum.ShareAnonymous{Connect: enum.OK, List: enum.OK}},
-			{Name: "c", Type: "disk", Anonymous: enum.ShareAnonymous{Connect: "STATUS_ACCESS_DENIED", List: enum.Skipped}},
+			{Name: "c", Type: "disk", Anonymous: enum.ShareAnonymous{Connect: enum.StatusOutcome(ntstatus.AccessDenied.String()), List: enum.Skipped}},
 		},
 	}
 	var b bytes.Buffer

@@ -64,7 +64,7 @@ func TestConnectFallbackAndEvidence(t *testing.T) {
 	if err != nil || which != "Connect2" || h[0] != 0x11 {
 		t.Fatalf("%x %s %v", h, which, err)
 	}
-	if len(rec) != 2 || rec[0].Status != "nca_s_op_rng_error" || rec[0].Err == nil || rec[1].Status != "STATUS_SUCCESS" {
+	if len(rec) != 2 || rec[0].Status != dcerpc.FaultName(dcerpc.FaultOpRngError) || rec[0].Err == nil || rec[1].Status != ntstatus.Success.String() {
 		t.Errorf("evidence %+v", rec)
 	}
 }
