@@ -99,5 +99,6 @@ func when(p *string) string {
 	if err != nil {
 		return "bad time " + *p
 	}
-	return t.Truncate(time.Second).Format(time.DateTime)
+	// rpcclient rounds a FILETIME to the nearest second (seen: .6 s up).
+	return t.Round(time.Second).Format(time.DateTime)
 }
