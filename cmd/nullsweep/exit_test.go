@@ -296,6 +296,8 @@ func TestPolicyInput(t *testing.T) {
 	empty := write("empty/smb.conf", "")
 	a := write("a/smb.conf", "[global]\nrestrict anonymous = 2\n")
 	b := write("b/smb.conf", "[global]\nmap to guest = bad user\n")
+	binary := write("capture.bin", "\x00\x01\x02\xff")
+	hostname := write("hostname", "myhost\n")
 	for _, tt := range []struct {
 		args       []string
 		code       int
@@ -304,6 +306,9 @@ func TestPolicyInput(t *testing.T) {
 		{[]string{"policy", xy}, exitIncomplete, "", "not an smb.conf"},
 		{[]string{"audit", "--expect", xy, "127.0.0.2"}, exitIncomplete, "", "not an smb.conf"},
 		{[]string{"policy", big}, exitIncomplete, "", "larger than 8 MiB"},
+		{[]string{"policy", filepath.Join(dir, "none.inf")}, exitIncomplete, "", "nullsweep: policy file: open " + filepath.Join(dir, "none.inf") + ": no such file"},
+		{[]string{"policy", binary}, exitIncomplete, "", "nullsweep: policy file " + binary + ": binary file"},
+		{[]string{"policy", hostname}, exitIncomplete, "", "nullsweep: policy file " + hostname + ": not a security template (secedit INF), .reg export or smb.conf"},
 		{[]string{"policy", empty}, exitExamined, "platform samba", ""},
 		{[]string{"policy", a, b}, exitExamined, a + ":2: restrict anonymous = 2", ""},
 		{[]string{"policy", a, b}, exitExamined, b + ":2: map to guest = bad user", ""},

@@ -51,7 +51,7 @@ const (
 )
 
 // ErrUnknownFormat is returned for a file that is none of the three kinds.
-var ErrUnknownFormat = errors.New("audit: not a security template, .reg export or smb.conf")
+var ErrUnknownFormat = errors.New("not a security template (secedit INF), .reg export or smb.conf")
 
 // MaxPolicyFile caps what ReadConfig reads of one file: a security
 // template, a policy .reg export or an smb.conf is kilobytes; a file larger
@@ -69,7 +69,7 @@ func ReadConfig(paths ...string) (*Config, error) {
 			return nil, err
 		}
 		if err := cfg.Add(p, data); err != nil {
-			return nil, fmt.Errorf("audit: %s: %w", p, err)
+			return nil, fmt.Errorf("policy file %s: %w", p, err)
 		}
 	}
 	return cfg, nil
@@ -80,15 +80,15 @@ func ReadConfig(paths ...string) (*Config, error) {
 func readCapped(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("audit: read policy: %w", err)
+		return nil, fmt.Errorf("policy file: %w", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("audit: read policy %s: %w", path, err)
+		return nil, fmt.Errorf("policy file %s: %w", path, err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("audit: %s: larger than %d MiB, more than any policy file needs", path, limit>>20)
+		return nil, fmt.Errorf("policy file %s: larger than %d MiB, more than any policy file needs", path, limit>>20)
 	}
 	return data, nil
 }
@@ -162,7 +162,7 @@ func decodeText(b []byte) (string, error) {
 		return utf16String(b, false)
 	}
 	if bytes.IndexByte(b, 0) >= 0 {
-		return "", fmt.Errorf("audit: binary file (NUL bytes, no UTF-16 BOM)")
+		return "", fmt.Errorf("binary file (NUL bytes, no UTF-16 BOM)")
 	}
 	return string(b), nil
 }
@@ -335,13 +335,13 @@ func (cfg *Config) parseReg(name, text string) error {
 		case strings.HasPrefix(ld, "dword:"):
 			v, err := strconv.ParseUint(strings.TrimSpace(data[6:]), 16, 32)
 			if err != nil {
-				return fmt.Errorf("audit: %s:%d: bad dword %q", name, start, data)
+				return fmt.Errorf("line %d: bad dword %q", start, data)
 			}
 			cfg.set(setting, strconv.FormatUint(v, 10), name, start, lines[start-1])
 		case strings.HasPrefix(ld, "hex(7):"):
 			b, err := hexBytes(data[7:])
 			if err != nil {
-				return fmt.Errorf("audit: %s:%d: %w", name, start, err)
+				return fmt.Errorf("line %d: %w", start, err)
 			}
 			var s string
 			if ansi {
