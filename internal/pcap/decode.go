@@ -148,6 +148,7 @@ func (d *decoder) message(frame int, layer string, fields map[string][]string) {
 }
 
 func (d *decoder) finish() {
+	d.rep.leftover = d.buf.used
 	for _, c := range d.rep.Conversations {
 		sort.SliceStable(c.Calls, func(i, j int) bool { return c.Calls[i].RequestFrame < c.Calls[j].RequestFrame })
 		d.rep.Findings = append(d.rep.Findings, findings(c)...)

@@ -20,6 +20,9 @@ func read(t testing.TB, b []byte, lim Limits) *Report {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if rep.leftover != 0 {
+		t.Fatalf("%d bytes of the budget not given back", rep.leftover)
+	}
 	return rep
 }
 
@@ -282,6 +285,9 @@ func FuzzReader(f *testing.F) {
 		r, err := Read(context.Background(), "fuzz", bytes.NewReader(b), lim)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if r.leftover != 0 {
+			t.Fatalf("%d bytes of the budget not given back", r.leftover)
 		}
 		if r.Stats.PeakBuffered > lim.MaxBuffered {
 			t.Fatalf("peak %d", r.Stats.PeakBuffered)

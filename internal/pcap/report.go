@@ -18,6 +18,10 @@ type Report struct {
 	// their header fields, in frame order, for comparison with other
 	// dissectors. Not part of the JSON report.
 	Messages []Message `json:"-"`
+
+	// leftover is what stayed taken from the budget after every
+	// connection ended: always 0 unless something was not given back.
+	leftover int
 }
 
 // File is one capture read.

@@ -44,6 +44,12 @@ func (s *smb1State) close() {
 	for _, p := range s.files {
 		p.close()
 	}
+	for _, r := range s.pending {
+		if r.asm != nil {
+			s.c.d.buf.give(r.asm.held)
+			r.asm = nil
+		}
+	}
 }
 
 // SMB1 commands read here besides smb1's ([MS-CIFS] 2.2.2.1).
@@ -446,6 +452,12 @@ func (s *smb1State) andxTree(frame int, m *smb1.Message, r *req1) {
 // DataDisplacement(16) SetupCount(18).
 func (s *smb1State) transResponse(frame int, m *smb1.Message, r *req1) (done bool) {
 	c := s.c
+	defer func() {
+		if done && r.asm != nil {
+			c.d.buf.give(r.asm.held)
+			r.asm = nil
+		}
+	}()
 	le := binary.LittleEndian
 	w := m.Words
 	if m.Status.IsError() && m.Status != ntstatus.BufferOverflow {
@@ -467,7 +479,11 @@ func (s *smb1State) transResponse(frame int, m *smb1.Message, r *req1) (done boo
 	// at most 64 KiB each is held.
 	a := r.asm
 	if a == nil {
-		a = &transAsm{params: make([]byte, totP), data: make([]byte, totD)}
+		if !c.d.buf.take(totP + totD) {
+			c.d.undecoded(frame, "smb transaction response", "the capture's buffer budget is spent")
+			return true
+		}
+		a = &transAsm{params: make([]byte, totP), data: make([]byte, totD), held: totP + totD}
 		r.asm = a
 	}
 	a.params, a.data = a.params[:min(totP, len(a.params))], a.data[:min(totD, len(a.data))]
@@ -498,6 +514,7 @@ func (s *smb1State) transResponse(frame int, m *smb1.Message, r *req1) (done boo
 type transAsm struct {
 	params, data []byte
 	gotP, gotD   int
+	held         int // bytes taken from the budget
 }
 
 func rapName(op uint16) string {
