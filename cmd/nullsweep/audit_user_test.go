@@ -24,7 +24,11 @@ type userViewJSON struct {
 		CredentialRefused bool `json:"credential_refused"`
 		Items             []struct{ Key, Anonymous, User, Gap string }
 	}
-	Notes []string
+	Notes    []string
+	Settings []struct {
+		Name, State, Value string
+		Evidence           []string
+	}
 }
 
 func (u userViewJSON) gaps() map[string]string {
@@ -98,6 +102,16 @@ func TestAuditUserLive(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(u.Notes, "\n"), "RestrictAnonymous=2") {
 		t.Errorf("restricted notes %q", u.Notes)
+	}
+	found := false
+	for _, s := range u.Settings {
+		found = found || s.Name == "restrict anonymous"
+		if s.Name == "restrict anonymous" && (s.State != "observed" || s.Value != "2" || !strings.Contains(strings.Join(s.Evidence, "|"), `as LAB\alice: IPC$ allowed`)) {
+			t.Errorf("restricted: %+v", s)
+		}
+	}
+	if !found {
+		t.Error("restricted: no 'restrict anonymous' setting")
 	}
 	u, out = run("NULLSWEEP_NTHASH="+hex.EncodeToString(ntlmssp.NTHash(pw)), open)
 	outputs = append(outputs, out)

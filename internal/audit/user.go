@@ -126,6 +126,34 @@ func CompareUser(rep *Report, anon, user *enum.Result) {
 		v.Items = append(v.Items, g)
 	}
 	rep.Notes = append(rep.Notes, v.decisions()...)
+	v.settle(rep.Settings)
+}
+
+// settle lets the second look decide the restrict-anonymous settings
+// where the anonymous view alone cannot: a refusal the user gets too is
+// not that setting's doing (the observation drops to "consistent"), and a
+// refusal only the stranger gets is evidence for it.
+func (v *UserView) settle(settings []SettingState) {
+	ipc, _ := v.gap(ExpIPC)
+	users, _ := v.gap(ExpUsers)
+	for i := range settings {
+		s := &settings[i]
+		if s.Name != RestrictAnonymous && s.Name != RestrictAnonymousSAM && s.Name != SambaRestrictAnonymous {
+			continue
+		}
+		if s.State != StateObserved {
+			continue
+		}
+		switch {
+		case ipc.Gap == GapNeither || (ipc.Gap == GapBoth && users.Gap == GapNeither && s.Value != "0"):
+			s.State = StateConsistent
+			s.Evidence = append(s.Evidence, fmt.Sprintf("as %s the same is refused: the refusal is not anonymous-only, so it does not show this setting", v.Account))
+		case ipc.Gap == GapUserOnly:
+			s.Evidence = append(s.Evidence, fmt.Sprintf("as %s: IPC$ allowed (refused to anonymous callers only)", v.Account))
+		case users.Gap == GapUserOnly:
+			s.Evidence = append(s.Evidence, fmt.Sprintf("as %s: users enumerated (refused to anonymous callers only)", v.Account))
+		}
+	}
 }
 
 func stateOf(yes, no bool) string {

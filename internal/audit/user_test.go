@@ -60,3 +60,30 @@ func TestCredentialRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestSettle(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		items     []Gap
+		state     string
+		evidence  string
+		unchanged bool
+	}{
+		{"RA2 confirmed", []Gap{{Key: ExpIPC, Gap: GapUserOnly}}, StateObserved, "IPC$ allowed", false},
+		{"RA1 confirmed", []Gap{{Key: ExpIPC, Gap: GapBoth}, {Key: ExpUsers, Gap: GapUserOnly}}, StateObserved, "users enumerated", false},
+		{"closed to all", []Gap{{Key: ExpIPC, Gap: GapNeither}}, StateConsistent, "not anonymous-only", false},
+		{"SAMR closed to all", []Gap{{Key: ExpIPC, Gap: GapBoth}, {Key: ExpUsers, Gap: GapNeither}}, StateConsistent, "not anonymous-only", false},
+		{"open to both", []Gap{{Key: ExpIPC, Gap: GapBoth}, {Key: ExpUsers, Gap: GapBoth}}, StateObserved, "", true},
+	} {
+		v := &UserView{Account: `L\u`, Items: tc.items}
+		s := []SettingState{{Name: SambaRestrictAnonymous, State: StateObserved, Value: "2", Evidence: []string{"x"}}, {Name: "guest ok", State: StateObserved, Value: "yes"}}
+		v.settle(s)
+		got := s[0]
+		if got.State != tc.state || (tc.unchanged != (len(got.Evidence) == 1)) || !strings.Contains(strings.Join(got.Evidence, "|"), tc.evidence) {
+			t.Errorf("%s: %+v", tc.name, got)
+		}
+		if s[1].State != StateObserved || len(s[1].Evidence) != 0 {
+			t.Errorf("%s: another setting changed: %+v", tc.name, s[1])
+		}
+	}
+}
