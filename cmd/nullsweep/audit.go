@@ -34,7 +34,7 @@ func newAuditCmd() *cobra.Command {
 	f := &auditFlags{}
 	cmd := &cobra.Command{
 		Use:   "audit HOST...",
-		Short: "enum plus the verdict: which setting allows each exposure, how to close it, what that may break",
+		Short: "Enum plus the verdict: which setting allows each exposure, how to close it, what that may break",
 		Long: `audit runs every anonymous check of enum on each host, then tells which
 setting explains what a stranger got: observed, consistent with a value, or
 not observable remotely, with the calls and statuses that decided it. Each

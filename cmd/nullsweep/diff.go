@@ -20,7 +20,7 @@ func newDiffCmd() *cobra.Command {
 	var failOn string
 	cmd := &cobra.Command{
 		Use:   "diff [RUN_A] [RUN_B]",
-		Short: "what changed between two recorded runs, host by host",
+		Short: "What changed between two recorded runs, host by host",
 		Long: `diff compares two recorded runs (numbers from 'nullsweep runs', or "last")
 and names, per host, each finding and exposure that is new, resolved, changed
 or unknown. Unknown means the host did not answer fully in one of the runs: a

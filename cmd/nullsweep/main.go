@@ -18,7 +18,7 @@ var rootCmd = &cobra.Command{
 
 Exit status, for every command:
   0  examined (whatever the hosts expose)
-  1  findings at or above --fail-on (audit)
+  1  findings at or above --fail-on (audit, sweep; diff: new ones)
   2  not examined (a host that could not be reached, negotiated with or
      finished within --timeout), a usage error, a run error, or an
      interrupt (SIGINT/SIGTERM: what was learned is printed, marked incomplete)`,

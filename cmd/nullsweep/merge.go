@@ -15,7 +15,7 @@ func newMergeCmd() *cobra.Command {
 	var sf storeFlags
 	cmd := &cobra.Command{
 		Use:   "merge FILE.jsonl...",
-		Short: "import sweep JSON Lines (the shards of one plan) into the history as one run",
+		Short: "Import sweep JSON Lines (the shards of one plan) into the history as one run",
 		Long: `merge imports the JSON Lines a sweep wrote (-o FILE), or the files of every
 shard of one plan, as one run of the history database. Files of different
 plans are refused. Importing the same files again changes nothing. A run the

@@ -21,7 +21,7 @@ func newReportCmd() *cobra.Command {
 	var html string
 	cmd := &cobra.Command{
 		Use:   "report [RUN] --html FILE",
-		Short: "write a recorded run as one self-contained HTML file",
+		Short: "Write a recorded run as one self-contained HTML file",
 		Long: `report writes a recorded run (a number from 'nullsweep runs'; default the
 newest complete run) as one HTML file that opens offline in any browser:
 summary counts, what changed since the previous run over the same targets, a

@@ -16,7 +16,7 @@ func newRunsCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "runs",
-		Short: "list the runs recorded in the history database",
+		Short: "List the runs recorded in the history database",
 		Long: `runs lists every recorded sweep, audit and merge: its number (what diff
 and report take), when it started, its kind, how many targets it covered and
 how many answered on an SMB port, its findings by severity (critical/high/

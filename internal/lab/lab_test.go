@@ -29,8 +29,8 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q) = %v, %v; want %s", tc.name, p.Addr, err, tc.addr)
 		}
 	}
-	if _, err := Lookup("nope"); err == nil {
-		t.Error("Lookup(nope) succeeded")
+	if _, err := Lookup("nope"); err == nil || !strings.Contains(err.Error(), `"nope" (known: open, restricted, smb1only,`) {
+		t.Errorf("Lookup(nope) = %v, want the known postures listed", err)
 	}
 	if got := strings.Join(DefaultNames(), " "); got != "open restricted smb1only smb2only restricted1 dc" {
 		t.Errorf("DefaultNames = %s", got)

@@ -102,7 +102,7 @@ func Lookup(name string) (Posture, error) {
 	for i, p := range postures {
 		names[i] = p.Name
 	}
-	return Posture{}, fmt.Errorf("lab: unknown posture %q (known: %v)", name, names)
+	return Posture{}, fmt.Errorf("lab: unknown posture %q (known: %s)", name, strings.Join(names, ", "))
 }
 
 // DefaultDir is the lab directory: $NULLSWEEP_LAB_DIR or /tmp/nullsweep-lab.
