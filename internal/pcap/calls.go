@@ -529,8 +529,12 @@ func (c *conv) addShare(s Share) {
 	if _, ok := c.accounts[k]; ok {
 		return
 	}
+	if len(c.rep.Disclosed.Shares) >= c.d.lim.MaxRecords {
+		c.d.rep.Stats.NotListed++
+		return
+	}
 	c.accounts[k] = len(c.rep.Disclosed.Shares)
-	c.rep.Disclosed.Shares = bounded(c.d, c.rep.Disclosed.Shares, s)
+	c.rep.Disclosed.Shares = append(c.rep.Disclosed.Shares, s)
 }
 
 func (c *conv) addName(n Name) {
