@@ -186,3 +186,38 @@ func TestEnumTextColumnsAndFlags(t *testing.T) {
 		t.Errorf("SMB1 guest flag not spelled IS_GUEST:\n%s", text)
 	}
 }
+
+// TestAuditUserTextGolden: the recorded anonymous run of the restricted
+// posture beside a recorded run as alice (enum --user) prints what alice
+// gets that a stranger does not, as reviewed in
+// testdata/audit-restricted-alice.golden.
+func TestAuditUserTextGolden(t *testing.T) {
+	anon := recorded(t, "enum-restricted.json")
+	b, err := os.ReadFile(filepath.Join("testdata", "enum-restricted-alice.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var user enum.Result
+	if err := json.Unmarshal(b, &user); err != nil {
+		t.Fatal(err)
+	}
+	rep := audit.Assess(anon, audit.Options{})
+	audit.CompareUser(rep, anon, &user)
+	var got bytes.Buffer
+	if err := AuditText(&got, rep); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "audit-restricted-alice.golden")
+	if *update {
+		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if got.String() != string(want) {
+		t.Errorf("audit text differs from %s (run with -update after review):\n%s", golden, got.String())
+	}
+}
