@@ -507,16 +507,23 @@ func (cfg *Config) parseSmbConf(name, text string) error {
 	}
 	if len(shares) > 0 || globalGuest != nil {
 		var open []string
+		c := Configured{Value: "no", Source: name, Line: "no share sets guest ok = yes"}
 		for _, s := range cfg.Shares {
 			if s.GuestOK {
+				if open == nil {
+					// The evidence is the first open share's own line.
+					c.Source, c.Line = s.Source, "["+s.Name+"] guest ok = yes"
+				}
 				open = append(open, s.Name)
 			}
 		}
-		v := "no"
 		if len(open) > 0 {
-			v = "yes on " + strings.Join(open, ", ")
+			c.Value = "yes on " + strings.Join(open, ", ")
+			if len(open) > 1 {
+				c.Line += fmt.Sprintf(" (and %d more shares)", len(open)-1)
+			}
 		}
-		cfg.Values[SambaGuestOK] = Configured{Value: v, Source: name}
+		cfg.Values[SambaGuestOK] = c
 	}
 	return nil
 }

@@ -86,8 +86,8 @@ func TestReadConfigValues(t *testing.T) {
 				if got.Value != want {
 					t.Errorf("%s = %q, want %q (from %s)", k, got.Value, want, got.Source)
 				}
-				if got.Source == "" {
-					t.Errorf("%s has no source", k)
+				if got.Source == "" || got.Line == "" {
+					t.Errorf("%s: source %q, line %q: evidence needs both", k, got.Source, got.Line)
 				}
 			}
 			if len(cfg.Warnings) > 0 {
