@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nullsweep/nullsweep/internal/hostile"
 	"github.com/nullsweep/nullsweep/internal/lab"
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
 	"github.com/nullsweep/nullsweep/internal/smb"
@@ -158,5 +159,30 @@ func TestLiveWrongPasswordCountsOnce(t *testing.T) {
 	reset()
 	if n := badPwdCount(t); n != 0 {
 		t.Errorf("badPwdCount %d after a good logon, want 0", n)
+	}
+}
+
+// A reply whose signature was changed on the way (here the TREE_CONNECT of
+// IPC$, one byte of its body) is an error for that host, never an answer:
+// the session as alice stops at IPC$ with the signature error. The same
+// run through the proxy unchanged reaches the users.
+func TestLiveBadSignatureIsAnError(t *testing.T) {
+	up := labtest.Require(t, "open")["open"]
+	for _, tamper := range []bool{false, true} {
+		p := &hostile.Proxy{Upstream: up, Rule: func(r *hostile.Reply) {
+			if tamper && r.Req != nil && !r.Req.SMB1 && r.Req.Command == 3 && len(r.Raw) > 70 {
+				r.Raw[len(r.Raw)-1] ^= 0x40
+			}
+		}}
+		r := runThrough(t, hostile.Addr(170), p, Options{Timeout: 20 * time.Second, Credentials: labAlice, Checks: CheckUsers})
+		if !tamper {
+			if r.Error != "" || len(r.Users) == 0 {
+				t.Fatalf("untouched: error %q, %d users", r.Error, len(r.Users))
+			}
+			continue
+		}
+		if r.IPC == nil || r.IPC.Result != Error || !strings.Contains(r.IPC.Error+r.Error, "signature") || r.Users != nil {
+			t.Errorf("tampered: ipc %+v, layer %q, error %q, users %v", r.IPC, r.Layer, r.Error, r.Users)
+		}
 	}
 }
