@@ -180,7 +180,7 @@ func (in *interrupt) Err(what string) error {
 	if s == nil {
 		return nil
 	}
-	return runErr(fmt.Errorf("interrupted (%s): %s; the result above is incomplete", sigName(s), what))
+	return runErr(fmt.Errorf("interrupted (%s): %s; the output is incomplete", sigName(s), what))
 }
 
 func sigName(s os.Signal) string {
