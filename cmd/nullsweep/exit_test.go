@@ -348,3 +348,16 @@ func TestResolvedAndVerbose(t *testing.T) {
 		}
 	}
 }
+
+// TestPcapNotACapture: a file that is no capture is exit 2 with a message
+// that names the file and why the read stopped.
+func TestPcapNotACapture(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(p, []byte("myhost\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := nullsweep(t, "pcap", p)
+	if want := p + ": read stopped (pcap: not a pcap or pcapng file"; code != exitIncomplete || !strings.Contains(errOut, want) {
+		t.Errorf("pcap %s: exit %d, stderr %q; want 2 and %q", p, code, errOut, want)
+	}
+}

@@ -27,7 +27,11 @@ status, and what the server disclosed (users, groups, aliases, SIDs and names,
 shares, password policy, server info, NetBIOS names, endpoints, rootDSE), with a
 finding for each call a null session got something from. Encrypted SMB3, sealed
 DCE/RPC and LDAPS are reported as such; what is not decoded is listed with why.
-Nothing is sent on the network. docs/pcap.md describes the report.`,
+Nothing is sent on the network. docs/pcap.md describes the report.
+
+Exit status: 0 every file read to its end (findings do not change it), 2 a
+file that could not be opened or stopped early (truncated or corrupt: the
+report covers what came before), an interrupt or a usage error.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, in, stop := withSignals(cmd.Context())
@@ -53,7 +57,7 @@ Nothing is sent on the network. docs/pcap.md describes the report.`,
 			var errs []error
 			for _, f := range rep.Files {
 				if f.Error != "" {
-					errs = append(errs, fmt.Errorf("%s: read stopped %s; the report covers what came before", f.Name, f.Error))
+					errs = append(errs, fmt.Errorf("%s: read stopped (%s); the report covers what came before", f.Name, f.Error))
 				}
 			}
 			if len(errs) > 0 {
