@@ -38,7 +38,7 @@ above it, 2 usage or database errors.`,
 			if err != nil {
 				return usageErr(err)
 			}
-			db, err := sf.open(cmd.Context())
+			db, err := sf.openExisting(cmd.Context())
 			if err != nil {
 				return runErr(err)
 			}

@@ -46,6 +46,32 @@ func (s *storeFlags) open(ctx context.Context) (*store.DB, error) {
 	return store.Open(ctx, path)
 }
 
+// noHistory is the error of a verb that reads the history when there is
+// none at the path yet.
+type noHistory struct{ path string }
+
+func (e noHistory) Error() string {
+	return fmt.Sprintf("no history database at %s: nothing recorded yet ('nullsweep sweep' and 'nullsweep audit' record their runs there; --db names another)", e.path)
+}
+
+// openExisting opens the history database for a verb that only reads it:
+// a path with no database is noHistory, not a new empty database (a
+// mistyped --db would otherwise leave one behind).
+func (s *storeFlags) openExisting(ctx context.Context) (*store.DB, error) {
+	path := s.db
+	if path == "" {
+		p, err := store.DefaultPath()
+		if err != nil {
+			return nil, err
+		}
+		path = p
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, noHistory{path}
+	}
+	return store.Open(ctx, path)
+}
+
 // buildVersion is the module version the binary was built from.
 func buildVersion() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {

@@ -363,3 +363,28 @@ func TestResumedSweepRecordsWholeFile(t *testing.T) {
 		t.Errorf("runs after a resumed sweep: %s (%v)", out, err)
 	}
 }
+
+// TestReadVerbsWithoutHistory: runs, diff and report on a path with no
+// database say so (runs: nothing recorded, exit 0) and leave no database
+// behind, as a mistyped --db would.
+func TestReadVerbsWithoutHistory(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "typo.db")
+	for _, tt := range []struct {
+		args      []string
+		code      int
+		out, errs string
+	}{
+		{[]string{"runs", "--db", db}, exitExamined, "no runs recorded in " + db, ""},
+		{[]string{"runs", "--json", "--db", db}, exitExamined, "[]", ""},
+		{[]string{"diff", "--db", db}, exitIncomplete, "", "no history database at " + db + ": nothing recorded yet"},
+		{[]string{"report", "--html", filepath.Join(t.TempDir(), "r.html"), "--db", db}, exitIncomplete, "", "no history database at " + db},
+	} {
+		out, errOut, code := nullsweep(t, tt.args...)
+		if code != tt.code || !strings.Contains(out, tt.out) || !strings.Contains(errOut, tt.errs) {
+			t.Errorf("%v: exit %d, %q, %q; want %d, %q, %q", tt.args, code, out, errOut, tt.code, tt.out, tt.errs)
+		}
+		if _, err := os.Stat(db); err == nil {
+			t.Fatalf("%v created %s", tt.args, db)
+		}
+	}
+}

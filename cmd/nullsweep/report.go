@@ -42,7 +42,7 @@ only its own script and loads nothing from the network.`,
 			if len(args) == 1 {
 				ref = args[0]
 			}
-			db, err := sf.open(cmd.Context())
+			db, err := sf.openExisting(cmd.Context())
 			if err != nil {
 				return runErr(err)
 			}

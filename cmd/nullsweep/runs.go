@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -23,7 +24,17 @@ how many answered on an SMB port, its findings by severity (critical/high/
 medium/low/info) and whether it completed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := sf.open(cmd.Context())
+			db, err := sf.openExisting(cmd.Context())
+			var none noHistory
+			if errors.As(err, &none) {
+				// Nothing recorded yet is an answer, not an error.
+				if asJSON {
+					fmt.Fprintln(cmd.OutOrStdout(), "[]")
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "no runs recorded in %s\n", none.path)
+				}
+				return nil
+			}
 			if err != nil {
 				return runErr(err)
 			}
