@@ -125,7 +125,7 @@ func (d *DB) Run(ctx context.Context, ref string) (*Run, error) {
 	r, err := scanRun(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		if ref == "last" {
-			return nil, fmt.Errorf("store: %w: no complete run stored yet", ErrNoRun)
+			return nil, fmt.Errorf("store: %w: no complete run stored yet ('nullsweep sweep' and 'nullsweep audit' record runs)", ErrNoRun)
 		}
 		return nil, fmt.Errorf("store: %w %q (see nullsweep runs)", ErrNoRun, ref)
 	}
@@ -141,7 +141,12 @@ func (d *DB) Previous(ctx context.Context, r *Run) (*Run, error) {
 	row := d.db.QueryRowContext(ctx, "SELECT "+runCols+" FROM runs WHERE complete = 1 AND id < ? AND targets_hash = ? ORDER BY id DESC LIMIT 1", r.ID, r.TargetsHash)
 	p, err := scanRun(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("store: %w: no complete run before run %d over the same %d targets", ErrNoRun, r.ID, r.Targets)
+		targets := "targets"
+		if r.Targets == 1 {
+			targets = "target"
+		}
+		return nil, fmt.Errorf("store: nothing to compare run %d with: it is the first complete run over its %d %s (%w before it); run the same sweep again, or name two runs from 'nullsweep runs'",
+			r.ID, r.Targets, targets, ErrNoRun)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: previous run: %w", classify(err))

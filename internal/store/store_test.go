@@ -377,3 +377,14 @@ func TestWorstFindingsTitles(t *testing.T) {
 		}
 	}
 }
+
+// The first run over a target set has no predecessor: the error is
+// ErrNoRun and says what to do.
+func TestPreviousOfFirstRun(t *testing.T) {
+	d := openTemp(t)
+	r := storeRun(t, d, RunInfo{}, labHost(t, "enum-open.json", "127.0.0.2"))
+	_, err := d.Previous(context.Background(), r)
+	if !errors.Is(err, ErrNoRun) || !strings.Contains(err.Error(), "first complete run over its 1 target (no such run before it); run the same sweep again") {
+		t.Errorf("Previous of the first run = %v", err)
+	}
+}
