@@ -26,6 +26,7 @@ import (
 	"github.com/nullsweep/nullsweep/internal/hostile"
 	"github.com/nullsweep/nullsweep/internal/lab/labtest"
 	"github.com/nullsweep/nullsweep/internal/ntlmssp"
+	"github.com/nullsweep/nullsweep/internal/smb"
 )
 
 // logon is one NTLMSSP AUTHENTICATE the client sent, with the server
@@ -155,16 +156,27 @@ func utf16le(s string) []byte {
 	return b
 }
 
-// TestNoCredentialInputs: enum.Options has nowhere to put a credential,
-// and no flag of any nullsweep command takes a password or a hash (the
-// CLI has no credential input yet; when --user lands, the password must
-// come from NULLSWEEP_PASSWORD or a prompt, never a flag).
+// TestNoCredentialInputs: enum.Options has one place for a credential
+// (Credentials, an smb.Credentials that prints the account only), and no
+// flag of any nullsweep command takes a password or a hash: --user names
+// the account, the secret comes from NULLSWEEP_PASSWORD, NULLSWEEP_NTHASH
+// or a prompt (cmd/nullsweep/creds.go), never a flag.
 func TestNoCredentialInputs(t *testing.T) {
 	cred := regexp.MustCompile(`(?i)pass|pwd|secret|hash|cred`)
 	ot := reflect.TypeOf(Options{})
 	for i := range ot.NumField() {
-		if f := ot.Field(i); cred.MatchString(f.Name) && f.Name != "NoGuest" {
+		f := ot.Field(i)
+		if f.Name == "Credentials" && f.Type == reflect.TypeOf(smb.Credentials{}) {
+			continue
+		}
+		if cred.MatchString(f.Name) && f.Name != "NoGuest" {
 			t.Errorf("enum.Options.%s looks like a credential", f.Name)
+		}
+	}
+	c := smb.Credentials{User: "u", Domain: "D", Password: "Sekr1t", NTHash: []byte("0123456789abcdef")}
+	for _, s := range []string{fmt.Sprintf("%v %+v %#v %s", c, c, c, c), fmt.Sprint(Options{Credentials: c}), fmt.Sprintf("%+v", Options{Credentials: c})} {
+		if strings.Contains(s, "Sekr1t") || strings.Contains(s, "0123456789abcdef") || strings.Contains(s, "30313233") {
+			t.Errorf("a credential prints its secret: %s", s)
 		}
 	}
 	if testing.Short() {
