@@ -152,10 +152,23 @@ func exactHosts(n int) cobra.PositionalArgs {
 	}
 }
 
-func minHosts(n int) cobra.PositionalArgs {
+func minHosts(n int) cobra.PositionalArgs { return minArgs(n, "HOST") }
+
+// minArgs and maxArgs check the number of arguments, as usage errors that
+// name what is expected (cobra's own say "arg(s)").
+func minArgs(n int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) < n {
-			return usageErr(fmt.Errorf("%s needs at least %d argument", cmd.Name(), n))
+			return usageErr(fmt.Errorf("%s needs at least %d %s", cmd.Name(), n, what))
+		}
+		return nil
+	}
+}
+
+func maxArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usageErr(fmt.Errorf("%s takes at most %d %s, got %d arguments", cmd.Name(), n, what, len(args)))
 		}
 		return nil
 	}

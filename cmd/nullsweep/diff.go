@@ -32,7 +32,7 @@ it over the same targets; with one, that run with its predecessor.
 
 Exit status: 0 nothing new at or above --fail-on, 1 something new at or
 above it, 2 usage or database errors.`,
-		Args: cobra.MaximumNArgs(2),
+		Args: maxArgs(2, "RUN (numbers from nullsweep runs)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			threshold, err := audit.ParseSeverity(failOn)
 			if err != nil {

@@ -53,8 +53,12 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"enum", "--timeout", "0s", "127.0.0.2"}, "--timeout must be positive"},
 		{[]string{"audit", "--fail-on", "severe", "127.0.0.2"}, "severe"},
 		{[]string{"audit", "--port", "8", "127.0.0.2"}, "--port must be 445 or 139"},
-		{[]string{"audit"}, "audit needs at least 1"},
-		{[]string{"policy"}, "policy needs at least 1"},
+		{[]string{"audit"}, "audit needs at least 1 HOST"},
+		{[]string{"policy"}, "policy needs at least 1 FILE"},
+		{[]string{"merge"}, "merge needs at least 1 FILE.jsonl"},
+		{[]string{"pcap"}, "pcap needs at least 1 capture FILE"},
+		{[]string{"diff", "1", "2", "3"}, "diff takes at most 2 RUN (numbers from nullsweep runs), got 3 arguments"},
+		{[]string{"report", "1", "2", "--html", "x.html"}, "report takes at most 1 RUN"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

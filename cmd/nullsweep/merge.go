@@ -25,7 +25,7 @@ the same way.
 Exit status: 0 imported (or already there) and complete, 2 when a shard is
 missing or incomplete (the run is stored, marked incomplete, and the missing
 shards are listed), when the files cannot be read, or on database errors.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: minArgs(1, "FILE.jsonl (a sweep's -o output)"),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			db, err := sf.open(cmd.Context())
 			if err != nil {

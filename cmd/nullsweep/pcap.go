@@ -32,7 +32,7 @@ Nothing is sent on the network. docs/pcap.md describes the report.
 Exit status: 0 every file read to its end (findings do not change it), 2 a
 file that could not be opened or stopped early (truncated or corrupt: the
 report covers what came before), an interrupt or a usage error.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: minArgs(1, "capture FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, in, stop := withSignals(cmd.Context())
 			defer stop()

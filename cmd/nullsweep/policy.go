@@ -30,7 +30,7 @@ file, or a usage error.`,
 		Example: `  nullsweep policy /etc/samba/smb.conf
   nullsweep policy --json secedit-export.inf
   nullsweep policy base.inf overrides.reg      # later files override earlier ones`,
-		Args: minHosts(1),
+		Args: minArgs(1, "FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := audit.ReadConfig(args...)
 			if err != nil {

@@ -33,7 +33,7 @@ Everything a target sent is shown as text, never as markup; the page runs
 only its own script and loads nothing from the network.`,
 		Example: `  nullsweep report --html report.html
   nullsweep report 12 --html run12.html`,
-		Args: cobra.MaximumNArgs(1),
+		Args: maxArgs(1, "RUN (a number from nullsweep runs)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if html == "" {
 				return usageErr(errors.New("--html FILE is required"))
