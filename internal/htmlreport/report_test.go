@@ -134,3 +134,14 @@ func TestReportTypeTitles(t *testing.T) {
 		t.Error("an equal title is not shown as it is")
 	}
 }
+
+// A report into a directory that does not exist names the user's path,
+// not the temporary file the write goes through.
+func TestWriteFileMissingDir(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nodir", "x.html")
+	run := &store.Run{ID: 3, Kind: "sweep", Started: time.Now(), Complete: true}
+	err := WriteFile(path, Input{Run: run, NoDiff: "first run", Generated: time.Now()})
+	if err == nil || !strings.Contains(err.Error(), "cannot write x.html in "+filepath.Dir(path)+": no such file") || strings.Contains(err.Error(), ".nullsweep-report-") {
+		t.Errorf("WriteFile into a missing directory: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -46,9 +47,16 @@ func Write(w io.Writer, in Input) error {
 // WriteFile renders the report to path, through a temporary file renamed
 // into place, so a reader never sees half a report.
 func WriteFile(path string, in Input) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".nullsweep-report-*.html")
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".nullsweep-report-*.html")
 	if err != nil {
-		return fmt.Errorf("htmlreport: %w", err)
+		// The temporary file's name means nothing to the user; the
+		// directory of the path they gave does.
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("htmlreport: cannot write %s in %s: %w", filepath.Base(path), dir, err)
 	}
 	defer os.Remove(f.Name())
 	if err := Write(f, in); err != nil {
