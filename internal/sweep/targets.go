@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/bits"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,6 +158,10 @@ func (p *Parser) ParseFile(name string, r io.Reader) error {
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return fmt.Errorf("sweep: %s line %d: longer than %d bytes", name, n+1, MaxLineLen)
+		}
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // it names the file again
 		}
 		return fmt.Errorf("sweep: read %s: %w", name, err)
 	}

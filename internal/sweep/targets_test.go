@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 )
@@ -228,4 +229,19 @@ func FuzzParseTargets(f *testing.F) {
 			t.Fatalf("reparsed count %d, want %d", m, n)
 		}
 	})
+}
+
+// A list that cannot be read (here a directory) names it once.
+func TestParseFileReadError(t *testing.T) {
+	dir := t.TempDir()
+	f, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var p Parser
+	err = p.ParseFile(dir, f)
+	if err == nil || strings.Count(err.Error(), dir) != 1 || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("ParseFile(a directory) = %v, want it named once and why", err)
+	}
 }
