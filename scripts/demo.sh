@@ -17,5 +17,5 @@ bin/nullsweep sweep 127.0.0.0/28 -o demo/sweep.jsonl --since last --html demo/re
 [ "$rc" = 0 ] || [ "$rc" = 1 ] || exit "$rc"
 echo
 echo "demo: open $(pwd)/demo/report.html in a browser; the run is in the history (bin/nullsweep runs)."
-echo "demo: change a victim's smb.conf (bin/nullsweep lab status shows the lab dir) and run this again to see what closed."
+echo "demo: to see what closes, edit a victim's smb.conf (bin/nullsweep lab status says where; a running smbd re-reads it within a minute, smb.conf(5)) and run this again."
 echo "demo: the victims keep running; stop them with: bin/nullsweep lab down"

@@ -365,3 +365,13 @@ func TestPcapNotACapture(t *testing.T) {
 		t.Errorf("pcap %s: exit %d, stderr %q; want 2 and %q", p, code, errOut, want)
 	}
 }
+
+// TestLabStatusNamesDir: lab status says where the postures' files are
+// (scripts/demo.sh tells people to change a victim's smb.conf there).
+func TestLabStatusNamesDir(t *testing.T) {
+	dir := t.TempDir()
+	out, errOut, code := nullsweep(t, "lab", "status", "--dir", dir, "open")
+	if want := "lab directory: " + dir + " (each posture's files, its smb.conf among them, are under " + filepath.Join(dir, "POSTURE") + ")"; code != 0 || !strings.Contains(out, want) {
+		t.Errorf("lab status: exit %d, %q, %q; want %q", code, out, errOut, want)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -107,5 +108,11 @@ func printStatus(ctx context.Context, cmd *cobra.Command, l *lab.Lab, names ...s
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Addr, s.Word(), strings.Join(pids, " "))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Where to change a victim (scripts/demo.sh sends people here).
+	_, err := fmt.Fprintf(cmd.OutOrStdout(), "lab directory: %s (each posture's files, its smb.conf among them, are under %s)\n",
+		l.Dir, filepath.Join(l.Dir, "POSTURE"))
+	return err
 }
