@@ -58,11 +58,12 @@ func oracleOK(t *testing.T, user string, args ...string) bool {
 
 // TestAuditUserLive: audit --user examines each host twice; the gap per
 // item equals the difference of the oracles run anonymously and as alice
-// (restricted: IPC$ and users only for alice; open: share data only for
-// alice, users for both), a wrong password is tried once and said so, and
+// (restricted: IPC$ and users only for alice; restricted1: IPC$ for both,
+// users and groups only for alice; open: share data only for alice, users
+// for both), a wrong password is tried once and said so, and
 // no output or history database holds the password or its hash.
 func TestAuditUserLive(t *testing.T) {
-	addrs := labtest.Require(t, "open", "restricted")
+	addrs := labtest.Require(t, "open", "restricted", "restricted1")
 	const pw = "Passw0rd!"
 	db := filepath.Join(t.TempDir(), "history.db")
 	run := func(env, host string) (userViewJSON, string) {
@@ -77,7 +78,7 @@ func TestAuditUserLive(t *testing.T) {
 	var outputs []string
 
 	// The oracles' difference: what alice gets that "" does not.
-	restricted, open := addrs["restricted"], addrs["open"]
+	restricted, open, r1 := addrs["restricted"], addrs["open"], addrs["restricted1"]
 	alice := "LAB/alice%" + pw
 	for _, tc := range []struct {
 		host, key, want string
@@ -88,6 +89,9 @@ func TestAuditUserLive(t *testing.T) {
 		{open, "share:data", "user only", []string{"//" + open + "/data", "-c", "ls", "smbclient"}},
 		{open, "users", "both", []string{open, "-c", "enumdomusers", "rpcclient"}},
 		{open, "share:public", "both", []string{"//" + open + "/public", "-c", "ls", "smbclient"}},
+		{r1, "ipc", "both", []string{"//" + r1 + "/IPC$", "-c", "exit", "smbclient"}},
+		{r1, "users", "user only", []string{r1, "-c", "enumdomusers", "rpcclient"}},
+		{r1, "groups", "user only", []string{r1, "-c", "enumdomgroups", "rpcclient"}},
 	} {
 		anon, user := oracleOK(t, "", tc.oracle...), oracleOK(t, alice, tc.oracle...)
 		want := map[[2]bool]string{{false, true}: "user only", {true, true}: "both", {false, false}: "neither", {true, false}: "anonymous only"}[[2]bool{anon, user}]
@@ -112,6 +116,14 @@ func TestAuditUserLive(t *testing.T) {
 	}
 	if !found {
 		t.Error("restricted: no 'restrict anonymous' setting")
+	}
+	u, out = run("NULLSWEEP_PASSWORD="+pw, r1)
+	outputs = append(outputs, out)
+	if g := u.gaps(); g["ipc"] != "both" || g["users"] != "user only" || g["groups"] != "user only" {
+		t.Errorf("restricted1 gaps %v", g)
+	}
+	if !strings.Contains(strings.Join(u.Notes, "\n"), "RestrictAnonymous=1") {
+		t.Errorf("restricted1 notes %q", u.Notes)
 	}
 	u, out = run("NULLSWEEP_NTHASH="+hex.EncodeToString(ntlmssp.NTHash(pw)), open)
 	outputs = append(outputs, out)
