@@ -80,20 +80,9 @@ func exitStatus(cmdPath string, err error) (int, string) {
 // (the host was examined); a deadline, an interrupt, a dropped connection
 // or a probe that failed is not, and the reason says so.
 func hostExamined(r *enum.Result) (bool, string) {
-	if r.Error == "" {
+	null := r.Sessions[enum.SessionNull]
+	if enum.Answered(r.Layer, r.Error, null != nil && null.Result == enum.Denied) {
 		return true, ""
-	}
-	switch r.Layer {
-	case enum.LayerSession:
-		if s := r.Sessions[enum.SessionNull]; s != nil && s.Result == enum.Denied {
-			return true, ""
-		}
-	case enum.LayerReachability:
-		// "tcp/445 closed": the port refused the connection (RST), which
-		// is the host's answer; "filtered" is no answer at all.
-		if strings.HasPrefix(r.Error, "tcp/") && strings.HasSuffix(r.Error, " closed") {
-			return true, ""
-		}
 	}
 	return false, fmt.Sprintf("%s: not examined: stopped at %s: %s", r.Target, r.Layer, r.Error)
 }

@@ -60,6 +60,23 @@ type Result struct {
 	Checks []Check `json:"checks"`
 }
 
+// Answered says whether a result that stopped early (layer, err) still
+// answers the question asked: SMB ports that refused the connection
+// ("tcp/445 closed": a RST) or a null session the server denied are the
+// host's answer, not a failure; a deadline, an interrupt, a dropped
+// connection or a filtered port is not. A result with no error answered.
+func Answered(layer Layer, err string, nullDenied bool) bool {
+	switch {
+	case err == "":
+		return true
+	case layer == LayerSession:
+		return nullDenied
+	case layer == LayerReachability:
+		return strings.HasPrefix(err, "tcp/") && strings.HasSuffix(err, " closed")
+	}
+	return false
+}
+
 // SMBInfo is layer 2: negotiate facts.
 type SMBInfo struct {
 	// Dialects maps each dialect the server answered for to whether it

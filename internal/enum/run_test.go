@@ -158,3 +158,26 @@ func TestUnresolvedNameStopsAtResolve(t *testing.T) {
 		t.Error("the test's resolver was not asked")
 	}
 }
+
+// Answered: refused ports and a denied null session are answers; a
+// filtered port, a deadline or a failed negotiate are not.
+func TestAnswered(t *testing.T) {
+	for _, tt := range []struct {
+		layer      Layer
+		err        string
+		nullDenied bool
+		want       bool
+	}{
+		{"", "", false, true},
+		{LayerReachability, "tcp/445 closed", false, true},
+		{LayerReachability, "tcp/445 filtered", false, false},
+		{LayerSession, "smb: session setup: STATUS_ACCESS_DENIED", true, true},
+		{LayerSession, "smb: session setup: context deadline exceeded", false, false},
+		{LayerNegotiate, "smb: negotiate: EOF", false, false},
+		{LayerResolve, "lookup x: no such host", false, false},
+	} {
+		if got := Answered(tt.layer, tt.err, tt.nullDenied); got != tt.want {
+			t.Errorf("Answered(%q, %q, %v) = %v, want %v", tt.layer, tt.err, tt.nullDenied, got, tt.want)
+		}
+	}
+}

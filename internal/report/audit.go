@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nullsweep/nullsweep/internal/audit"
+	"github.com/nullsweep/nullsweep/internal/enum"
 )
 
 // auditSections are the parts of audit's text report, in the order they
@@ -52,10 +53,26 @@ func auditHeader(t *tw, r *audit.Report) {
 	for _, e := range r.Host.RoleEvidence {
 		t.f("    role because %s\n", e)
 	}
-	if r.Error != "" {
+	switch {
+	case r.Error == "":
+	case answered(r):
+		t.f("  examination ended at %s: %s (the host's answer: no null session there)\n", r.Layer, r.Error)
+	default:
 		t.f("  examination stopped at %s: %s\n", r.Layer, r.Error)
 		t.f("  INCOMPLETE: what follows is what was learned before it stopped; an absent finding proves nothing\n")
 	}
+}
+
+// answered says the examination ended early on an answer (refused ports,
+// a denied null session), as the exit status counts it.
+func answered(r *audit.Report) bool {
+	nullDenied := false
+	for _, e := range r.Exposure {
+		if e.Name == audit.ExpNullSession {
+			nullDenied = e.Value == audit.No
+		}
+	}
+	return enum.Answered(r.Layer, r.Error, nullDenied)
 }
 
 func auditExposure(t *tw, r *audit.Report) {
@@ -107,7 +124,7 @@ func auditFindings(t *tw, r *audit.Report) {
 	t.f("\nFindings (%s)\n", countBySeverity(r.Findings))
 	groups := groupFindings(r.Findings)
 	if len(groups) == 0 {
-		if r.Error != "" {
+		if r.Error != "" && !answered(r) {
 			t.f("  none seen before the examination stopped\n")
 		} else {
 			t.f("  none\n")

@@ -221,3 +221,18 @@ func TestAuditUserTextGolden(t *testing.T) {
 		t.Errorf("audit text differs from %s (run with -update after review):\n%s", golden, got.String())
 	}
 }
+
+// TestAuditTextRefusedPorts: SMB ports that refuse connections are the
+// host's answer (exit 0), so the text does not call the audit incomplete.
+func TestAuditTextRefusedPorts(t *testing.T) {
+	r := &enum.Result{Schema: enum.Schema, Target: "127.0.0.9", Ports: map[string]enum.Outcome{"445": enum.Closed, "139": enum.Closed},
+		Layer: enum.LayerReachability, Error: "tcp/445 closed"}
+	var b bytes.Buffer
+	if err := AuditText(&b, audit.Assess(r, audit.Options{})); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, "INCOMPLETE") || !strings.Contains(out, "examination ended at reachability: tcp/445 closed (the host's answer") || !strings.Contains(out, "Findings (0)\n  none\n") {
+		t.Errorf("refused ports:\n%s", out)
+	}
+}
