@@ -110,6 +110,10 @@ be written).`,
 				if errors.Is(err, pflag.ErrHelp) {
 					return cmd.Help()
 				}
+				if strings.Contains(err.Error(), "--json") {
+					// The other verbs' flag: sweep writes JSON always.
+					err = fmt.Errorf("%w (sweep always writes JSON Lines: to standard output, or to -o FILE)", err)
+				}
 				return usageErr(err)
 			}
 			if h, _ := cmd.Flags().GetBool("help"); h {

@@ -118,6 +118,7 @@ func TestSweepUsageErrors(t *testing.T) {
 		{[]string{"sweep", "127.0.0.1", "--rate", "-1"}, "--rate must be"},
 		{[]string{"sweep", "127.0.0.1", "--resume", filepath.Join(dir, "none.jsonl")}, "--resume: open"},
 		{[]string{"sweep", "127.0.0.1", "--nope"}, "unknown flag: --nope"},
+		{[]string{"sweep", "127.0.0.1", "--json"}, "unknown flag: --json (sweep always writes JSON Lines"},
 		{[]string{"sweep", "127.0.0.1", "--port", "80"}, "--port must be 445 or 139"},
 	} {
 		stdout, stderr, code := nullsweep(t, tc.args...)
