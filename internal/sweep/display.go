@@ -67,7 +67,9 @@ func (d *Display) line(now time.Time) string {
 	}
 	eta := "-"
 	if rate > 0 && done < d.total {
-		eta = (time.Duration(float64(d.total-done)/rate) * time.Second).Round(time.Second).String()
+		// In float seconds: an integer conversion first would round
+		// anything under a second (the last few hosts) down to "0s".
+		eta = time.Duration(float64(d.total-done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
 	return fmt.Sprintf("[%s%s] %s/%s %.1f%%  open %d  findings %d  %.0f/s  ETA %s",
 		strings.Repeat("#", fill), strings.Repeat(" ", width-fill), group(done), group(d.total), pct,

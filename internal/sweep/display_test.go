@@ -47,4 +47,10 @@ func TestDisplayLine(t *testing.T) {
 	if got != want {
 		t.Errorf("line %q, want %q", got, want)
 	}
+	// The last hosts: 2 left at 4 a second is about a second, not 0s.
+	p.Done.Store(40)
+	d = &Display{total: 42, prog: p, start: time.Unix(0, 0)}
+	if got := d.line(time.Unix(10, 0)); !strings.HasSuffix(got, "4/s  ETA 1s") {
+		t.Errorf("near the end: %q, want ETA 1s", got)
+	}
 }
