@@ -89,6 +89,19 @@ func TestMergeRunsDiff(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "already recorded as run 2") {
 		t.Errorf("merge again: exit %d, %q", code, out)
 	}
+	// A cut-off copy (no summary) of a shard of that complete run.
+	b, err := os.ReadFile(f("a2.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := strings.SplitAfter(strings.TrimSuffix(string(b), "\n"), "\n")
+	if err := os.WriteFile(f("a2cut.jsonl"), []byte(strings.Join(recs[:len(recs)-1], "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = nullsweep(t, "merge", "--db", db, f("a1.jsonl"), f("a2cut.jsonl"))
+	if code != 0 || !strings.Contains(out, "already recorded as run 2") || !strings.Contains(out, "run 2 as recorded is complete") || errOut != "" {
+		t.Errorf("merge of a cut-off copy of a complete run: exit %d, %q, %q", code, out, errOut)
+	}
 	_, errOut, code = nullsweep(t, "merge", "--db", db, f("a1.jsonl"), f("c.jsonl"))
 	if code != 2 || !strings.Contains(errOut, "different plans") {
 		t.Errorf("mixed plans: exit %d, %q", code, errOut)
