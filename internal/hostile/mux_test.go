@@ -191,7 +191,7 @@ func TestMuxHostile(t *testing.T) {
 					return nil
 				},
 			}
-			s, err := Listen(Addr(200+i), []int{445}, p.Serve)
+			s, err := Listen(Addr(185+i), []int{445}, p.Serve)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -199,7 +199,7 @@ func TestMuxHostile(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			var d net.Dialer
-			nc, err := d.DialContext(ctx, "tcp", Addr(200+i)+":445")
+			nc, err := d.DialContext(ctx, "tcp", Addr(185+i)+":445")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -76,12 +76,12 @@ func TestHostileLDAP(t *testing.T) {
 		reply func(ctx context.Context, i int, conn net.Conn) bool
 		check func(t *testing.T, p PortResult)
 	}{
-		{"never answers", 200, func(context.Context, int, net.Conn) bool { return false }, func(t *testing.T, p PortResult) {
+		{"never answers", 190, func(context.Context, int, net.Conn) bool { return false }, func(t *testing.T, p PortResult) {
 			if p.State != Open || p.Layer != "bind" || !strings.Contains(p.Error, "deadline exceeded") {
 				t.Fatalf("%+v", p)
 			}
 		}},
-		{"claims 2 GiB", 201, func(_ context.Context, i int, c net.Conn) bool {
+		{"claims 2 GiB", 191, func(_ context.Context, i int, c net.Conn) bool {
 			c.Write([]byte{0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x02, 0x01, 0x01})
 			return false
 		}, func(t *testing.T, p PortResult) {
@@ -89,7 +89,7 @@ func TestHostileLDAP(t *testing.T) {
 				t.Fatalf("%+v", p)
 			}
 		}},
-		{"sends 2 MiB rootDSE", 202, func(_ context.Context, i int, c net.Conn) bool {
+		{"sends 2 MiB rootDSE", 192, func(_ context.Context, i int, c net.Conn) bool {
 			if i == 0 {
 				c.Write(bindOK)
 				return true
@@ -101,7 +101,7 @@ func TestHostileLDAP(t *testing.T) {
 				t.Fatalf("%+v", p)
 			}
 		}},
-		{"endless search", 203, func(ctx context.Context, i int, c net.Conn) bool {
+		{"endless search", 193, func(ctx context.Context, i int, c net.Conn) bool {
 			switch i {
 			case 0:
 				c.Write(bindOK)
@@ -122,7 +122,7 @@ func TestHostileLDAP(t *testing.T) {
 				t.Fatalf("%+v %+v", p, s)
 			}
 		}},
-		{"refused search", 204, func(_ context.Context, i int, c net.Conn) bool {
+		{"refused search", 194, func(_ context.Context, i int, c net.Conn) bool {
 			switch i {
 			case 0:
 				c.Write(bindOK)
