@@ -267,8 +267,11 @@ func (v *view) findings() []Finding {
 			if s.List == enum.OK {
 				title = "Share " + s.Name + " is readable anonymously"
 			}
-			add(v.keyed(ShareKey(s.Name)).newFinding(FindShareAnonymous, sev, v.settingFor(NullSessionShares, SambaGuestOK), title,
-				"Anything in it is public to anyone who can reach the server; on Samba a guest ok share stays readable even with restrict anonymous = 2.", e.Because...))
+			f := v.keyed(ShareKey(s.Name)).newFinding(FindShareAnonymous, sev, v.settingFor(NullSessionShares, SambaGuestOK), title,
+				"Anything in it is public to anyone who can reach the server; on Samba a guest ok share stays readable even with restrict anonymous = 2.", e.Because...)
+			// The smb.conf lines go in this share's own section.
+			f.Fix.SmbConf = strings.Replace(f.Fix.SmbConf, "[share]", "["+s.Name+"]", 1)
+			add(f)
 		}
 	}
 	if g := v.get(ExpGuest); g.Value == Yes {
