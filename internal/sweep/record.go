@@ -206,7 +206,7 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 func decodeLine(b []byte) (Line, error) {
 	var h Header
 	if err := json.Unmarshal(b, &h); err != nil {
-		return Line{}, err
+		return Line{}, fmt.Errorf("not JSON, so not a record of 'nullsweep sweep' (%w)", err)
 	}
 	if h.Schema != Schema {
 		return Line{}, fmt.Errorf("schema %q, want %q", h.Schema, Schema)

@@ -109,6 +109,9 @@ func TestReadTorn(t *testing.T) {
 				if err == nil || errors.Is(err, ErrTorn) {
 					t.Fatalf("err = %v, want a line error", err)
 				}
+				if strings.HasPrefix(tc.in, lines[0]+"{oops") && !strings.Contains(err.Error(), "sweep: line 2: not JSON, so not a record of 'nullsweep sweep'") {
+					t.Errorf("err = %v, want it to say the line is no sweep record", err)
+				}
 			case !errors.Is(err, tc.wantErr):
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
