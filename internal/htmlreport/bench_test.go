@@ -16,7 +16,7 @@ func BenchmarkWrite10000(b *testing.B) {
 	hosts := make([]*store.StoredHost, 10000)
 	for i := range hosts {
 		h := *base
-		h.Target = fmt.Sprintf("10.0.%d.%d", i>>8, i&255)
+		h.Target = fmt.Sprintf("198.18.%d.%d", i>>8, i&255)
 		hosts[i] = &h
 	}
 	in := Input{Run: &store.Run{ID: 1, Started: time.Now()}, Hosts: hosts, NoDiff: "none", Generated: time.Now(), Fixes: testFixes}

@@ -17,7 +17,7 @@ func FuzzParseShard(f *testing.F) {
 }
 
 func FuzzCompareTargets(f *testing.F) {
-	for _, s := range []string{"127.0.0.1", "10.0.0.10", "::1", "fe80::1%eth0", "host.example", "99999999999999999999.1"} {
+	for _, s := range []string{"127.0.0.1", "192.0.2.10", "::1", "fe80::1%eth0", "host.example", "99999999999999999999.1"} {
 		f.Add(s, "127.0.0.2")
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {

@@ -162,16 +162,16 @@ func testOpensOlder(t *testing.T, version int) {
 			id, fmt.Sprint("r", id), fmt.Sprintf("2026-01-0%dT00:00:00Z", id), fmt.Sprintf("2026-01-0%dT00:01:00Z", id)); err != nil {
 			t.Fatal(err)
 		}
-		for _, tg := range []string{"10.0.0.1", "10.0.0.2"} {
+		for _, tg := range []string{"192.0.2.1", "192.0.2.2"} {
 			if _, err := raw.Exec(`INSERT INTO targets (run, target, status, result) VALUES (?, ?, 'open', '{}')`, id, tg); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, err := raw.Exec(`INSERT INTO findings (run, target, id, severity, setting, evidence) VALUES (?, '10.0.0.1', 'lockout-dos', ?, 'RestrictAnonymousSAM', '[]')`, id, sev); err != nil {
+		if _, err := raw.Exec(`INSERT INTO findings (run, target, id, severity, setting, evidence) VALUES (?, '192.0.2.1', 'lockout-dos', ?, 'RestrictAnonymousSAM', '[]')`, id, sev); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := raw.Exec(`INSERT INTO findings (run, target, id, severity, setting, evidence) VALUES (1, '10.0.0.2', 'users-enumerable', 2, 'RestrictAnonymousSAM', '[]')`); err != nil {
+	if _, err := raw.Exec(`INSERT INTO findings (run, target, id, severity, setting, evidence) VALUES (1, '192.0.2.2', 'users-enumerable', 2, 'RestrictAnonymousSAM', '[]')`); err != nil {
 		t.Fatal(err)
 	}
 	raw.Close()
@@ -205,7 +205,7 @@ func testOpensOlder(t *testing.T, version int) {
 		t.Errorf("report of an old run: %v, %v", hosts, err)
 	}
 	// And the new tables take rows.
-	storeRun(t, d, RunInfo{}, labHost(t, "enum-open.json", "10.0.0.1"))
+	storeRun(t, d, RunInfo{}, labHost(t, "enum-open.json", "192.0.2.1"))
 }
 
 func TestNewerSchemaRefused(t *testing.T) {

@@ -152,7 +152,7 @@ func TestParseTower(t *testing.T) {
 		floor([]byte{ProtoSMB}, []byte(`\PIPE\samr`+"\x00")), floor([]byte{ProtoNetBIOS}, []byte("DC1\x00")))
 	lrpc := towerOf(4, iface, ndr20, floor([]byte{ProtoNCALRPC}, []byte{0, 0}), floor([]byte{ProtoNamedPipe}, []byte("LRPC-1\x00")))
 	http := towerOf(5, iface, ndr20, floor([]byte{ProtoNCACN}, []byte{0, 0}),
-		floor([]byte{ProtoHTTP}, []byte{0x02, 0x51}), floor([]byte{ProtoIP}, []byte{10, 0, 0, 1}))
+		floor([]byte{ProtoHTTP}, []byte{0x02, 0x51}), floor([]byte{ProtoIP}, []byte{192, 0, 2, 1}))
 	udp := towerOf(5, iface, ndr20, floor([]byte{ProtoNCADG}, []byte{0, 0}),
 		floor([]byte{ProtoUDP}, []byte{0x00, 0x87}), floor([]byte{ProtoIP}, []byte{127, 0, 0, 1}))
 	odd := towerOf(4, iface, ndr20, floor([]byte{0x42}, nil), floor([]byte{ProtoSMB}, []byte("\x01bad")))
@@ -165,7 +165,7 @@ func TestParseTower(t *testing.T) {
 		{"tcp", tcp, "ncacn_ip_tcp:0.0.0.0[0,abstract_syntax=12345778-1234-abcd-ef00-0123456789ac/0x00000001]", false},
 		{"np", np, `ncacn_np:DC1[\PIPE\samr,abstract_syntax=12345778-1234-abcd-ef00-0123456789ac/0x00000001]`, false},
 		{"lrpc", lrpc, "ncalrpc:[LRPC-1,abstract_syntax=12345778-1234-abcd-ef00-0123456789ac/0x00000001]", false},
-		{"http", http, "ncacn_http:10.0.0.1[593,abstract_syntax=12345778-1234-abcd-ef00-0123456789ac/0x00000001]", false},
+		{"http", http, "ncacn_http:192.0.2.1[593,abstract_syntax=12345778-1234-abcd-ef00-0123456789ac/0x00000001]", false},
 		{"udp", udp, "ncadg_ip_udp:127.0.0.1[135,abstract_syntax=12345778-1234-abcd-ef00-0123456789ac/0x00000001]", false},
 		{"unknown protocol kept", odd, "unknown:[,abstract_syntax=12345778-1234-abcd-ef00-0123456789ac/0x00000001]", false},
 		{"empty", nil, "", true},
