@@ -106,6 +106,15 @@ func TestVersion(t *testing.T) {
 	if code != 0 || errOut != "" || !strings.HasPrefix(out, "nullsweep ") || !strings.Contains(out, runtime.Version()) || !strings.Contains(out, "commit ") {
 		t.Errorf("--version: exit %d, %q, %q", code, out, errOut)
 	}
+	if short, _, code := nullsweep(t, "-v"); code != 0 || short != out {
+		t.Errorf("-v: exit %d, %q; want --version's %q", code, short, out)
+	}
+	// Before the verb -v must not swallow the verb: "nullsweep -v enum
+	// HOST" ran no verb ("unknown command HOST"). It runs enum, verbose.
+	closed := "127.0.0.99"
+	if _, errOut, code := nullsweep(t, "-v", "enum", closed, "-U", "--no-guest"); code == 2 || !strings.Contains(errOut, "call=tcp/445") {
+		t.Errorf("-v enum %s: exit %d, stderr %q", closed, code, errOut)
+	}
 	bi := &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Version: "v1.2.3"}, Settings: []debug.BuildSetting{
 		{Key: "vcs.revision", Value: "0123456789abcdef"}, {Key: "vcs.time", Value: "2026-01-02T03:04:05Z"}, {Key: "vcs.modified", Value: "true"}}}
 	if got, want := versionOf(bi), "v1.2.3, commit 0123456789abcdef 2026-01-02T03:04:05Z (modified), go1.26.0"; got != want {

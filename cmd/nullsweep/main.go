@@ -32,6 +32,10 @@ Exit status, for every command:
 
 func main() {
 	rootCmd.SetVersionTemplate("nullsweep {{.Version}}\n")
+	// Declared before the command is found, so that a leading -v is known
+	// to take no value: cobra would otherwise read "nullsweep -v enum HOST"
+	// as -v=enum and HOST as the verb. After the verb, -v is --verbose.
+	rootCmd.Flags().BoolP("version", "v", false, "print the version and exit")
 	rootCmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
 	cmd, err := rootCmd.ExecuteC()
 	path := rootCmd.CommandPath()
