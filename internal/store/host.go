@@ -190,6 +190,9 @@ func fixOf(f audit.Finding) *Fix {
 // name, shares, findings with their fixes, and exposure items.
 func Prepare(h *Host) (*StoredHost, map[string]*Fix) {
 	sh := &StoredHost{Host: *h, Items: Items(h), Name: hostName(h.Result), Shares: sharesOf(h.Result)}
+	if h.Audit != nil {
+		sh.User = h.Audit.User
+	}
 	fixes := map[string]*Fix{}
 	if h.Audit != nil {
 		for _, f := range h.Audit.Findings {

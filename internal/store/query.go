@@ -161,6 +161,9 @@ type StoredHost struct {
 	Name     string
 	Shares   []Share
 	Findings []Finding
+	// User is the host's second look as a user (audit --user, sweep
+	// --user); nil when it was looked at anonymously only.
+	User *audit.UserView
 }
 
 // Hosts loads every target of a run, in target order, with its audit
@@ -193,6 +196,7 @@ func (d *DB) hosts(ctx context.Context, run int64, withResult bool) ([]*StoredHo
 				rows.Close()
 				return nil, fmt.Errorf("store: run %d: %s: audit: %w", run, h.Target, err)
 			}
+			h.User = h.Audit.User
 		}
 		if res.Valid {
 			h.Result = new(enum.Result)
@@ -281,7 +285,7 @@ func (d *DB) WorstFindings(ctx context.Context, run int64, n int) ([]Worst, erro
 // run's fixes by key. Rows written before schema 3 are read from their
 // JSON instead.
 func (d *DB) ReportHosts(ctx context.Context, run int64) ([]*StoredHost, map[string]*Fix, error) {
-	rows, err := d.db.QueryContext(ctx, "SELECT target, status, layer, error, name, shares, shares IS NULL AND (result IS NOT NULL OR audit IS NOT NULL) FROM targets WHERE run = ?", run)
+	rows, err := d.db.QueryContext(ctx, "SELECT target, status, layer, error, name, shares, shares IS NULL AND (result IS NOT NULL OR audit IS NOT NULL), user_view FROM targets WHERE run = ?", run)
 	// (For rows of schema 3 and later, shares is never NULL, so the test
 	// stops before reading result and audit.)
 	if err != nil {
@@ -292,9 +296,9 @@ func (d *DB) ReportHosts(ctx context.Context, run int64) ([]*StoredHost, map[str
 	var legacy []string
 	for rows.Next() {
 		h := &StoredHost{}
-		var shares sql.NullString
+		var shares, uv sql.NullString
 		var old bool
-		if err := rows.Scan(&h.Target, &h.Status, &h.Layer, &h.Error, &h.Name, &shares, &old); err != nil {
+		if err := rows.Scan(&h.Target, &h.Status, &h.Layer, &h.Error, &h.Name, &shares, &old, &uv); err != nil {
 			rows.Close()
 			return nil, nil, fmt.Errorf("store: run %d: %w", run, classify(err))
 		}
@@ -302,6 +306,13 @@ func (d *DB) ReportHosts(ctx context.Context, run int64) ([]*StoredHost, map[str
 			if err := json.Unmarshal([]byte(shares.String), &h.Shares); err != nil {
 				rows.Close()
 				return nil, nil, fmt.Errorf("store: run %d: %s: shares: %w", run, h.Target, err)
+			}
+		}
+		if uv.Valid {
+			h.User = new(audit.UserView)
+			if err := json.Unmarshal([]byte(uv.String), h.User); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("store: run %d: %s: user view: %w", run, h.Target, err)
 			}
 		}
 		if old {
@@ -376,6 +387,9 @@ func (d *DB) ReportHosts(ctx context.Context, run int64) ([]*StoredHost, map[str
 		}
 		sh, fx := Prepare(&host)
 		h.Name, h.Shares = sh.Name, sh.Shares
+		if h.User == nil {
+			h.User = sh.User
+		}
 		if host.Audit != nil { // schema 1 kept no audit: the findings table is all there is
 			h.Findings = sh.Findings
 		}

@@ -100,6 +100,16 @@ var migrations = []string{
 	`ALTER TABLE runs ADD COLUMN n_targets INTEGER;
 	ALTER TABLE runs ADD COLUMN n_open INTEGER;
 	CREATE INDEX findings_sev ON findings(run, severity, id, target);`,
+
+	// 6: the second look as a user (audit --user, sweep --user): the
+	// account, its logon and per item what the user saw beside the
+	// stranger, as JSON (audit.UserView; never a credential, which the
+	// view does not hold). NULL: the host was looked at anonymously only.
+	// Rows written before keep the view inside their audit JSON: copied
+	// out here so a report reads them like new rows.
+	`ALTER TABLE targets ADD COLUMN user_view TEXT;
+	UPDATE targets SET user_view = json_extract(audit, '$.user')
+		WHERE audit IS NOT NULL AND json_valid(audit) AND json_type(audit, '$.user') = 'object';`,
 }
 
 // SchemaVersion is the user_version this code writes.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -141,7 +142,7 @@ func TestRunsKeepEveryRun(t *testing.T) {
 // version's migrations, as the release that had them wrote it) opens with
 // today's code, keeps its runs, can be diffed and reported.
 func TestOpensOlderDatabase(t *testing.T) {
-	for _, version := range []int{1, 2, 3, 4} {
+	for _, version := range []int{1, 2, 3, 4, 5} {
 		t.Run(fmt.Sprint("version ", version), func(t *testing.T) { testOpensOlder(t, version) })
 	}
 }
@@ -174,6 +175,15 @@ func testOpensOlder(t *testing.T, version int) {
 	if _, err := raw.Exec(`INSERT INTO findings (run, target, id, severity, setting, evidence) VALUES (1, '192.0.2.2', 'users-enumerable', 2, 'RestrictAnonymousSAM', '[]')`); err != nil {
 		t.Fatal(err)
 	}
+	// From version 2 on, an audit --user run kept its user view inside
+	// the audit JSON only.
+	uv := userView()
+	if version >= 2 {
+		b, _ := json.Marshal(audit.Report{Target: "10.0.0.2", User: uv})
+		if _, err := raw.Exec(`UPDATE targets SET audit = ? WHERE run = 1 AND target = '10.0.0.2'`, string(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	raw.Close()
 
 	d, err := Open(ctx, path)
@@ -201,8 +211,18 @@ func testOpensOlder(t *testing.T, version int) {
 	if df.Hosts[0].State != DiffChanged || df.Hosts[1].State != DiffResolved {
 		t.Errorf("diff of version-1 runs: %+v", df.Hosts)
 	}
-	if hosts, _, err := d.ReportHosts(ctx, runs[0].ID); err != nil || len(hosts) != 2 || len(hosts[0].Findings) != 1 {
-		t.Errorf("report of an old run: %v, %v", hosts, err)
+	hosts, _, err := d.ReportHosts(ctx, runs[0].ID)
+	if err != nil || len(hosts) != 2 || len(hosts[0].Findings) != 1 {
+		t.Fatalf("report of an old run: %v, %v", hosts, err)
+	}
+	if hosts[0].User != nil {
+		t.Errorf("a host looked at anonymously reads back a user view: %+v", hosts[0].User)
+	}
+	switch {
+	case version < 2 && hosts[1].User != nil:
+		t.Errorf("schema 1 kept no audit, yet a user view reads back: %+v", hosts[1].User)
+	case version >= 2 && !reflect.DeepEqual(hosts[1].User, uv):
+		t.Errorf("user view kept in the audit JSON of schema %d reads back as %+v, want %+v", version, hosts[1].User, uv)
 	}
 	// And the new tables take rows.
 	storeRun(t, d, RunInfo{}, labHost(t, "enum-open.json", "192.0.2.1"))
@@ -386,5 +406,57 @@ func TestPreviousOfFirstRun(t *testing.T) {
 	_, err := d.Previous(context.Background(), r)
 	if !errors.Is(err, ErrNoRun) || !strings.Contains(err.Error(), "first complete run over its 1 target (no such run before it); run the same sweep again") {
 		t.Errorf("Previous of the first run = %v", err)
+	}
+}
+
+// userView is a second look as a user like audit --user gives: the user
+// reads the users and a share the stranger does not.
+func userView() *audit.UserView {
+	return &audit.UserView{Account: `LAB\alice`, Session: "allowed", Status: "STATUS_SUCCESS", Items: []audit.Gap{
+		{Key: audit.ExpUsers, Anonymous: audit.No, User: audit.Yes, Gap: audit.GapUserOnly, UserEvidence: "SAMR: 4 users"},
+		{Key: "share:data", Anonymous: audit.No, User: audit.Yes, Gap: audit.GapUserOnly},
+		{Key: audit.ExpIPC, Anonymous: audit.Yes, User: audit.Yes, Gap: audit.GapBoth},
+		{Key: audit.ExpPolicy, Anonymous: audit.Unknown, User: audit.Yes, Gap: audit.GapUnknown},
+	}}
+}
+
+// A recorded audit or sweep with a user comparison reads back equal, by
+// the report's reader and by the full one; a host without one reads nil.
+func TestUserViewReadsBack(t *testing.T) {
+	ctx := context.Background()
+	for _, kind := range []string{KindAudit, KindSweep} {
+		t.Run(kind, func(t *testing.T) {
+			d := openTemp(t)
+			h := labHost(t, "enum-restricted.json", "127.0.0.3")
+			h.Audit.User = userView()
+			anon := labHost(t, "enum-open.json", "127.0.0.2")
+			r := storeRun(t, d, RunInfo{Kind: kind}, h, anon, &Host{Target: "127.0.0.9", Status: StatusClosed})
+			hosts, _, err := d.ReportHosts(ctx, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := d.Hosts(ctx, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, hs := range map[string][]*StoredHost{"ReportHosts": hosts, "Hosts": full} {
+				if len(hs) != 3 {
+					t.Fatalf("%s: %d hosts", name, len(hs))
+				}
+				for _, got := range hs {
+					want := (*audit.UserView)(nil)
+					if got.Target == "127.0.0.3" {
+						want = userView()
+					}
+					if !reflect.DeepEqual(got.User, want) {
+						t.Errorf("%s: %s: user view %+v, want %+v", name, got.Target, got.User, want)
+					}
+				}
+			}
+			var n int
+			if err := d.db.QueryRow("SELECT count(*) FROM targets WHERE run = ? AND user_view IS NOT NULL", r.ID).Scan(&n); err != nil || n != 1 {
+				t.Errorf("rows with a user view: %d, %v; want 1", n, err)
+			}
+		})
 	}
 }

@@ -207,7 +207,7 @@ func (w *Writer) write(ctx context.Context, hosts []*Host) error {
 		return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
 	}
 	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, "INSERT OR IGNORE INTO targets (run, target, status, layer, error, result, audit, name, shares) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	ins, err := tx.PrepareContext(ctx, "INSERT OR IGNORE INTO targets (run, target, status, layer, error, result, audit, name, shares, user_view) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 	if err != nil {
 		return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
 	}
@@ -262,7 +262,7 @@ func (w *Writer) write(ctx context.Context, hosts []*Host) error {
 			}
 			continue
 		}
-		var result, aud any // NULL unless present
+		var result, aud, uv any // NULL unless present
 		if h.Result != nil {
 			b, err := json.Marshal(h.Result)
 			if err != nil {
@@ -276,10 +276,17 @@ func (w *Writer) write(ctx context.Context, hosts []*Host) error {
 				return fmt.Errorf("store: %s: %w", h.Target, err)
 			}
 			aud = string(b)
+			if h.Audit.User != nil {
+				b, err := json.Marshal(h.Audit.User)
+				if err != nil {
+					return fmt.Errorf("store: %s: user view: %w", h.Target, err)
+				}
+				uv = string(b)
+			}
 		}
 		sh, fixes := Prepare(h)
 		shares, _ := json.Marshal(sh.Shares) // "null": not read
-		res, err := ins.ExecContext(ctx, w.ID, h.Target, h.Status, h.Layer, h.Error, result, aud, sh.Name, string(shares))
+		res, err := ins.ExecContext(ctx, w.ID, h.Target, h.Status, h.Layer, h.Error, result, aud, sh.Name, string(shares), uv)
 		if err != nil {
 			return fmt.Errorf("store: run %d: %s: %w", w.ID, h.Target, classify(err))
 		}
