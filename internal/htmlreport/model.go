@@ -86,6 +86,32 @@ type row struct {
 	Findings  int
 	Cells     []cell
 	Hidden    bool
+	// User is the marker of a host looked at a second time as a user;
+	// nil when it was not.
+	User *userMark
+}
+
+// userMark links a matrix row to its host's user section.
+type userMark struct {
+	Anchor  string
+	Account string
+	More    int // items the user gets and the stranger does not
+}
+
+// userSection is one host's "What ACCOUNT gets that a stranger does not":
+// the account's name only (the store holds no credential), its logon, and
+// per item the two looks, the items the user alone gets first.
+type userSection struct {
+	Anchor, Target, Name, Account string
+	Session, Status, Error, Layer string
+	CredentialRefused             bool
+	More                          int
+	Items                         []userItem
+}
+
+type userItem struct {
+	Key, Anonymous, User, Gap, Evidence string
+	Class                               string
 }
 
 type count struct {
@@ -144,6 +170,7 @@ type page struct {
 	Types      []findingType
 	Fixes      []fix
 	Since      since
+	Users      []userSection
 	Data       details
 	Script     template.JS
 	ScriptHash string
@@ -213,6 +240,11 @@ func build(in Input) *page {
 		}
 		for _, c := range Columns {
 			r.Cells = append(r.Cells, cellFor(c, h, items))
+		}
+		if h.User != nil {
+			us := userSectionOf(len(p.Users)+1, h)
+			r.User = &userMark{Anchor: us.Anchor, Account: us.Account, More: us.More}
+			p.Users = append(p.Users, us)
 		}
 		var d hostDetail
 		for _, f := range h.Findings {
@@ -406,4 +438,33 @@ func entryText(e store.Entry) string {
 		return s
 	}
 	return fmt.Sprintf("%s: %s → %s", e.Key, word(e.Before), word(e.After))
+}
+
+// gapOrder puts what only the user gets first, then what neither look
+// decided, then the rest.
+var gapOrder = map[string]int{audit.GapUserOnly: 0, audit.GapUnknown: 1, audit.GapAnonymousOnly: 2, audit.GapBoth: 3, audit.GapNeither: 4}
+
+func userSectionOf(n int, h *store.StoredHost) userSection {
+	u := h.User
+	s := userSection{Anchor: fmt.Sprintf("user-%d", n), Target: h.Target, Name: h.Name, Account: u.Account, Session: u.Session,
+		Status: u.Status, Error: u.Error, Layer: string(u.Layer), CredentialRefused: u.CredentialRefused}
+	word := func(v string) string {
+		if v == "" {
+			return "not examined"
+		}
+		return v
+	}
+	for _, g := range u.Items {
+		it := userItem{Key: g.Key, Anonymous: word(g.Anonymous), User: word(g.User), Gap: g.Gap, Evidence: g.UserEvidence}
+		switch g.Gap {
+		case audit.GapUserOnly:
+			it.Class = clsBad
+			s.More++
+		case audit.GapUnknown:
+			it.Class = clsUnk
+		}
+		s.Items = append(s.Items, it)
+	}
+	slices.SortStableFunc(s.Items, func(a, b userItem) int { return gapOrder[a.Gap] - gapOrder[b.Gap] })
+	return s
 }

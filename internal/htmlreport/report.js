@@ -14,7 +14,7 @@
   }
   function key(r, k) {
     switch (k) {
-      case "target": return r.cells[0].textContent;
+      case "target": return r.cells[0].firstChild.textContent; // the button, not the user marker after it
       case "name": return r.cells[1].textContent;
       case "status": return r.cells[2].textContent;
       case "worst": return +r.dataset.w;

@@ -2,10 +2,14 @@ package htmlreport
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"html/template"
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +148,82 @@ func TestWriteFileMissingDir(t *testing.T) {
 	err := WriteFile(path, Input{Run: run, NoDiff: "first run", Generated: time.Now()})
 	if err == nil || !strings.Contains(err.Error(), "cannot write x.html in "+filepath.Dir(path)+": no such file") || strings.Contains(err.Error(), ".nullsweep-report-") {
 		t.Errorf("WriteFile into a missing directory: %v", err)
+	}
+}
+
+// A run recorded with a user comparison, read back from the store as the
+// report command reads it: the host's row carries the marker and the
+// user's section lists the items, what only the user gets first, every
+// text escaped; a host looked at anonymously has neither.
+func TestReportUserSection(t *testing.T) {
+	ctx := context.Background()
+	d, err := store.Open(ctx, filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	anon := labHost(t, "127.0.0.2", false)
+	user := labHost(t, "127.0.0.3", false)
+	user.Audit.User = &audit.UserView{Account: `LAB\alice`, Session: "allowed", Status: "STATUS_SUCCESS", Items: []audit.Gap{
+		{Key: audit.ExpIPC, Anonymous: audit.Yes, User: audit.Yes, Gap: audit.GapBoth},
+		{Key: audit.ExpUsers, Anonymous: audit.No, User: audit.Yes, Gap: audit.GapUserOnly, UserEvidence: "SAMR: " + Hostile},
+		{Key: audit.ExpPolicy, User: audit.Yes, Gap: audit.GapUnknown},
+		{Key: "share:data", Anonymous: audit.No, User: audit.Yes, Gap: audit.GapUserOnly},
+	}}
+	w, err := d.Begin(ctx, store.RunInfo{Kind: store.KindAudit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Add(&anon.Host)
+	w.Add(&user.Host)
+	if err := w.Finish(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	run, err := d.Run(ctx, "last")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts, fixes, err := d.ReportHosts(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := render(t, Input{Run: run, Hosts: hosts, Fixes: fixes, NoDiff: "first run", Generated: time.Now()})
+
+	if n := strings.Count(out, `class="userview"`); n != 1 {
+		t.Fatalf("%d user sections, want 1 (one host was looked at as a user)", n)
+	}
+	if !strings.Contains(out, `<h3>What LAB\alice gets that a stranger does not — 127.0.0.3`) {
+		t.Error("the user section's heading does not name the account and the host")
+	}
+	if !strings.Contains(out, `logon as LAB\alice: allowed (STATUS_SUCCESS); 2 item(s) only the user gets`) {
+		t.Error("the user section does not say the logon and the count")
+	}
+	// The marker is in 127.0.0.3's row only.
+	for _, r := range regexp.MustCompile(`(?s)<tr data-i="\d+".*?</tr>`).FindAllString(out, -1) {
+		marked := strings.Contains(r, `<a class="usr" href="#user-1"`)
+		if want := strings.Contains(r, ">127.0.0.3</button>"); marked != want {
+			t.Errorf("row marked %v, want %v: %s", marked, want, r)
+		}
+		if marked && !strings.Contains(r, `as LAB\alice: +2</a>`) {
+			t.Errorf("the marker does not say the account and what it gets more: %s", r)
+		}
+	}
+	sec := out[strings.Index(out, `<table class="usergap">`):]
+	sec = sec[:strings.Index(sec, "</table>")]
+	var got []string
+	for _, m := range regexp.MustCompile(`<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td class="(.*?)">(.*?)</td><td>(.*?)</td></tr>`).FindAllStringSubmatch(sec, -1) {
+		got = append(got, strings.Join(m[1:], "|"))
+	}
+	want := []string{
+		"users|no|yes|bad|user only|SAMR: " + template.HTMLEscapeString(Hostile),
+		"share:data|no|yes|bad|user only|",
+		"password-policy|not examined|yes|unk|unknown|",
+		"ipc|yes|yes||both|",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("user section rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if strings.Contains(out, "<b id=injected>") {
+		t.Error("hostile evidence in the user section is not escaped")
 	}
 }
