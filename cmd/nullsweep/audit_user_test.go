@@ -141,6 +141,33 @@ func TestAuditUserLive(t *testing.T) {
 		t.Errorf("wrong password notes %q", u.Notes)
 	}
 
+	// The HTML report of the recorded runs shows each user comparison:
+	// run 1 is restricted (IPC$ and users only for alice), run 4 the
+	// refused password.
+	for _, tc := range []struct {
+		run  string
+		want []string
+	}{
+		{"1", []string{`What LAB\alice gets that a stranger does not — ` + restricted, `<tr><td>ipc</td><td>no</td><td>yes</td><td class="bad">user only</td>`,
+			`<tr><td>users</td><td>no</td><td>yes</td><td class="bad">user only</td>`, `as LAB\alice: +`}},
+		{"4", []string{`What LAB\alice gets that a stranger does not — ` + open, "(STATUS_LOGON_FAILURE); the credential was refused and not tried again on this host", "<p>No item compared.</p>"}},
+	} {
+		html := filepath.Join(t.TempDir(), "r.html")
+		if o, e, code := nullsweep(t, "report", tc.run, "--db", db, "--html", html); code != 0 {
+			t.Fatalf("report %s: exit %d: %s %s", tc.run, code, o, e)
+		}
+		page, err := os.ReadFile(html)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(page), w) {
+				t.Errorf("the HTML report of run %s lacks %q", tc.run, w)
+			}
+		}
+		outputs = append(outputs, string(page))
+	}
+
 	b, err := os.ReadFile(db)
 	if err != nil {
 		t.Fatal(err)
