@@ -289,12 +289,22 @@ type Trust struct {
 }
 
 // RID is one SID translated by RID cycling.
+//
+// In a Result's JSON, domain is an index into rid_cycling.domains rather
+// than the name: every SID a server translates shares its referenced
+// domain's name (up to lsa.MaxDomainNameLen characters), so repeating it
+// would make the JSON far larger than the reply (docs/bounds.md). Result's
+// MarshalJSON and UnmarshalJSON convert; Go code sees the name.
 type RID struct {
 	RID    uint32 `json:"rid"`
 	SID    string `json:"sid"`
 	Name   string `json:"name"`
 	Domain string `json:"domain"`
 	Type   string `json:"type"` // user, group, alias, well-known, domain, deleted, invalid, unknown, computer
+
+	// domainRef is 1 + the index of Domain in rid_cycling.domains while a
+	// Result is encoded or decoded; 0 otherwise (domain is then the name).
+	domainRef int
 }
 
 // RID cycling paths.
@@ -339,6 +349,17 @@ type RIDCycling struct {
 	DomainSIDs    map[string]string `json:"domain_sids,omitempty"`   // source → SID
 	Administrator string            `json:"administrator,omitempty"` // RID 500's name
 	Guest         string            `json:"guest,omitempty"`         // RID 501's name
+
+	// domains is the JSON's table of the domains rids[] refer to; it
+	// exists only while a Result is encoded or decoded.
+	domains []RIDDomain
+}
+
+// RIDDomain is one entry of rid_cycling.domains: a domain's name as the
+// server gave it and the SID its RIDs were counted in.
+type RIDDomain struct {
+	Name string `json:"name"`
+	SID  string `json:"sid"`
 }
 
 // Browse is RAP NetServerEnum2 over \PIPE\LANMAN.
