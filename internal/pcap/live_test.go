@@ -102,7 +102,7 @@ func TestLiveCaptureMatchesRun(t *testing.T) {
 			var d Disclosed
 			findings := 0
 			for _, c := range rep.Conversations {
-				if !strings.HasPrefix(c.Server, addr+":") {
+				if !strings.HasPrefix(c.Server, addr+":") || othersLogon(c) {
 					continue
 				}
 				// Every call of the run is anonymous: on a null SMB session,
@@ -236,14 +236,19 @@ func TestLiveCaptureMatchesRun(t *testing.T) {
 				}
 			}
 			if r.Endpoints != nil {
-				n := 0
+				// go test runs other packages' live tests at the same time
+				// and the capture sees their lookups too: the run's own is
+				// the conversation that read the whole list.
+				var got []int
+				found := false
 				for _, c := range rep.Conversations {
 					if c.Server == addr+":135" {
-						n += len(c.Disclosed.Endpoints)
+						got = append(got, len(c.Disclosed.Endpoints))
+						found = found || len(c.Disclosed.Endpoints) == len(r.Endpoints.Entries)
 					}
 				}
-				if n != len(r.Endpoints.Entries) {
-					t.Errorf("endpoint mapper: live run %d entries, capture %d", len(r.Endpoints.Entries), n)
+				if !found {
+					t.Errorf("endpoint mapper: live run %d entries, capture's conversations %v", len(r.Endpoints.Entries), got)
 				}
 			}
 
@@ -271,4 +276,16 @@ func same(t *testing.T, what string, live, fromPcap []string) {
 	if !slices.Equal(live, fromPcap) {
 		t.Errorf("%s: live run %q\n capture %q", what, live, fromPcap)
 	}
+}
+
+// othersLogon: a conversation in which a user logged on belongs to another
+// package's live test running beside this one (the capture sees all of
+// loopback); this run sends no credential.
+func othersLogon(c *Conversation) bool {
+	for _, l := range c.Logons {
+		if l.Kind == LogonUser || l.Kind == LogonKerberos {
+			return true
+		}
+	}
+	return false
 }
