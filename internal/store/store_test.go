@@ -179,8 +179,8 @@ func testOpensOlder(t *testing.T, version int) {
 	// the audit JSON only.
 	uv := userView()
 	if version >= 2 {
-		b, _ := json.Marshal(audit.Report{Target: "10.0.0.2", User: uv})
-		if _, err := raw.Exec(`UPDATE targets SET audit = ? WHERE run = 1 AND target = '10.0.0.2'`, string(b)); err != nil {
+		b, _ := json.Marshal(audit.Report{Target: "192.0.2.2", User: uv})
+		if _, err := raw.Exec(`UPDATE targets SET audit = ? WHERE run = 1 AND target = '192.0.2.2'`, string(b)); err != nil {
 			t.Fatal(err)
 		}
 	}
