@@ -314,7 +314,7 @@ hosts = [r for r in map(json.loads, open(src)) if r["kind"] == "host" and r.get(
 with open(out, "w") as f:
     for i in range(n):
         r = dict(hosts[i % len(hosts)])
-        r.update(target="10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, i & 255), index=i, run_id="bench", plan_id="bench", shard="1/1")
+        r.update(target="198.%d.%d.%d" % (18 + (i >> 16 & 1), i >> 8 & 255, i & 255), index=i, run_id="bench", plan_id="bench", shard="1/1")
         f.write(json.dumps(r) + "\n")
     f.write(json.dumps(dict(schema="nullsweep-sweep/1", kind="summary", run_id="bench", plan_id="bench", shard="1/1",
                             time=hosts[0]["time"], targets=n, done=n, complete=True, counts={}, findings={}, started=hosts[0]["time"])) + "\n")
