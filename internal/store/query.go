@@ -173,11 +173,11 @@ func (d *DB) Hosts(ctx context.Context, run int64) ([]*StoredHost, error) {
 }
 
 func (d *DB) hosts(ctx context.Context, run int64, withResult bool) ([]*StoredHost, error) {
-	cols := "target, status, layer, error, audit, NULL"
+	cols := "t.target, t.status, t.layer, t.error, d.audit, NULL"
 	if withResult {
-		cols = "target, status, layer, error, audit, result"
+		cols = "t.target, t.status, t.layer, t.error, d.audit, d.result"
 	}
-	rows, err := d.db.QueryContext(ctx, "SELECT "+cols+" FROM targets WHERE run = ? ORDER BY target", run)
+	rows, err := d.db.QueryContext(ctx, "SELECT "+cols+" FROM targets t LEFT JOIN target_data d ON d.run = t.run AND d.target = t.target WHERE t.run = ? ORDER BY t.target", run)
 	if err != nil {
 		return nil, fmt.Errorf("store: run %d: %w", run, classify(err))
 	}
@@ -285,7 +285,7 @@ func (d *DB) WorstFindings(ctx context.Context, run int64, n int) ([]Worst, erro
 // run's fixes by key. Rows written before schema 3 are read from their
 // JSON instead.
 func (d *DB) ReportHosts(ctx context.Context, run int64) ([]*StoredHost, map[string]*Fix, error) {
-	rows, err := d.db.QueryContext(ctx, "SELECT target, status, layer, error, name, shares, shares IS NULL AND (result IS NOT NULL OR audit IS NOT NULL), user_view FROM targets WHERE run = ?", run)
+	rows, err := d.db.QueryContext(ctx, "SELECT target, status, layer, error, name, shares, shares IS NULL AND EXISTS (SELECT 1 FROM target_data d WHERE d.run = targets.run AND d.target = targets.target), user_view FROM targets WHERE run = ?", run)
 	// (For rows of schema 3 and later, shares is never NULL, so the test
 	// stops before reading result and audit.)
 	if err != nil {
@@ -372,7 +372,7 @@ func (d *DB) ReportHosts(ctx context.Context, run int64) ([]*StoredHost, map[str
 	}
 	for _, t := range legacy {
 		var res, aud sql.NullString
-		if err := d.db.QueryRowContext(ctx, "SELECT result, audit FROM targets WHERE run = ? AND target = ?", run, t).Scan(&res, &aud); err != nil {
+		if err := d.db.QueryRowContext(ctx, "SELECT result, audit FROM target_data WHERE run = ? AND target = ?", run, t).Scan(&res, &aud); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, nil, fmt.Errorf("store: run %d: %s: %w", run, t, classify(err))
 		}
 		h := byTarget[t]

@@ -142,7 +142,7 @@ func TestRunsKeepEveryRun(t *testing.T) {
 // version's migrations, as the release that had them wrote it) opens with
 // today's code, keeps its runs, can be diffed and reported.
 func TestOpensOlderDatabase(t *testing.T) {
-	for _, version := range []int{1, 2, 3, 4, 5} {
+	for _, version := range []int{1, 2, 3, 4, 5, 6} {
 		t.Run(fmt.Sprint("version ", version), func(t *testing.T) { testOpensOlder(t, version) })
 	}
 }
@@ -182,6 +182,12 @@ func testOpensOlder(t *testing.T, version int) {
 		b, _ := json.Marshal(audit.Report{Target: "192.0.2.2", User: uv})
 		if _, err := raw.Exec(`UPDATE targets SET audit = ? WHERE run = 1 AND target = '192.0.2.2'`, string(b)); err != nil {
 			t.Fatal(err)
+		}
+		if version >= 6 { // and from 6 on in a column of its own too
+			b, _ := json.Marshal(uv)
+			if _, err := raw.Exec(`UPDATE targets SET user_view = ? WHERE run = 1 AND target = '192.0.2.2'`, string(b)); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	raw.Close()
@@ -223,6 +229,15 @@ func testOpensOlder(t *testing.T, version int) {
 		t.Errorf("schema 1 kept no audit, yet a user view reads back: %+v", hosts[1].User)
 	case version >= 2 && !reflect.DeepEqual(hosts[1].User, uv):
 		t.Errorf("user view kept in the audit JSON of schema %d reads back as %+v, want %+v", version, hosts[1].User, uv)
+	}
+	// The results stored beside each target (schema 7 moved them to a
+	// table of their own) read back with their hosts.
+	all, err := d.Hosts(ctx, runs[0].ID)
+	if err != nil || len(all) != 2 || all[0].Result == nil || all[1].Result == nil {
+		t.Fatalf("hosts with results of an old run: %+v, %v", all, err)
+	}
+	if version >= 2 && (all[1].Audit == nil || !reflect.DeepEqual(all[1].Audit.User, uv)) {
+		t.Errorf("audit of an old run reads back as %+v", all[1].Audit)
 	}
 	// And the new tables take rows.
 	storeRun(t, d, RunInfo{}, labHost(t, "enum-open.json", "192.0.2.1"))

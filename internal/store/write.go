@@ -207,12 +207,12 @@ func (w *Writer) write(ctx context.Context, hosts []*Host) error {
 		return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
 	}
 	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, "INSERT OR IGNORE INTO targets (run, target, status, layer, error, result, audit, name, shares, user_view) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	ins, err := tx.PrepareContext(ctx, "INSERT OR IGNORE INTO targets (run, target, status, layer, error, name, shares, user_view) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 	if err != nil {
 		return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
 	}
 	defer ins.Close()
-	var insF, insE *sql.Stmt
+	var insF, insE, insD *sql.Stmt
 	// Targets with nothing but a status (closed, filtered: most of a large
 	// sweep) go in multi-row statements: one statement per row costs more
 	// than the row itself.
@@ -286,13 +286,24 @@ func (w *Writer) write(ctx context.Context, hosts []*Host) error {
 		}
 		sh, fixes := Prepare(h)
 		shares, _ := json.Marshal(sh.Shares) // "null": not read
-		res, err := ins.ExecContext(ctx, w.ID, h.Target, h.Status, h.Layer, h.Error, result, aud, sh.Name, string(shares), uv)
+		res, err := ins.ExecContext(ctx, w.ID, h.Target, h.Status, h.Layer, h.Error, sh.Name, string(shares), uv)
 		if err != nil {
 			return fmt.Errorf("store: run %d: %s: %w", w.ID, h.Target, classify(err))
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			w.dupes = true
 			continue // the same target twice in one run: the first record stands
+		}
+		if result != nil || aud != nil {
+			if insD == nil {
+				if insD, err = tx.PrepareContext(ctx, "INSERT INTO target_data (run, target, result, audit) VALUES (?, ?, ?, ?)"); err != nil {
+					return fmt.Errorf("store: run %d: %w", w.ID, classify(err))
+				}
+				defer insD.Close()
+			}
+			if _, err := insD.ExecContext(ctx, w.ID, h.Target, result, aud); err != nil {
+				return fmt.Errorf("store: run %d: %s: %w", w.ID, h.Target, classify(err))
+			}
 		}
 		w.hash.add(h.Target)
 		if h.Status != StatusOpen {
