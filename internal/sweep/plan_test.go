@@ -33,7 +33,7 @@ func TestFeistelIsPermutation(t *testing.T) {
 
 func TestPermutationSeeded(t *testing.T) {
 	order := func(seed uint64) string {
-		p := mustPlan(t, "10.0.0.0/20", "", seed, 1, 1)
+		p := mustPlan(t, "127.0.0.0/20", "", seed, 1, 1)
 		var b strings.Builder
 		for j := range uint64(64) {
 			_, tg := p.At(j)
@@ -49,7 +49,7 @@ func TestPermutationSeeded(t *testing.T) {
 	}
 	// Consecutive targets spread over subnets: the first 256 of a /16 touch
 	// many /24s, where the canonical order would touch one.
-	p := mustPlan(t, "10.0.0.0/16", "", 0, 1, 1)
+	p := mustPlan(t, "127.0.0.0/16", "", 0, 1, 1)
 	nets := map[string]bool{}
 	for j := range uint64(256) {
 		_, tg := p.At(j)
@@ -64,7 +64,7 @@ func TestPermutationSeeded(t *testing.T) {
 // TestShardsCoverExactly: for any n, the shards of one plan are disjoint
 // and together hold every target once, and share the plan id.
 func TestShardsCoverExactly(t *testing.T) {
-	for _, targets := range []string{"", "127.0.0.1", "127.0.0.0/29 ::1 a.test", "10.0.0.0/22"} {
+	for _, targets := range []string{"", "127.0.0.1", "127.0.0.0/29 ::1 a.test", "127.0.0.0/22"} {
 		whole := mustPlan(t, targets, "", 3, 1, 1)
 		for n := uint64(1); n <= 9; n++ {
 			seen := map[string]uint64{}
@@ -128,12 +128,12 @@ func TestPlanRefusals(t *testing.T) {
 		shard, shards uint64
 		want          string
 	}{
-		{"10.0.0.0/8", DefaultMaxTargets, 1, 1, "sweep: 10.0.0.0-10.255.255.255: 16,777,216 targets, above --max-targets 65,536; raise it with --max-targets 16777216"},
-		{"10.0.0.0/15", DefaultMaxTargets, 1, 1, "131,072 targets"},
+		{"127.0.0.0/8", DefaultMaxTargets, 1, 1, "sweep: 127.0.0.0-127.255.255.255: 16,777,216 targets, above --max-targets 65,536; raise it with --max-targets 16777216"},
+		{"127.0.0.0/15", DefaultMaxTargets, 1, 1, "131,072 targets"},
 		{"2001:db8::/64", DefaultMaxTargets, 1, 1, "2^64 or more targets"},
-		{"10.0.0.0/16", DefaultMaxTargets, 1, 1, ""},
-		{"10.0.0.0/8", DefaultMaxTargets, 1, 256, ""},
-		{"10.0.0.0/8", DefaultMaxTargets, 1, 255, "10.0.0.0-10.255.255.255, shard 1/255: 65,794 targets"},
+		{"127.0.0.0/16", DefaultMaxTargets, 1, 1, ""},
+		{"127.0.0.0/8", DefaultMaxTargets, 1, 256, ""},
+		{"127.0.0.0/8", DefaultMaxTargets, 1, 255, "127.0.0.0-127.255.255.255, shard 1/255: 65,794 targets"},
 		{"127.0.0.1", 10, 0, 3, "shard 0/3"},
 		{"127.0.0.1", 10, 4, 3, "shard 4/3"},
 		{"127.0.0.1", 10, 1, 0, "shard 1/0"},

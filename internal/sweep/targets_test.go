@@ -35,24 +35,24 @@ func TestParseTargets(t *testing.T) {
 		first string
 		last  string
 	}{
-		{"ipv4", "10.1.2.3", 1, "10.1.2.3", "10.1.2.3"},
+		{"ipv4", "127.1.2.3", 1, "127.1.2.3", "127.1.2.3"},
 		{"ipv6", "::1", 1, "::1", "::1"},
 		{"bracketed ipv6", "[2001:db8::5]", 1, "2001:db8::5", "2001:db8::5"},
 		{"cidr v4", "127.0.0.0/30", 4, "127.0.0.0", "127.0.0.3"},
 		{"cidr not aligned is masked", "127.0.0.5/30", 4, "127.0.0.4", "127.0.0.7"},
 		{"cidr /32", "127.0.0.9/32", 1, "127.0.0.9", "127.0.0.9"},
-		{"cidr /8 counted, not expanded", "10.0.0.0/8", 1 << 24, "10.0.0.0", "10.255.255.255"},
+		{"cidr /8 counted, not expanded", "127.0.0.0/8", 1 << 24, "127.0.0.0", "127.255.255.255"},
 		{"cidr /0", "0.0.0.0/0", 1 << 32, "0.0.0.0", "255.255.255.255"},
 		{"cidr v6 /120", "2001:db8::/120", 256, "2001:db8::", "2001:db8::ff"},
 		{"cidr v6 /65", "2001:db8::/65", 1 << 63, "2001:db8::", "2001:db8::7fff:ffff:ffff:ffff"},
-		{"last-octet range", "10.1.2.3-40", 38, "10.1.2.3", "10.1.2.40"},
-		{"full range", "10.1.2.3-10.1.9.9", 7*256 + 7, "10.1.2.3", "10.1.9.9"},
+		{"last-octet range", "127.1.2.3-40", 38, "127.1.2.3", "127.1.2.40"},
+		{"full range", "127.1.2.3-127.1.9.9", 7*256 + 7, "127.1.2.3", "127.1.9.9"},
 		{"v6 range", "::1-::1:0", 0x10000, "::1", "::1:0"},
 		{"mapped v4 is v4", "::ffff:127.0.0.1", 1, "127.0.0.1", "127.0.0.1"},
 		{"name", "Files.Example.ORG.", 1, "files.example.org", "files.example.org"},
 		{"names dedupe", "a.test b.test A.test", 2, "a.test", "b.test"},
-		{"overlaps merge", "10.0.0.0/24 10.0.0.5 10.0.0.200-10.0.1.3", 260, "10.0.0.0", "10.0.1.3"},
-		{"adjacent merge", "10.0.0.0/25, 10.0.0.128/25", 256, "10.0.0.0", "10.0.0.255"},
+		{"overlaps merge", "127.0.0.0/24 127.0.0.5 127.0.0.200-127.0.1.3", 260, "127.0.0.0", "127.0.1.3"},
+		{"adjacent merge", "127.0.0.0/25, 127.0.0.128/25", 256, "127.0.0.0", "127.0.0.255"},
 		{"comments and blanks", "# header\n\n  127.0.0.2 # open\n127.0.0.3\t127.0.0.4\r\n", 3, "127.0.0.2", "127.0.0.4"},
 		{"order v4 v6 names", "host.test ::1 127.0.0.1", 3, "127.0.0.1", "host.test"},
 		{"empty", "", 0, "", ""},
@@ -93,20 +93,20 @@ func TestParseErrors(t *testing.T) {
 		reason    string
 	}{
 		{"300.1.1.1", 1, 1, "300.1.1.1", "invalid IP address"},
-		{"127.0.0.1\n  10.0.0.0/33", 2, 3, "10.0.0.0/33", "prefix length must be 0..32"},
+		{"127.0.0.1\n  127.0.0.0/33", 2, 3, "127.0.0.0/33", "prefix length must be 0..32"},
 		{"::1/129", 1, 1, "::1/129", "prefix length must be 0..128"},
-		{"10.0.0.0/8x", 1, 1, "10.0.0.0/8x", "prefix length"},
-		{"10.0.0.0/+8", 1, 1, "10.0.0.0/+8", "prefix length"},
-		{"a.test, 10.1.2.40-3", 1, 9, "10.1.2.40-3", "range runs backwards"},
-		{"10.1.2.3-256", 1, 1, "10.1.2.3-256", "range end must be 0..255"},
-		{"10.1.2.3-::1", 1, 1, "10.1.2.3-::1", "range mixes IPv4 and IPv6"},
-		{"10.1.2.3-x", 1, 1, "10.1.2.3-x", "range end must be"},
+		{"127.0.0.0/8x", 1, 1, "127.0.0.0/8x", "prefix length"},
+		{"127.0.0.0/+8", 1, 1, "127.0.0.0/+8", "prefix length"},
+		{"a.test, 127.1.2.40-3", 1, 9, "127.1.2.40-3", "range runs backwards"},
+		{"127.1.2.3-256", 1, 1, "127.1.2.3-256", "range end must be 0..255"},
+		{"127.1.2.3-::1", 1, 1, "127.1.2.3-::1", "range mixes IPv4 and IPv6"},
+		{"127.1.2.3-x", 1, 1, "127.1.2.3-x", "range end must be"},
 		{"127.0.0.2:445", 1, 1, "127.0.0.2:445", "no :port"},
 		{"[::1]:445", 1, 1, "[::1]:445", "no :port"},
 		{"[127.0.0.1]", 1, 1, "[127.0.0.1]", "not an IPv6 address"},
 		{"fe80::1%eth0", 1, 1, "fe80::1%eth0", "zone"},
 		{"1.2.3", 1, 1, "1.2.3", "invalid IP address"},
-		{"10.1.2.300-5", 1, 1, "10.1.2.300-5", "not an address, CIDR block or range"},
+		{"127.1.2.300-5", 1, 1, "127.1.2.300-5", "not an address, CIDR block or range"},
 		{"host/24", 1, 1, "host/24", "CIDR block with an invalid address"},
 		{"-bad.test", 1, 1, "-bad.test", "starts or ends with '-'"},
 		{"a..test", 1, 1, "a..test", "labels must be 1..63"},
@@ -154,7 +154,7 @@ func TestWithout(t *testing.T) {
 	}{
 		{"127.0.0.0/29", "127.0.0.0 127.0.0.3-5", "127.0.0.1 127.0.0.2 127.0.0.6 127.0.0.7"},
 		{"127.0.0.0/30", "127.0.0.0/8", ""},
-		{"127.0.0.0/30", "10.0.0.0/8 ::/0", "127.0.0.0 127.0.0.1 127.0.0.2 127.0.0.3"},
+		{"127.0.0.0/30", "192.0.2.0/24 ::/0", "127.0.0.0 127.0.0.1 127.0.0.2 127.0.0.3"},
 		{"127.0.0.0/30 ::1-::3", "127.0.0.1 ::2", "127.0.0.0 127.0.0.2 127.0.0.3 ::1 ::3"},
 		{"127.0.0.0/30", "127.0.0.3", "127.0.0.0 127.0.0.1 127.0.0.2"},
 		{"a.test b.test 127.0.0.1", "B.TEST", "127.0.0.1 a.test"},
@@ -170,12 +170,12 @@ func TestWithout(t *testing.T) {
 
 // TestAtDoesNotAllocate: a /8 is indexed, never expanded.
 func TestAtDoesNotAllocate(t *testing.T) {
-	s := parseSet(t, "10.0.0.0/8 2001:db8::/100 192.168.0.1-192.168.3.7")
+	s := parseSet(t, "127.0.0.0/8 2001:db8::/100 198.18.0.1-198.18.3.7")
 	n, _ := s.Count()
 	if allocs := testing.AllocsPerRun(100, func() { _ = s.At(n / 2) }); allocs != 0 {
 		t.Errorf("At allocates %v times", allocs)
 	}
-	if got := s.At(1<<24 + 5).String(); got != "192.168.0.6" {
+	if got := s.At(1<<24 + 5).String(); got != "198.18.0.6" {
 		t.Errorf("At(2^24+5) = %s", got)
 	}
 	if got := s.At(1<<24 + 775).String(); got != "2001:db8::" {
@@ -187,8 +187,8 @@ func TestAtDoesNotAllocate(t *testing.T) {
 // and indexes consistently: At over a small set yields distinct targets
 // that parse back into the same set.
 func FuzzParseTargets(f *testing.F) {
-	for _, s := range []string{"10.1.2.3", "10.1.2.3-40", "10.1.2.3-10.1.9.9", "::1-::ff", "[::1]", "10.0.0.0/8",
-		"2001:db8::/64", "a.test # c", "1.2.3.4,5.6.7.8 host", "10.0.0.0/33", "::ffff:1.2.3.4/120", "-", "#", "a-b.c_d"} {
+	for _, s := range []string{"127.1.2.3", "127.1.2.3-40", "127.1.2.3-127.1.9.9", "::1-::ff", "[::1]", "127.0.0.0/8",
+		"2001:db8::/64", "a.test # c", "192.0.2.4,198.51.100.8 host", "127.0.0.0/33", "::ffff:192.0.2.4/120", "-", "#", "a-b.c_d"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
