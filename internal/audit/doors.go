@@ -181,7 +181,7 @@ func (v *view) ldapSearched() (*ldap.PortResult, string) {
 		if p.Search != nil {
 			return p, ""
 		}
-		s := fmt.Sprintf("tcp/%d %s", p.Port, p.State)
+		s := fmt.Sprintf("tcp/%d %s", p.Port, orDash(p.State))
 		if p.Error != "" {
 			s += " (stopped at " + p.Layer + ": " + p.Error + ")"
 		}
@@ -316,8 +316,8 @@ func inferLDAPPorts(v *view) SettingState {
 	}
 	var states, why []string
 	for _, p := range v.r.LDAP.Ports {
-		states = append(states, fmt.Sprintf("%d %s", p.Port, p.State))
-		line := fmt.Sprintf("tcp/%d: %s", p.Port, p.State)
+		states = append(states, fmt.Sprintf("%d %s", p.Port, orDash(p.State)))
+		line := fmt.Sprintf("tcp/%d: %s", p.Port, orDash(p.State))
 		if p.RootDSE != nil {
 			line += ", rootDSE read anonymously (" + p.RootDSE.DNSHostName + ")"
 		}

@@ -92,7 +92,7 @@ type Result struct {
 type PortResult struct {
 	Port  int    `json:"port"`
 	TLS   bool   `json:"tls"`
-	State string `json:"state"` // open, closed, filtered
+	State string `json:"state,omitempty"` // open, closed, filtered; absent when not examined
 	// Layer and Error say where the probe of an open port stopped.
 	Layer string `json:"layer,omitempty"` // connect, tls, bind, rootdse, search
 	Error string `json:"error,omitempty"`
@@ -225,6 +225,12 @@ func ProbePort(ctx context.Context, host string, p Port, opt Options) (r PortRes
 	raw, err := dial(dctx, "tcp", net.JoinHostPort(host, strconv.Itoa(p.Number)))
 	dcancel()
 	if err != nil {
+		if ctx.Err() != nil {
+			// The host's (or this port's) deadline or a cancel ended the
+			// connect, not the port: it was not examined, so it has no
+			// state, only the error.
+			return fail("connect", ctx.Err())
+		}
 		r.State = dialState(err)
 		if r.State == Closed {
 			r.MS = time.Since(start).Milliseconds()

@@ -105,3 +105,41 @@ func TestProbeTimesEveryReturn(t *testing.T) {
 		}
 	}
 }
+
+// TestDeadlineIsNoPortState: a connect that the host's deadline (or a
+// cancel) ends says nothing about the port: no state, the error at connect.
+// It read "filtered" before, as if the port had been found silent.
+func TestDeadlineIsNoPortState(t *testing.T) {
+	for name, mk := range map[string]func() (context.Context, context.CancelFunc){
+		"cancelled": func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx, cancel
+		},
+		"host deadline": func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 20*time.Millisecond)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := mk()
+			defer cancel()
+			// A dial that waits for its context, as a connect no one answers.
+			wait := func(ctx context.Context, _, _ string) (net.Conn, error) {
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			p := ProbePort(ctx, "x", Port{389, false, false}, Options{Dial: wait})
+			if p.State != "" || p.Layer != "connect" || p.Error == "" {
+				t.Errorf("state %q, layer %q, error %q; want no state and the error at connect", p.State, p.Layer, p.Error)
+			}
+		})
+	}
+	// The connect's own timeout with the host's time left is "filtered".
+	wait := func(ctx context.Context, _, _ string) (net.Conn, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	if p := ProbePort(context.Background(), "x", Port{389, false, false}, Options{Dial: wait, PortTimeout: time.Minute}); p.State != Filtered {
+		t.Errorf("connect timeout: state %q, want %q", p.State, Filtered)
+	}
+}

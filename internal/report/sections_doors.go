@@ -56,7 +56,7 @@ func ldapSection(t *tw, r *enum.Result) {
 	}
 	t.f("LDAP:\n")
 	for _, p := range r.LDAP.Ports {
-		t.f("  tcp/%d %s", p.Port, p.State)
+		t.f("  tcp/%d %s", p.Port, orNotExamined(p.State))
 		if p.Error != "" {
 			t.f(", stopped at %s: %s", p.Layer, p.Error)
 		}
@@ -94,4 +94,13 @@ func level(l *ldap.Level) string {
 		return l.Value
 	}
 	return l.Name + " (" + l.Value + ")"
+}
+
+// orNotExamined: a port without a state is one the run never got an
+// answer about (its deadline or a cancel came first).
+func orNotExamined(state string) string {
+	if state == "" {
+		return "not examined"
+	}
+	return state
 }
