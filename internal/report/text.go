@@ -13,13 +13,6 @@ import (
 	"github.com/nullsweep/nullsweep/internal/smb"
 )
 
-// JSON writes r as one indented JSON document.
-func JSON(w io.Writer, r any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
-}
-
 // JSONLine writes r as one line of JSON Lines (several hosts, one a line).
 func JSONLine(w io.Writer, r any) error {
 	return json.NewEncoder(w).Encode(r)
