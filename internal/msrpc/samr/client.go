@@ -230,37 +230,9 @@ func (c *Client) Close(ctx context.Context, h Handle) error {
 	return err
 }
 
-// enumerate pages through one of the Enumerate* calls.
+// enumerate pages through one of the Enumerate* calls (paging.go).
 func (c *Client) enumerate(ctx context.Context, name string, op uint16, req func(resume uint32) []byte) ([]RIDName, error) {
-	var all []RIDName
-	var resume uint32
-	received := 0
-	for page := 0; ; page++ {
-		if page >= c.maxPages() {
-			return all, fmt.Errorf("samr: %s: still more entries after %d calls", name, page)
-		}
-		start := time.Now()
-		stub, err := c.call(ctx, op, req(resume))
-		var rep enumReply
-		var st ntstatus.Status
-		if err == nil {
-			rep, st, err = decEnum(stub)
-		}
-		if err := c.done(op, name, fmt.Sprintf("resume %d", resume), start, st, err); err != nil {
-			return all, err
-		}
-		all = append(all, rep.Entries...)
-		if st != ntstatus.MoreEntries {
-			return all, nil
-		}
-		if received += len(stub); len(all) >= MaxEntries || received >= MaxEnumBytes {
-			return all, fmt.Errorf("samr: %s: stopped after %d entries in %d bytes (the most one enumeration may give)", name, len(all), received)
-		}
-		if len(rep.Entries) == 0 {
-			return all, fmt.Errorf("samr: %s: STATUS_MORE_ENTRIES with no entries", name)
-		}
-		resume = rep.Resume
-	}
+	return pages(ctx, c, c.enumPager(name, op, req))
 }
 
 // prefLen is the PreferedMaximumLength sent with enumerations: a page
@@ -315,39 +287,10 @@ func (c *Client) EnumerateAliases(ctx context.Context, domain Handle) ([]RIDName
 // QueryDisplayUsers pages through SamrQueryDisplayInformation (opnum 40)
 // class DomainDisplayUser until the server says it is done. It asks for
 // as many entries and bytes as the fields allow, so a server answers in as
-// few round trips as its own cap permits.
+// few round trips as its own cap permits, and asks for each next page
+// before decoding the one in hand (paging.go).
 func (c *Client) QueryDisplayUsers(ctx context.Context, domain Handle) ([]DisplayUser, error) {
-	var all []DisplayUser
-	var index uint32
-	received := 0
-	for page := 0; ; page++ {
-		if page >= c.maxPages() {
-			return all, fmt.Errorf("samr: QueryDisplayInformation: still more entries after %d calls", page)
-		}
-		start := time.Now()
-		stub, err := c.call(ctx, OpQueryDisplayInformation, encQueryDisplay(domain, displayUser, index, 0xffffffff, prefLen))
-		var rep displayReply
-		var st ntstatus.Status
-		if err == nil {
-			rep, st, err = decQueryDisplay(stub)
-		}
-		if err := c.done(OpQueryDisplayInformation, "QueryDisplayInformation", fmt.Sprintf("class 1 index %d", index), start, st, err); err != nil {
-			return all, err
-		}
-		all = append(all, rep.Users...)
-		if st != ntstatus.MoreEntries {
-			return all, nil
-		}
-		if received += len(stub); len(all) >= MaxEntries || received >= MaxEnumBytes {
-			return all, fmt.Errorf("samr: QueryDisplayInformation: stopped after %d entries in %d bytes (the most one enumeration may give)", len(all), received)
-		}
-		if len(rep.Users) == 0 {
-			return all, errors.New("samr: QueryDisplayInformation: STATUS_MORE_ENTRIES with no entries")
-		}
-		// The next index is the count read so far; servers number
-		// entries from 1 in Index, which gives the same value.
-		index += uint32(len(rep.Users))
-	}
+	return pages(ctx, c, c.displayPager(domain))
 }
 
 // OpenGroup is SamrOpenGroup (opnum 19).
