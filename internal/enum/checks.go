@@ -46,6 +46,31 @@ func (s *rpcState) close(ctx context.Context) {
 	}
 }
 
+// closeBeside closes the pipes in the background, all at once where the
+// connection multiplexes (SMB2; SMB1 and TCP one after another), with a
+// bound of their own: the run goes on to its last port probe and doors
+// while the server closes them, and host.close waits for them before it
+// disconnects IPC$.
+func (h *host) closeBeside(ctx context.Context, st *rpcState) {
+	together := h.Conn != nil && h.Conn.Negotiated().Dialect != smb.SMB1 && !st.tcp
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer cancel()
+		if !together {
+			st.close(cctx)
+			return
+		}
+		var wg sync.WaitGroup
+		for _, p := range st.pipes {
+			wg.Go(func() { _ = p.Close(cctx) })
+		}
+		wg.Wait()
+	}()
+	h.closing = append(h.closing, done)
+}
+
 // bind opens a pipe and binds one interface on it, recording both steps.
 func (h *host) bind(ctx context.Context, st *rpcState, pipe string, iface dcerpc.SyntaxID) (*dcerpc.Client, error) {
 	if st.tcp {
@@ -90,7 +115,7 @@ func (h *host) runRPCChecks(ctx context.Context) {
 		h.rpcTransport = ""
 		h.mu.Unlock()
 	}()
-	defer st.close(context.WithoutCancel(ctx))
+	defer h.closeBeside(ctx, st)
 	o := h.Opt.Checks
 	// --transport tcp never falls back to the pipes.
 	rpc := (h.IPC != nil && h.Opt.Transport != TransportTCP) || st.tcp

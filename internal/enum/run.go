@@ -133,6 +133,9 @@ type host struct {
 	// sequence record stamps on their binds and calls (doors.go).
 	rpcRan       bool
 	rpcTransport string
+	// closing holds the pipe closes under way (closeBeside); close waits
+	// for them.
+	closing []chan struct{}
 }
 
 // record appends one piece of evidence, and logs it at debug level as it
@@ -222,6 +225,9 @@ func (h *host) close() {
 	// A short, fresh deadline: the host's own may be spent already.
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
+	for _, done := range h.closing {
+		<-done
+	}
 	if h.IPC != nil {
 		_ = h.IPC.Disconnect(ctx)
 	}
