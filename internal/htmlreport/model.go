@@ -219,7 +219,7 @@ var sevRank = map[string]int{"critical": 4, "high": 3, "medium": 2, "low": 1, "i
 
 func build(in Input) *page {
 	p := &page{Run: in.Run, Columns: Columns, PageSize: PageSize, Generated: in.Generated.UTC().Format("2006-01-02 15:04:05 UTC"),
-		Script: template.JS(scriptSrc), ScriptHash: scriptHash}
+		Script: template.JS(scriptSrc), ScriptHash: scriptHash()}
 	p.Data.P = PageSize
 	p.Title = fmt.Sprintf("nullsweep run %d", in.Run.ID)
 	intern := &interner{idx: map[string]int{}}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 //go:embed report.html.tmpl
@@ -23,19 +24,23 @@ var pageSrc string
 //go:embed report.js
 var scriptSrc string
 
-var scriptHash = func() string {
+var scriptHash = sync.OnceValue(func() string {
 	h := sha256.Sum256([]byte(scriptSrc))
 	return "sha256-" + base64.StdEncoding.EncodeToString(h[:])
-}()
+})
 
-var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"inc": func(i int) int { return i + 1 },
-}).Parse(pageSrc))
+// pageTmpl is parsed on first use, not at start: every run of the binary
+// (enum of one host among them) would pay for it otherwise.
+var pageTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"inc": func(i int) int { return i + 1 },
+	}).Parse(pageSrc))
+})
 
 // Write renders the report.
 func Write(w io.Writer, in Input) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
-	if err := pageTmpl.Execute(bw, build(in)); err != nil {
+	if err := pageTmpl().Execute(bw, build(in)); err != nil {
 		return fmt.Errorf("htmlreport: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
