@@ -101,12 +101,13 @@ func TestIoctlSurgery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The first recorded IOCTL reply: a BIND_ACK.
+	// The first recorded IOCTL reply: a BIND_ACK (the final reply, after
+	// any interim STATUS_PENDING one of pipes served beside each other).
 	var msg []byte
 	for _, c := range rec.Conns {
 		for _, s := range c.Steps {
-			if msg == nil && s.Key == "smb2:11:rpc11:0" && len(s.Replies) == 1 {
-				f := mustHex(t, s.Replies[0])
+			if msg == nil && s.Key == "smb2:11:rpc11:0" && len(s.Replies) > 0 {
+				f := mustHex(t, s.Replies[len(s.Replies)-1])
 				msg = f[4:]
 			}
 		}
@@ -126,6 +127,17 @@ func TestIoctlSurgery(t *testing.T) {
 	}
 	if st, ok := RPCStub(pdu); !ok || len(st) != 4 {
 		t.Errorf("stub %x", st)
+	}
+	// A reply of our own to a request the recording never saw: the
+	// request's FileId, its message id, our output.
+	req := append(make([]byte, smb2HeaderSize, smb2HeaderSize+56), make([]byte, 56)...)
+	copy(req, "\xfeSMB")
+	le.PutUint16(req[12:], CmdIoctl)
+	le.PutUint64(req[24:], 77)
+	copy(req[smb2HeaderSize+8:], "0123456789abcdef")
+	own := IoctlReply(&Request{Raw: req}, 0, pdu)
+	if r, err := smb2.ParseIoctlResponse(own); err != nil || string(r.Output) != string(pdu) || string(r.FileID[:]) != "0123456789abcdef" || le.Uint64(own[24:]) != 77 {
+		t.Errorf("IoctlReply: %v %+v", err, r)
 	}
 	SetIoctlOutputField(m2, 0xFFFFFF00, 16)
 	if _, err := smb2.ParseIoctlResponse(m2); err == nil {

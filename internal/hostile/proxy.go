@@ -199,7 +199,7 @@ func (c *pconn) track(typ byte, msg []byte) *Request {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.rec != nil {
-		q.step = c.p.Record.addStep(c.rec, requestKey(typ, msg))
+		q.step = c.p.Record.addStep(c.rec, requestKey(typ, msg), requestFile(msg))
 	}
 	c.last = q
 	switch {

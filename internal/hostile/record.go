@@ -32,10 +32,12 @@ type RecConn struct {
 	Steps []*Step `json:"steps"`
 }
 
-// Step is one request, by its key (see requestKey), and the frames that
-// answered it, whole (frame header first), hex-encoded.
+// Step is one request, by its key (see requestKey), the SMB2 FileId it
+// was sent on (see requestFile; empty for a request on no open file) and
+// the frames that answered it, whole (frame header first), hex-encoded.
 type Step struct {
 	Key     string   `json:"key"`
+	File    string   `json:"file,omitempty"`
 	Replies []string `json:"replies"`
 }
 
@@ -43,8 +45,10 @@ type Step struct {
 var openJSON []byte
 
 // OpenLab is a full enum of the lab's open posture (all checks but RID
-// cycling, whose parallel lanes interleave on one connection), recorded
-// through a Proxy. Each call returns a fresh copy.
+// cycling, whose lanes take RID batches in no fixed order), recorded
+// through a Proxy: over SMB2 with the RPC checks beside each other on
+// pipes of their own, as a default run has them, then over SMB1. Each call
+// returns a fresh copy.
 func OpenLab() (*Recording, error) {
 	var r Recording
 	if err := json.Unmarshal(openJSON, &r); err != nil {
@@ -76,8 +80,8 @@ func (r *Recording) newConn() *RecConn {
 	return c
 }
 
-func (r *Recording) addStep(c *RecConn, key string) *Step {
-	s := &Step{Key: key}
+func (r *Recording) addStep(c *RecConn, key, file string) *Step {
+	s := &Step{Key: key, File: file}
 	r.mu.Lock()
 	c.Steps = append(c.Steps, s)
 	r.mu.Unlock()
@@ -165,9 +169,67 @@ func ntlmKey(msg []byte) string {
 	return ":ntlm3-user"
 }
 
-// Replay serves a recording: each connection is matched, request by
-// request, against the recorded connections whose steps so far had the
-// same keys, and gets the first match's replies with its own message ids.
+// requestFile is the FileId an SMB2 request acts on, hex-encoded: the
+// file or pipe a CREATE opened ([MS-SMB2] 2.2.14), named again by CLOSE,
+// FLUSH, READ, WRITE, LOCK, IOCTL, QUERY_DIRECTORY, CHANGE_NOTIFY,
+// QUERY_INFO and SET_INFO (2.2.15-2.2.39). Empty for every other request,
+// for SMB1, and for the all-ones FileId of an IOCTL on no file (2.2.31).
+func requestFile(msg []byte) string {
+	if !isSMB2(msg) || len(msg) < smb2HeaderSize {
+		return ""
+	}
+	var off int
+	switch le.Uint16(msg[12:]) {
+	case CmdClose, 0x0007, 0x000A, CmdIoctl, CmdQueryDir, 0x000F: // FLUSH, LOCK, CHANGE_NOTIFY
+		off = 8
+	case CmdRead, CmdWrite, 0x0011: // SET_INFO
+		off = 16
+	case 0x0010: // QUERY_INFO
+		off = 24
+	default:
+		return ""
+	}
+	b := msg[smb2HeaderSize:]
+	if len(b) < off+16 {
+		return ""
+	}
+	f := b[off : off+16]
+	if bytes.Equal(f, bytes.Repeat([]byte{0xFF}, 16)) {
+		return ""
+	}
+	return hex.EncodeToString(f)
+}
+
+// Replay serves a recording. A connection is matched, request by request,
+// against the recorded connections whose steps so far had the same keys,
+// and gets the first match's replies with its own message ids (SMB2) or
+// MIDs (SMB1).
+//
+// A recorded connection is read as streams: one per SMB2 FileId (the
+// steps sent on that open file or pipe, in recorded order), and one for
+// every other request (negotiate, session setup, tree connect and
+// disconnect, CREATE, logoff, and all of SMB1). Replies are recorded
+// verbatim, so the client uses the recorded FileIds, and a request goes to
+// the stream of its FileId (the unbound one if the recording has no such
+// FileId). Within its stream a request takes the step at the stream's
+// cursor while that step has the request's key; every candidate connection
+// where it does stays a candidate. Off that path only the first candidate
+// is kept, and a request takes, on the unbound SMB2 stream, the first
+// unused step with its key, wherever it lies: pipes served beside each
+// other send their CREATEs in any order, and those keys name the pipe (or
+// share) they open. On a FileId's stream, and on SMB1, whose keys name no
+// pipe, it takes the first unused step with its key past the cursor (the
+// client skipped steps: a hostile reply cut a check short), else before
+// it. Failing both, it takes the first step with its key (a repeat). The
+// cursor moves past the step taken, never back.
+//
+// So a client that runs its checks one after another follows each stream
+// as it was recorded, and a concurrent one gets, on each pipe, that pipe's
+// replies in that pipe's order, however the pipes interleave. Each reply
+// grants the credits it granted when recorded: every recorded request was
+// granted at least the one credit it cost (an interim reply may carry it),
+// so the client's balance does not depend on the order.
+//
 // An NBSS session request (TCP 139) is granted on the spot, so a recording
 // made on 445 serves 139 too. A request with no match ends the connection.
 func (r *Recording) Replay(ctx context.Context, port int) (net.Conn, error) {
@@ -177,9 +239,12 @@ func (r *Recording) Replay(ctx context.Context, port int) (net.Conn, error) {
 		stop := context.AfterFunc(ctx, func() { server.Close() })
 		defer stop()
 		r.mu.Lock()
-		cands := append([]*RecConn(nil), r.Conns...)
+		cands := make([]*cursor, len(r.Conns))
+		for i, c := range r.Conns {
+			cands[i] = newCursor(c)
+		}
 		r.mu.Unlock()
-		for k := 0; ; {
+		for {
 			typ, msg, err := readFrame(server)
 			if err != nil {
 				return
@@ -202,25 +267,21 @@ func (r *Recording) Replay(ctx context.Context, port int) (net.Conn, error) {
 				}
 				continue
 			}
-			var next []*RecConn
+			file := requestFile(msg)
+			var next []*cursor
+			var step *Step
 			for _, c := range cands {
-				if k < len(c.Steps) && c.Steps[k].Key == key {
+				if p := c.strict(file, key); p >= 0 {
 					next = append(next, c)
+					if s := c.take(file, p); step == nil {
+						step = s
+					}
 				}
 			}
 			if len(next) == 0 && len(cands) > 0 {
-				// The client left the recorded path (a hostile reply made
-				// it skip calls): resume at the next step with this key,
-				// else at the first one.
 				c := cands[0]
-				j := findStep(c.Steps[min(k, len(c.Steps)):], key)
-				if j >= 0 {
-					j += min(k, len(c.Steps))
-				} else {
-					j = findStep(c.Steps, key)
-				}
-				if j >= 0 {
-					next, k = []*RecConn{c}, j
+				if p := c.lenient(file, key); p >= 0 {
+					next, step = []*cursor{c}, c.take(file, p)
 				}
 			}
 			if len(next) == 0 {
@@ -228,7 +289,7 @@ func (r *Recording) Replay(ctx context.Context, port int) (net.Conn, error) {
 				return
 			}
 			cands = next
-			for _, h := range cands[0].Steps[k].Replies {
+			for _, h := range step.Replies {
 				f, err := hex.DecodeString(h)
 				if err != nil || len(f) < 4 {
 					return
@@ -238,7 +299,6 @@ func (r *Recording) Replay(ctx context.Context, port int) (net.Conn, error) {
 					return
 				}
 			}
-			k++
 		}
 	}()
 	return client, nil
@@ -249,13 +309,82 @@ var (
 	cancelKey = fmt.Sprintf("smb2:%d", CmdCancel)
 )
 
-func findStep(steps []*Step, key string) int {
-	for i, s := range steps {
-		if s.Key == key {
-			return i
-		}
+// cursor is a replayed connection's place in one recorded connection:
+// which steps it has taken and, per stream, where it is.
+type cursor struct {
+	c       *RecConn
+	streams map[string][]int // FileId ("" = unbound) → its steps' indices, in recorded order
+	pos     map[string]int   // stream → position after the step last taken at or past it
+	used    []bool           // by step index
+}
+
+func newCursor(c *RecConn) *cursor {
+	cu := &cursor{c: c, streams: map[string][]int{}, pos: map[string]int{}, used: make([]bool, len(c.Steps))}
+	for i, s := range c.Steps {
+		cu.streams[s.File] = append(cu.streams[s.File], i)
+	}
+	return cu
+}
+
+// stream is the stream a request on file belongs to.
+func (cu *cursor) stream(file string) string {
+	if _, ok := cu.streams[file]; ok {
+		return file
+	}
+	return ""
+}
+
+// strict is the position of the stream's next step if it has key and is
+// the step lenient would pick too, else -1.
+func (cu *cursor) strict(file, key string) int {
+	st := cu.stream(file)
+	idx, p := cu.streams[st], cu.pos[st]
+	if p < len(idx) && cu.c.Steps[idx[p]].Key == key && !cu.used[idx[p]] && cu.lenient(file, key) == p {
+		return p
 	}
 	return -1
+}
+
+// lenient is the position of the step a request off the recorded path
+// takes, -1 for none. On the unbound SMB2 stream, whose keys name what
+// they open (a share, a pipe): the first unused step with key, wherever
+// the cursor is. Elsewhere (a FileId's stream; SMB1, whose keys name no
+// pipe): the first unused one past the cursor, else before it. Else, on
+// both, the first step with key (a repeat).
+func (cu *cursor) lenient(file, key string) int {
+	st := cu.stream(file)
+	idx := cu.streams[st]
+	if st != "" || !strings.HasPrefix(key, "smb2:") {
+		for j := cu.pos[st]; j < len(idx); j++ {
+			if cu.c.Steps[idx[j]].Key == key && !cu.used[idx[j]] {
+				return j
+			}
+		}
+	}
+	first := -1
+	for j, i := range idx {
+		if cu.c.Steps[i].Key != key {
+			continue
+		}
+		if !cu.used[i] {
+			return j
+		}
+		if first < 0 {
+			first = j
+		}
+	}
+	return first
+}
+
+// take marks the step at position p of file's stream used and returns it.
+func (cu *cursor) take(file string, p int) *Step {
+	st := cu.stream(file)
+	i := cu.streams[st][p]
+	cu.used[i] = true
+	if p >= cu.pos[st] {
+		cu.pos[st] = p + 1
+	}
+	return cu.c.Steps[i]
 }
 
 // patchIDs gives a recorded reply the message id (SMB2) or MID (SMB1) of

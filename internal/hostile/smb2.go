@@ -108,6 +108,20 @@ func ReadReply(req *Request, status uint32, data []byte) []byte {
 	return append(append(h, body...), data...)
 }
 
+// IoctlReply builds an IOCTL reply to req ([MS-SMB2] 2.2.32) carrying out
+// as its output, for a request the recording never saw.
+func IoctlReply(req *Request, status uint32, out []byte) []byte {
+	h := replyHeader(req.Raw, status)
+	body := make([]byte, ioctlFixed)
+	le.PutUint16(body[0:], 49)
+	if b := req.Raw[smb2HeaderSize:]; len(b) >= 24 {
+		copy(body[4:24], b[4:24]) // CtlCode, FileId
+	}
+	le.PutUint32(body[32:], smb2HeaderSize+ioctlFixed)
+	le.PutUint32(body[36:], uint32(len(out)))
+	return append(append(h, body...), out...)
+}
+
 // replyHeader is the header of a reply to an SMB2 request: the request's
 // header with the server-to-redirector flag, a status and one credit.
 func replyHeader(req []byte, status uint32) []byte {
