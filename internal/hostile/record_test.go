@@ -261,3 +261,30 @@ func TestReplayUnknownFileIsUnbound(t *testing.T) {
 		old.take(strings.Repeat("cd", 16), p)
 	}
 }
+
+// Replay grants what the server granted when recorded, whatever the order
+// the requests come in. That leaves a concurrent client its credits only
+// if every recorded SMB2 request got back at least the one it cost
+// ([MS-SMB2] 3.3.1.2), in its interim or its final reply.
+func TestRecordingGrantsEachRequestACredit(t *testing.T) {
+	rec, err := OpenLab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range rec.Conns {
+		for j, s := range c.Steps {
+			if !strings.HasPrefix(s.Key, "smb2:") || len(s.Replies) == 0 {
+				continue
+			}
+			granted := 0
+			for _, h := range s.Replies {
+				if f := mustHex(t, h); len(f) >= 4+smb2HeaderSize {
+					granted += int(le.Uint16(f[4+14:]))
+				}
+			}
+			if granted < 1 {
+				t.Errorf("conn %d step %d (%s): replies grant %d credits", i, j, s.Key, granted)
+			}
+		}
+	}
+}
