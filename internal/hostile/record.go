@@ -212,16 +212,19 @@ func requestFile(msg []byte) string {
 // verbatim, so the client uses the recorded FileIds, and a request goes to
 // the stream of its FileId (the unbound one if the recording has no such
 // FileId). Within its stream a request takes the step at the stream's
-// cursor while that step has the request's key; every candidate connection
-// where it does stays a candidate. Off that path only the first candidate
-// is kept, and a request takes, on the unbound SMB2 stream, the first
-// unused step with its key, wherever it lies: pipes served beside each
-// other send their CREATEs in any order, and those keys name the pipe (or
-// share) they open. On a FileId's stream, and on SMB1, whose keys name no
-// pipe, it takes the first unused step with its key past the cursor (the
-// client skipped steps: a hostile reply cut a check short), else before
-// it. Failing both, it takes the first step with its key (a repeat). The
-// cursor moves past the step taken, never back.
+// cursor while that step has the request's key (on the unbound SMB2
+// stream: and no earlier step with that key is unused); every candidate
+// connection where it does stays a candidate. Off that path only the first
+// candidate is kept, and a request takes, on the unbound SMB2 stream, the
+// first unused step with its key, wherever it lies: pipes served beside
+// each other send their CREATEs in any order, and those keys name the
+// pipe (or share) they open. On a FileId's stream, and on SMB1, whose keys
+// name no pipe, it takes the first unused step with its key past the
+// cursor (the client skipped steps: a hostile reply cut a check short),
+// else before it. Failing both, it takes the first step with its key (a
+// repeat). The cursor moves past the step taken, never back. Candidates
+// are a handful of connections of a hundred steps or so: each request
+// scans its stream once per candidate.
 //
 // So a client that runs its checks one after another follows each stream
 // as it was recorded, and a concurrent one gets, on each pipe, that pipe's

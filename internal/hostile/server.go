@@ -27,7 +27,7 @@ import (
 //
 // go test runs packages in parallel, so each test owns its addresses; two
 // tests on one address fail to bind or, worse, probe each other's servers.
-// Taken: 9-31, 40-41, 60, 112 enum; 64, 220-224 epm; 170 enum (signing);
+// Taken: 9-32, 40-41, 60, 112 enum; 64, 220-224 epm; 170 enum (signing);
 // 185-187 hostile (mux); 190-194 ldap; 200-209 cmd sweep; 230 enum doors;
 // 232 audit doors; 240-249 cmd; 250 hostile.
 func Addr(n int) string { return "127.0.1." + strconv.Itoa(n) }
