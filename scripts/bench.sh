@@ -18,7 +18,7 @@
 # (10 ms) per RUNS runs; CPU of a process that exits un-reaped by the set
 # (an idle samba-dcerpcd) is lost, so the figure is a lower bound.
 #
-# env: RUNS (default 5), SLOW_RUNS (default RUNS; for the peers that take
+# env: RUNS (default 20), SLOW_RUNS (default 3; for the peers that take
 #      seconds a run), TARGETS_ENUM ("127.0.0.2 127.0.0.7"),
 #      E4LNG=/path/to/enum4linux-ng.py (optional; skipped when unset),
 #      RID_RANGE (default 500-5100), TARGETS_RIDS ("127.0.0.7"; add 127.0.0.10
@@ -29,8 +29,8 @@
 # `nullsweep lab up`) and hyperfine (scripts/setup.sh installs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=${RUNS:-5}
-SLOW_RUNS=${SLOW_RUNS:-$RUNS} # runs of the peers that take seconds (samrdump, nmap, enum4linux-ng, lookupsid.py)
+RUNS=${RUNS:-20}
+SLOW_RUNS=${SLOW_RUNS:-3} # runs of the peers that take seconds (samrdump, nmap, enum4linux-ng, lookupsid.py)
 PY=/usr/bin/python3
 HZ=$(getconf CLK_TCK)
 LABDIR=${NULLSWEEP_LAB_DIR:-${TMPDIR:-/tmp}/nullsweep-lab}
