@@ -89,9 +89,9 @@ func TestBesidePendingForeverOnLSALive(t *testing.T) {
 	if took := time.Since(start); took > opt.Timeout+deadlineSlack {
 		t.Errorf("took %v", took)
 	}
-	// The layer is the last one the evidence reached: the share probes,
-	// merged after SAMR's calls, or the LSA call.
-	if r.Layer != LayerCall && r.Layer != LayerShare || !strings.Contains(r.Error, "deadline") {
+	// The layer is that of the call the deadline cut (LSA's), not of the
+	// share probes merged after SAMR's calls.
+	if r.Layer != LayerCall || !strings.Contains(r.Error, "deadline") {
 		t.Errorf("layer %q error %q, want the host's deadline", r.Layer, r.Error)
 	}
 	probed := 0

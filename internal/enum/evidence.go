@@ -1,7 +1,10 @@
 package enum
 
 import (
+	"context"
 	"errors"
+	"net"
+	"os"
 	"time"
 
 	"github.com/nullsweep/nullsweep/internal/dcerpc"
@@ -99,6 +102,10 @@ type Check struct {
 	// Transport is the RPC protocol sequence that carried a bind or call:
 	// ncacn_np (a named pipe over SMB) or ncacn_ip_tcp.
 	Transport string `json:"transport,omitempty"`
+
+	// cut: the call ended because the host's deadline ran out or the run
+	// was cancelled (noteDeadline reports the layer of the first such).
+	cut bool
 }
 
 // Call describes a check before it runs.
@@ -127,6 +134,7 @@ func (c Check) Done(d time.Duration, err error) Check {
 	if err == nil {
 		return c
 	}
+	c.cut = cutShort(err)
 	var st Status
 	c.Result, st = Classify(err)
 	c.Status, c.StatusCode = st.Name, st.Code
@@ -134,6 +142,16 @@ func (c Check) Done(d time.Duration, err error) Check {
 		c.Detail = err.Error()
 	}
 	return c
+}
+
+// cutShort: err says a deadline or a cancel ended the call, not the
+// server (a socket deadline reads as the context's, ctxio.Err).
+func cutShort(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // Is reports whether c is a call of iface with one of the operation numbers.

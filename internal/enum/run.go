@@ -204,16 +204,31 @@ func (h *host) noteDeadline(ctx context.Context) {
 	if err == nil || h.Result.Error != "" {
 		return
 	}
-	layer := LayerCall
 	h.mu.Lock()
-	for i := len(h.Result.Checks) - 1; i >= 0; i-- {
-		if l := h.Result.Checks[i].Layer; l == LayerPipe || l == LayerBind || l == LayerCall || l == LayerShare {
-			layer = l
-			break
-		}
-	}
+	layer := deadlineLayer(h.Result.Checks)
 	h.mu.Unlock()
 	h.fail(layer, err)
+}
+
+// deadlineLayer is the layer the examination had reached when the
+// deadline ran out: that of the first check, in the evidence's order, the
+// deadline cut short. Checks beside each other are merged in the order of
+// a sequential run, so this is where a sequential run would have been
+// stopped. Without such a check (the deadline fell between calls), it is
+// the layer of the last RPC or share step taken.
+func deadlineLayer(checks []Check) Layer {
+	rpcLayer := func(l Layer) bool { return l == LayerPipe || l == LayerBind || l == LayerCall || l == LayerShare }
+	for _, c := range checks {
+		if c.cut && rpcLayer(c.Layer) {
+			return c.Layer
+		}
+	}
+	for i := len(checks) - 1; i >= 0; i-- {
+		if rpcLayer(checks[i].Layer) {
+			return checks[i].Layer
+		}
+	}
+	return LayerCall
 }
 
 func (h *host) fail(layer Layer, err error) {

@@ -181,3 +181,31 @@ func TestAnswered(t *testing.T) {
 		}
 	}
 }
+
+// The deadline's layer is that of the first check it cut, in the
+// evidence's order; without one, that of the last RPC or share step.
+func TestDeadlineLayer(t *testing.T) {
+	cut := func(l Layer) Check {
+		return Call(l, IfaceLSA, "m", "").Done(0, fmt.Errorf("lsa: call: %w", context.DeadlineExceeded))
+	}
+	ok := func(l Layer) Check { return Call(l, IfaceSAMR, "m", "").Done(0, nil) }
+	denied := func(l Layer) Check { return Call(l, IfaceSMB, "m", "").Done(0, ntstatus.AccessDenied) }
+	for _, tc := range []struct {
+		name   string
+		checks []Check
+		want   Layer
+	}{
+		{"a call cut before share probes merged after it", []Check{ok(LayerPipe), cut(LayerCall), ok(LayerCall), ok(LayerShare)}, LayerCall},
+		{"a share probe cut after calls", []Check{ok(LayerCall), denied(LayerShare), cut(LayerShare)}, LayerShare},
+		{"a bind cut", []Check{ok(LayerPipe), cut(LayerBind), cut(LayerCall)}, LayerBind},
+		{"nothing cut: the last step", []Check{ok(LayerCall), denied(LayerShare)}, LayerShare},
+		{"a cut outside the RPC layers is not it", []Check{cut(LayerReachability), ok(LayerPipe)}, LayerPipe},
+		{"no RPC step at all", []Check{ok(LayerReachability)}, LayerCall},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := deadlineLayer(tc.checks); got != tc.want {
+				t.Errorf("deadlineLayer = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
