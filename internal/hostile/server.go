@@ -29,7 +29,7 @@ import (
 // tests on one address fail to bind or, worse, probe each other's servers.
 // Taken: 9-32, 40-41, 60, 112 enum; 64, 220-224 epm; 170 enum (signing);
 // 185-187 hostile (mux); 190-194 ldap; 200-209 cmd sweep; 230 enum doors;
-// 232 audit doors; 240-249 cmd; 250 hostile; 70-71 enum (slow link).
+// 232 audit doors; 240-249 cmd; 250 hostile; 70-73 enum (slow link, read ahead).
 func Addr(n int) string { return "127.0.1." + strconv.Itoa(n) }
 
 // Handler serves one accepted connection. It must return when ctx ends

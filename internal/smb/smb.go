@@ -187,3 +187,23 @@ type Pipe interface {
 	Read(ctx context.Context, max int) ([]byte, error)
 	Close(ctx context.Context) error
 }
+
+// ReadAheader is a Pipe that can have several reads outstanding at once
+// (SMB2: the connection multiplexes). A reply of many fragments then
+// costs one round trip rather than one a fragment.
+type ReadAheader interface {
+	// ReadAhead sends n reads of up to max bytes each, in order, before
+	// waiting for any.
+	ReadAhead(ctx context.Context, n, max int) (AheadReads, error)
+}
+
+// AheadReads are reads a ReadAheader sent.
+type AheadReads interface {
+	// Next returns the next read's data in the order sent (ErrMore as
+	// Read says it).
+	Next(ctx context.Context) ([]byte, error)
+	// Left is how many reads have not been taken.
+	Left() int
+	// Drop gives up the reads not taken: their answers are discarded.
+	Drop()
+}

@@ -279,6 +279,20 @@ func (p *pipe2) Read(ctx context.Context, max int) ([]byte, error) {
 	return more(p.t.Read(ctx, p.id, 0, max))
 }
 
+func (p *pipe2) ReadAhead(ctx context.Context, n, max int) (AheadReads, error) {
+	r, err := p.t.ReadAhead(ctx, p.id, n, max)
+	if err != nil {
+		err = fmt.Errorf("smb: %w", err)
+	}
+	return aheadReads{r}, err
+}
+
+type aheadReads struct{ r *smb2.Reads }
+
+func (a aheadReads) Next(ctx context.Context) ([]byte, error) { return more(a.r.Next(ctx)) }
+func (a aheadReads) Left() int                                { return a.r.Left() }
+func (a aheadReads) Drop()                                    { a.r.Drop() }
+
 func (p *pipe2) Write(ctx context.Context, b []byte) (int, error) {
 	n, err := p.t.Write(ctx, p.id, 0, b)
 	if err != nil {

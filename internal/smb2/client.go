@@ -214,6 +214,67 @@ func (t *Tree) Read(ctx context.Context, id FileID, off uint64, n int) ([]byte, 
 	if err != nil {
 		return nil, fmt.Errorf("smb2: read: %w", err)
 	}
+	return readData(m, n)
+}
+
+// Reads are reads sent ahead on one open, before any is answered; their
+// data comes back in the order they were sent.
+type Reads struct {
+	t    *Tree
+	size int
+	ids  []uint64
+	next int
+}
+
+// ReadAhead sends n reads of up to size bytes on a pipe, one after
+// another without waiting for an answer, so a reply of many fragments
+// costs one round trip rather than one a fragment. A server satisfies
+// reads of one open in the order it receives them, which is the order of
+// their MessageIds. Reads it sent before an error stay in the returned
+// Reads (never nil), for Cancel.
+func (t *Tree) ReadAhead(ctx context.Context, id FileID, n, size int) (*Reads, error) {
+	size = clamp(size)
+	r := &Reads{t: t, size: size}
+	body := (&ReadRequest{Length: uint32(size), FileID: id}).Encode()
+	for range n {
+		mid, err := t.Session.Conn.Send(ctx, &Request{Command: CmdRead, SessionID: t.Session.ID, TreeID: t.ID, Body: body, Payload: size})
+		if err != nil {
+			return r, fmt.Errorf("smb2: read ahead: %w", err)
+		}
+		r.ids = append(r.ids, mid)
+	}
+	return r, nil
+}
+
+// Left is how many reads have not been taken.
+func (r *Reads) Left() int { return len(r.ids) - r.next }
+
+// Next returns the data of the next read, in the order sent; with
+// STATUS_BUFFER_OVERFLOW the data and an error matching ErrOverflow.
+func (r *Reads) Next(ctx context.Context) ([]byte, error) {
+	if r.next >= len(r.ids) {
+		return nil, errors.New("smb2: read ahead: no read left")
+	}
+	id := r.ids[r.next]
+	r.next++
+	m, err := r.t.Session.Conn.Recv(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("smb2: read: %w", err)
+	}
+	return readData(m, r.size)
+}
+
+// Drop gives up the reads not taken: an answer already in is released,
+// one still to come is discarded when it arrives.
+func (r *Reads) Drop() {
+	for _, id := range r.ids[r.next:] {
+		r.t.Session.Conn.forget(id)
+	}
+	r.next = len(r.ids)
+}
+
+// readData checks a READ response and copies out its data.
+func readData(m *Message, n int) ([]byte, error) {
 	st := m.Status()
 	if st != ntstatus.Success && st != ntstatus.BufferOverflow {
 		return nil, statusErr("read", m)

@@ -703,6 +703,23 @@ func (c *Conn) Preauth() Preauth {
 	return c.preauth
 }
 
+// forget gives up message id without cancelling it: an answer held is
+// released, one to come is dropped when it arrives.
+func (c *Conn) forget(id uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cl := c.calls[id]
+	switch {
+	case cl == nil:
+	case cl.state == callAnswered:
+		delete(c.calls, id)
+	case cl.state == callWaiting:
+		cl.state = callAbandoned
+		c.dropWaiterLocked(cl.w)
+		cl.w = nil
+	}
+}
+
 // RoundTrip sends r and waits for its response.
 func (c *Conn) RoundTrip(ctx context.Context, r *Request) (*Message, error) {
 	cl, err := c.send(ctx, r)
