@@ -2,6 +2,7 @@ package enum
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -101,6 +102,28 @@ func (g *gatedPipe) Transact(ctx context.Context, in []byte, maxOut int) ([]byte
 		return nil, err
 	}
 	return g.Pipe.Read(ctx, maxOut)
+}
+
+// ReadAhead lets the lane read a reply's fragments with their reads sent
+// at once where its pipe can (SMB2; dcerpc's readAhead).
+func (g *gatedPipe) ReadAhead(ctx context.Context, n, max int) (smb.AheadReads, error) {
+	ra, ok := g.Pipe.(smb.ReadAheader)
+	if !ok {
+		return nil, errors.New("enum: this lane's pipe cannot read ahead")
+	}
+	return ra.ReadAhead(ctx, n, max)
+}
+
+// Write implements dcerpc.Transport. A request's last fragment written
+// outside Transact (reads sent ahead are waiting for its reply, dcerpc's
+// send) still arrives at the round's barrier, so the other lanes do not
+// wait for it until their deadline.
+func (g *gatedPipe) Write(ctx context.Context, b []byte) (int, error) {
+	n, err := g.Pipe.Write(ctx, b)
+	if len(b) > 3 && b[3]&dcerpc.FlagLastFrag != 0 {
+		g.pass()
+	}
+	return n, err
 }
 
 // barrier is a countdown every lane of a round arrives at once.

@@ -46,6 +46,18 @@ func BenchmarkSlowLink(b *testing.B) {
 				b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(slowRTT), "rtts/op")
 			})
 		}
+		if posture == "bulk" {
+			b.Run("bulk/rids-500-5100", func(b *testing.B) {
+				ropt := Options{Timeout: time.Minute, NoGuest: true, Checks: CheckRIDs,
+					RIDs: RIDOptions{Ranges: []RIDRange{{500, 5100}}}}
+				for b.Loop() {
+					if r := Run(context.Background(), addr, ropt); r.Error != "" || len(r.RIDs) < 2000 {
+						b.Fatalf("stopped at %s: %s (%d names)", r.Layer, r.Error, len(r.RIDs))
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(slowRTT), "rtts/op")
+			})
+		}
 		b.Run(posture+"/rpcclient", func(b *testing.B) {
 			if _, err := exec.LookPath("rpcclient"); err != nil {
 				labtest.OracleMissing(b, "rpcclient")
