@@ -411,6 +411,15 @@ func (c *Conn) writeLocked(ctx context.Context, msg []byte) error {
 	c.wgen++
 	c.dlmu.Unlock()
 	if err != nil {
+		c.mu.Lock()
+		cause := c.err
+		c.mu.Unlock()
+		if cause != nil {
+			// The connection failed while this write was under way (the
+			// reader closed it on a reply for no request): that is the
+			// error, not the closed socket it left.
+			return cause
+		}
 		err = fmt.Errorf("smb2: write: %w", ctxio.Err(ctx, err))
 		c.fail(err)
 		return err
