@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"path/filepath"
 	"testing"
-
-	"github.com/nullsweep/nullsweep/internal/smb"
 )
 
 func addSeeds(f *testing.F) {
@@ -58,70 +56,6 @@ func FuzzClientCall(f *testing.F) {
 	})
 }
 
-// fuzzPipe is a message-mode pipe that reads ahead: every request is
-// answered with reply, cut into messages at the fragment lengths it
-// claims (the rest as one message where a length makes no sense).
-type fuzzPipe struct {
-	reply []byte
-	msgs  [][]byte
-	out   int // reads sent ahead and not taken
-	most  int
-}
-
-func (p *fuzzPipe) Write(ctx context.Context, b []byte) (int, error) {
-	h, _ := ParseHeader(b)
-	if h.Type == PTypeBind {
-		p.msgs = append(p.msgs, ackFor(b))
-		return len(b), nil
-	}
-	for r := p.reply; len(r) > 0; {
-		n := len(r)
-		if len(r) >= headerLen {
-			if l := int(binary.LittleEndian.Uint16(r[8:])); l >= headerLen && l <= len(r) {
-				n = l
-			}
-		}
-		p.msgs = append(p.msgs, r[:n])
-		r = r[n:]
-	}
-	return len(b), nil
-}
-
-func (p *fuzzPipe) pop() []byte {
-	if len(p.msgs) == 0 {
-		return nil
-	}
-	m := p.msgs[0]
-	p.msgs = p.msgs[1:]
-	return m
-}
-
-func (p *fuzzPipe) Read(ctx context.Context, max int) ([]byte, error) { return p.pop(), nil }
-
-func (p *fuzzPipe) Transact(ctx context.Context, in []byte, maxOut int) ([]byte, error) {
-	p.Write(ctx, in)
-	return p.pop(), nil
-}
-
-func (p *fuzzPipe) ReadAhead(ctx context.Context, n, size int) (smb.AheadReads, error) {
-	p.out += n
-	p.most = max(p.most, p.out)
-	return &fuzzReads{p: p, left: n}, nil
-}
-
-type fuzzReads struct {
-	p    *fuzzPipe
-	left int
-}
-
-func (r *fuzzReads) Next(ctx context.Context) ([]byte, error) {
-	r.left--
-	r.p.out--
-	return r.p.pop(), nil
-}
-func (r *fuzzReads) Left() int { return r.left }
-func (r *fuzzReads) Drop()     { r.p.out -= r.left; r.left = 0 }
-
 // FuzzClientCallReadAhead: any reply, over a pipe that reads ahead, for
 // two calls in a row: no panic, no stub longer than what was received, and
 // never more reads sent ahead than maxReadAhead.
@@ -132,7 +66,7 @@ func FuzzClientCallReadAhead(f *testing.F) {
 	f.Add(append(big, responsePDU(2, FlagLastFrag, []byte{1})...))
 	f.Add(append(responsePDU(2, FlagFirstFrag, []byte{1, 2}), responsePDU(2, FlagLastFrag, []byte{3})...))
 	f.Fuzz(func(t *testing.T, reply []byte) {
-		p := &fuzzPipe{reply: reply}
+		p := &msgPipe{fixed: reply}
 		c, err := Bind(context.Background(), p, EPM)
 		if err != nil {
 			t.Fatal(err)

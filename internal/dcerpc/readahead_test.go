@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,15 +17,19 @@ import (
 // the reply it wants (uint16); the reply's stub is that many bytes of
 // replyByte(i), in fragments of frag stub bytes, with alloc_hint on the
 // first fragment scaled by hint (1: what C706 12.6.4.10 says, the stub
-// left).
+// left). With fixed set, every request is answered with those bytes
+// instead, cut into messages at the fragment lengths they claim (the rest
+// as one message where a length makes no sense).
 type msgPipe struct {
 	frag      int
 	hint      float64
+	fixed     []byte
 	msgs      [][]byte
 	reads     int // ordinary reads
 	transacts int
 	aheadN    []int
 	dropped   int
+	out, most int  // reads sent ahead and not taken: now, and at most
 	badSecond bool // the second fragment of a reply names another call
 }
 
@@ -32,6 +37,19 @@ func (p *msgPipe) Write(ctx context.Context, b []byte) (int, error) {
 	h, _ := ParseHeader(b)
 	if h.Type == PTypeBind {
 		p.msgs = append(p.msgs, ackFor(b))
+		return len(b), nil
+	}
+	if p.fixed != nil {
+		for r := p.fixed; len(r) > 0; {
+			n := len(r)
+			if len(r) >= headerLen {
+				if l := int(binary.LittleEndian.Uint16(r[8:])); l >= headerLen && l <= len(r) {
+					n = l
+				}
+			}
+			p.msgs = append(p.msgs, r[:n])
+			r = r[n:]
+		}
 		return len(b), nil
 	}
 	stub := replyStub(int(binary.LittleEndian.Uint16(b[requestLen:])))
@@ -91,8 +109,10 @@ func (p *msgPipe) Transact(ctx context.Context, in []byte, maxOut int) ([]byte, 
 	return p.pop(), nil
 }
 
-func (p *msgPipe) ReadAhead(ctx context.Context, n, max int) (smb.AheadReads, error) {
+func (p *msgPipe) ReadAhead(ctx context.Context, n, size int) (smb.AheadReads, error) {
 	p.aheadN = append(p.aheadN, n)
+	p.out += n
+	p.most = max(p.most, p.out)
 	return &msgReads{p: p, left: n}, nil
 }
 
@@ -103,6 +123,7 @@ type msgReads struct {
 
 func (r *msgReads) Next(ctx context.Context) ([]byte, error) {
 	r.left--
+	r.p.out--
 	return r.p.pop(), nil
 }
 
@@ -110,6 +131,7 @@ func (r *msgReads) Left() int { return r.left }
 
 func (r *msgReads) Drop() {
 	r.p.dropped += r.left
+	r.p.out -= r.left
 	r.left = 0
 }
 
@@ -150,7 +172,7 @@ func TestReadAhead(t *testing.T) {
 					t.Errorf("%d reads out after the first reply, want %d", c.pendingReads(), tc.wantLeft)
 				}
 			}
-			if !equalInts(p.aheadN, tc.wantAhead) || p.reads != tc.wantReads {
+			if !slices.Equal(p.aheadN, tc.wantAhead) || p.reads != tc.wantReads {
 				t.Errorf("reads sent ahead %v, ordinary reads %d; want %v, %d", p.aheadN, p.reads, tc.wantAhead, tc.wantReads)
 			}
 			// With reads left out, the later requests are written, not
@@ -160,18 +182,6 @@ func TestReadAhead(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // A reply that cannot be read whole (here: its second fragment names

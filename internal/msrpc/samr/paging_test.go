@@ -3,6 +3,7 @@ package samr
 import (
 	"context"
 	"encoding/binary"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -75,10 +76,10 @@ func TestPagingAsksAhead(t *testing.T) {
 	if err != nil || len(users) != 9 {
 		t.Fatalf("%d users, err %v", len(users), err)
 	}
-	if want := []uint32{0, 11, 22}; !equal(f.resumes, want) {
+	if want := []uint32{0, 11, 22}; !slices.Equal(f.resumes, want) {
 		t.Errorf("requests at resume %v, want %v", f.resumes, want)
 	}
-	if want := []string{"resume 0", "resume 11", "resume 22"}; !equal(details, want) {
+	if want := []string{"resume 0", "resume 11", "resume 22"}; !slices.Equal(details, want) {
 		t.Errorf("evidence %q, want %q", details, want)
 	}
 }
@@ -126,7 +127,7 @@ func TestDisplayPagingAsksAhead(t *testing.T) {
 	if err != nil || len(users) != 12 {
 		t.Fatalf("%d users, err %v", len(users), err)
 	}
-	if want := []uint32{0, 5, 10}; !equal(indexes, want) {
+	if want := []uint32{0, 5, 10}; !slices.Equal(indexes, want) {
 		t.Errorf("indexes asked %v, want %v", indexes, want)
 	}
 }
@@ -141,16 +142,4 @@ func displayPage(n uint32, st ntstatus.Status) []byte {
 		b = append(b, le(i+1, 1000+i, 0x10, 0, 0, 0, 0, 0, 0)...)
 	}
 	return append(b, le(uint32(st))...)
-}
-
-func equal[T comparable](a, b []T) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
