@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 )
 
 // Err prefers ctx's error over the I/O error it caused: a cancelled or
@@ -30,4 +31,16 @@ func Err(ctx context.Context, err error) error {
 		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
 	}
 	return err
+}
+
+// Ended reports that ctx is done or its deadline has passed: a socket
+// deadline set from ctx fires a moment before ctx's own timer marks it
+// done, and an I/O error then must still read as ctx's end, never as the
+// peer's silence.
+func Ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }

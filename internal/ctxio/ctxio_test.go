@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"testing"
+	"time"
 )
 
 type timeoutErr struct{}
@@ -47,5 +48,32 @@ func TestErr(t *testing.T) {
 				t.Errorf("Err = %v, want %v itself", got, tc.err)
 			}
 		})
+	}
+}
+
+// lateTimer is a context whose deadline has passed but whose timer has
+// not yet marked it done: the moment a socket deadline taken from it fires.
+type lateTimer struct{ context.Context }
+
+func (lateTimer) Deadline() (time.Time, bool) { return time.Now().Add(-time.Millisecond), true }
+
+func TestEnded(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	future, stop := context.WithTimeout(context.Background(), time.Hour)
+	defer stop()
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		want bool
+	}{
+		{"no deadline", context.Background(), false},
+		{"deadline ahead", future, false},
+		{"cancelled", cancelled, true},
+		{"deadline passed, timer not yet fired", lateTimer{context.Background()}, true},
+	} {
+		if got := Ended(tc.ctx); got != tc.want {
+			t.Errorf("%s: Ended = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

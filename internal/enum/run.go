@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nullsweep/nullsweep/internal/ctxio"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
 	"github.com/nullsweep/nullsweep/internal/smb"
 )
@@ -197,7 +198,7 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 // the layer of the last step taken.
 func (h *host) noteDeadline(ctx context.Context) {
 	err := ctx.Err()
-	if dl, ok := ctx.Deadline(); err == nil && ok && !time.Now().Before(dl) {
+	if err == nil && ctxio.Ended(ctx) {
 		// The socket deadline fired a moment before ctx's own timer.
 		err = context.DeadlineExceeded
 	}
@@ -810,7 +811,7 @@ func probeTCP(ctx context.Context, host, port string) (Outcome, net.Conn, error)
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return Closed, nil, err
 	}
-	if ctx.Err() != nil {
+	if ctxio.Ended(ctx) {
 		return Error, nil, err
 	}
 	return Filtered, nil, err

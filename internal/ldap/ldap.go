@@ -26,6 +26,8 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/nullsweep/nullsweep/internal/ctxio"
 )
 
 // MaxMessage bounds one LDAP message (BER element) read from a server. An
@@ -225,11 +227,11 @@ func ProbePort(ctx context.Context, host string, p Port, opt Options) (r PortRes
 	raw, err := dial(dctx, "tcp", net.JoinHostPort(host, strconv.Itoa(p.Number)))
 	dcancel()
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctxio.Ended(ctx) {
 			// The host's (or this port's) deadline or a cancel ended the
 			// connect, not the port: it was not examined, so it has no
 			// state, only the error.
-			return fail("connect", ctx.Err())
+			return fail("connect", ctxio.Err(ctx, err))
 		}
 		r.State = dialState(err)
 		if r.State == Closed {
