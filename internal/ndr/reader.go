@@ -286,14 +286,15 @@ func (r *Reader) utf16String(n int) string {
 	for len(b) >= 2 && b[len(b)-1] == 0 && b[len(b)-2] == 0 {
 		b = b[:len(b)-2]
 	}
-	return decodeUTF16(b)
+	return DecodeUTF16(b)
 }
 
-// decodeUTF16 decodes UTF-16LE bytes straight into a string, without the
+// DecodeUTF16 decodes UTF-16LE bytes (an odd last byte is ignored)
+// straight into a string, without the
 // []uint16 and []rune copies utf16.Decode needs: a string is then the only
 // allocation, at most 1.5 bytes per byte decoded. Unpaired surrogates
 // become U+FFFD, as with utf16.Decode.
-func decodeUTF16(b []byte) string {
+func DecodeUTF16(b []byte) string {
 	if s, ok := asciiUTF16(b); ok {
 		return s
 	}
@@ -459,7 +460,7 @@ func (r *Reader) UnicodeStringBody(length, maxLength uint16) string {
 	if keep := 2 * int(length/2); keep < len(b) {
 		b = b[:keep]
 	}
-	return decodeUTF16(b)
+	return DecodeUTF16(b)
 }
 
 // Handle reads a 20-byte context handle.

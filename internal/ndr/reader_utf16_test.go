@@ -6,7 +6,7 @@ import (
 	"unicode/utf16"
 )
 
-// decodeUTF16 agrees with utf16.Decode on any bytes, on the ASCII fast
+// DecodeUTF16 agrees with utf16.Decode on any bytes, on the ASCII fast
 // path and off it (a trailing odd byte is ignored).
 func FuzzDecodeUTF16(f *testing.F) {
 	for _, s := range []string{"alice", "Administrator", "bérénice", "\U0001F600x", "a\x00b", "\x7f\x80"} {
@@ -23,8 +23,8 @@ func FuzzDecodeUTF16(f *testing.F) {
 		for i := range u {
 			u[i] = binary.LittleEndian.Uint16(b[2*i:])
 		}
-		if got, want := decodeUTF16(b), string(utf16.Decode(u)); got != want {
-			t.Fatalf("decodeUTF16(% x) = %q, want %q", b, got, want)
+		if got, want := DecodeUTF16(b), string(utf16.Decode(u)); got != want {
+			t.Fatalf("DecodeUTF16(% x) = %q, want %q", b, got, want)
 		}
 	})
 }
@@ -35,6 +35,6 @@ func BenchmarkDecodeUTF16ASCII(b *testing.B) {
 		in = binary.LittleEndian.AppendUint16(in, u)
 	}
 	for b.Loop() {
-		_ = decodeUTF16(in)
+		_ = DecodeUTF16(in)
 	}
 }

@@ -10,9 +10,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 
 	"golang.org/x/text/encoding/charmap"
+
+	"github.com/nullsweep/nullsweep/internal/smb1"
 )
 
 // Transport runs one RAP call: an SMB1 TRANSACTION on \PIPE\LANMAN with
@@ -284,7 +285,7 @@ func fixedString(b []byte) string {
 			break
 		}
 	}
-	return oemString(b)
+	return smb1.OEMString(b)
 }
 
 // ErrOverlap is returned when a reply's string pointers reuse bytes beyond
@@ -331,29 +332,12 @@ func (t *stringTable) at(ptr uint32) string {
 		return ""
 	}
 	t.left -= end - off
-	s := oemString(t.data[off:end])
+	s := smb1.OEMString(t.data[off:end])
 	if t.seen == nil {
 		t.seen = make(map[int]string)
 	}
 	t.seen[off] = s
 	return s
-}
-
-// oemString decodes OEM text; RAP strings are in the server's DOS code page
-// (CP850 by default on Samba; CP437 on US Windows agrees for ASCII).
-// Decoded byte by byte: a transform.Transformer per string allocated more
-// than the string itself.
-func oemString(b []byte) string {
-	var sb strings.Builder
-	sb.Grow(len(b))
-	for _, c := range b {
-		if c < 0x80 {
-			sb.WriteByte(c)
-		} else {
-			sb.WriteRune(charmap.CodePage850.DecodeByte(c))
-		}
-	}
-	return sb.String()
 }
 
 func oemBytes(s string) []byte {

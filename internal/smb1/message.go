@@ -13,10 +13,10 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf16"
-	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
 
+	"github.com/nullsweep/nullsweep/internal/ndr"
 	"github.com/nullsweep/nullsweep/internal/ntstatus"
 )
 
@@ -243,24 +243,7 @@ func UTF16String(b []byte) string {
 	for n+1 < len(b) && (b[n] != 0 || b[n+1] != 0) {
 		n += 2
 	}
-	b = b[:n]
-	var sb strings.Builder
-	sb.Grow(n / 2)
-	for i := 0; i+1 < len(b); i += 2 {
-		r := rune(binary.LittleEndian.Uint16(b[i:]))
-		if utf16.IsSurrogate(r) {
-			d := utf8.RuneError
-			if i+3 < len(b) {
-				d = utf16.DecodeRune(r, rune(binary.LittleEndian.Uint16(b[i+2:])))
-			}
-			if d != utf8.RuneError {
-				i += 2
-			}
-			r = d
-		}
-		sb.WriteRune(r)
-	}
-	return sb.String()
+	return ndr.DecodeUTF16(b[:n])
 }
 
 // request is an SMB1 message to send.
