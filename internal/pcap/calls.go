@@ -284,14 +284,26 @@ func (c *conv) lsaCall(f map[string][]string, call *rpcCall, cl *Call) error {
 			c.rep.Disclosed.Domains = appendDomain(c.rep.Disclosed.Domains, dm)
 			cl.Disclosed++
 		}
-	case lsa.OpLookupSids:
-		sids, err := lookupSidsRequest(call.req)
-		if err != nil {
-			return err
-		}
-		res, err := lsa.DecodeLookupSids(call.resp, sids)
-		if err != nil {
-			return err
+	case lsa.OpLookupSids, lsa.OpLookupNames:
+		var res *lsa.LookupResult
+		if call.opnum == lsa.OpLookupSids {
+			sids, err := lookupSidsRequest(call.req)
+			if err != nil {
+				return err
+			}
+			res, err = lsa.DecodeLookupSids(call.resp, sids)
+			if err != nil {
+				return err
+			}
+		} else {
+			names, err := lookupNamesRequest(call.req)
+			if err != nil {
+				return err
+			}
+			res, err = lsa.DecodeLookupNames(call.resp, names)
+			if err != nil {
+				return err
+			}
 		}
 		cl.Status = res.Status.String()
 		status(uint32(res.Status))
@@ -300,26 +312,7 @@ func (c *conv) lsaCall(f map[string][]string, call *rpcCall, cl *Call) error {
 			if !t.Mapped() {
 				continue
 			}
-			c.addName(Name{SID: t.SID.String(), Name: t.Name, Domain: t.Domain, Type: t.Use.String()})
-			cl.Disclosed++
-		}
-	case lsa.OpLookupNames:
-		names, err := lookupNamesRequest(call.req)
-		if err != nil {
-			return err
-		}
-		res, err := lsa.DecodeLookupNames(call.resp, names)
-		if err != nil {
-			return err
-		}
-		cl.Status = res.Status.String()
-		status(uint32(res.Status))
-		refs(res.Domains)
-		for _, t := range res.Translations {
-			if !t.Mapped() {
-				continue
-			}
-			// The name as asked may carry its domain ("DOM\user").
+			// A name as asked may carry its domain ("DOM\user").
 			name := t.Name
 			if i := strings.LastIndexByte(name, '\\'); i >= 0 && strings.EqualFold(name[:i], t.Domain) {
 				name = name[i+1:]
