@@ -25,7 +25,7 @@ type pager[T any] struct {
 	dec func(stub []byte, cursor uint32) (items []T, next uint32, st ntstatus.Status, err error)
 }
 
-// fetched is one page's reply, asked for ahead of its turn.
+// fetched is one page's reply.
 type fetched struct {
 	cursor uint32
 	stub   []byte
@@ -33,14 +33,17 @@ type fetched struct {
 	start  time.Time
 }
 
-// ask sends the request for the page at cursor in the background.
+// fetch asks for the page at cursor and waits for it.
+func (c *Client) fetch(ctx context.Context, op uint16, req []byte, cursor uint32) fetched {
+	start := time.Now()
+	stub, err := c.call(ctx, op, req)
+	return fetched{cursor, stub, err, start}
+}
+
+// ask fetches the page at cursor in the background (ahead of its turn).
 func (c *Client) ask(ctx context.Context, op uint16, req []byte, cursor uint32) <-chan fetched {
 	ch := make(chan fetched, 1)
-	start := time.Now()
-	go func() {
-		stub, err := c.call(ctx, op, req)
-		ch <- fetched{cursor, stub, err, start}
-	}()
+	go func() { ch <- c.fetch(ctx, op, req, cursor) }()
 	return ch
 }
 
@@ -84,7 +87,7 @@ func pages[T any](ctx context.Context, c *Client, p pager[T]) ([]T, error) {
 			f = <-ahead
 			ahead = nil
 		} else {
-			f = <-c.ask(ctx, p.op, p.enc(cursor), cursor)
+			f = c.fetch(ctx, p.op, p.enc(cursor), cursor)
 		}
 		var peeked uint32
 		peekedOK := false
