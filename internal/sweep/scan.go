@@ -117,68 +117,40 @@ func (sc *scanner) scan(ctx context.Context, t Target) probe {
 		p.address = addr.String()
 	}
 	if sc.port == 139 {
-		return sc.only139(ctx, addr, p)
+		s139, err139 := connect(ctx, dial, addr, 139, timeout)
+		return p.after(s139, err139, 139, "", timeout)
 	}
 	s445, err445 := connect(ctx, dial, addr, 445, timeout)
-	if sc.port == 445 && s445 == portClosed {
-		p.status = StatusClosed
-		return p
-	}
-	switch s445 {
-	case portOpen:
-		p.status, p.port = StatusOpen, 445
-		return p
-	case portCancelled:
-		return probe{interrupted: true}
-	case portFiltered:
-		p.status, p.layer, p.err = StatusFiltered, enum.LayerReachability, fmt.Sprintf("tcp/445 no answer within %v", timeout)
-		if !isTimeout(err445) {
-			p.err = "tcp/445: " + err445.Error()
-		}
-		return p
-	case portError:
-		p.status, p.layer, p.err = StatusError, enum.LayerReachability, "tcp/445: "+err445.Error()
-		return p
+	if sc.port == 445 || s445 != portClosed {
+		return p.after(s445, err445, 445, "", timeout)
 	}
 	if sc.limit.wait(ctx) != nil {
 		return probe{interrupted: true}
 	}
 	s139, err139 := connect(ctx, dial, addr, 139, timeout)
-	switch s139 {
-	case portOpen:
-		p.status, p.port = StatusOpen, 139
-	case portCancelled:
-		return probe{interrupted: true}
-	case portClosed:
-		p.status = StatusClosed
-	case portFiltered:
-		p.status, p.layer, p.err = StatusFiltered, enum.LayerReachability, fmt.Sprintf("tcp/445 closed, tcp/139 no answer within %v", timeout)
-		if !isTimeout(err139) {
-			p.err = "tcp/445 closed, tcp/139: " + err139.Error()
-		}
-	default:
-		p.status, p.layer, p.err = StatusError, enum.LayerReachability, "tcp/445 closed, tcp/139: "+err139.Error()
-	}
-	return p
+	return p.after(s139, err139, 139, "tcp/445 closed, ", timeout)
 }
 
-// only139 is phase 1 with --port 139.
-func (sc *scanner) only139(ctx context.Context, addr netip.Addr, p probe) probe {
-	s, err := connect(ctx, sc.dial, addr, 139, sc.timeout)
+// after is phase 1's answer once port's connect ended in s: open, closed
+// (refused), filtered (no answer within timeout: a state, never an error)
+// or an error, each with the layer and the text said; interrupted for a
+// cancel. before is what the ports tried first said.
+func (p probe) after(s portState, err error, port int, before string, timeout time.Duration) probe {
+	name := "tcp/" + strconv.Itoa(port)
 	switch s {
 	case portOpen:
-		p.status, p.port = StatusOpen, 139
+		p.status, p.port = StatusOpen, port
 	case portCancelled:
 		return probe{interrupted: true}
 	case portClosed:
 		p.status = StatusClosed
 	case portFiltered:
-		p.status, p.layer, p.err = StatusFiltered, enum.LayerReachability, fmt.Sprintf("tcp/139 no answer within %v", sc.timeout)
+		p.status, p.layer, p.err = StatusFiltered, enum.LayerReachability, fmt.Sprintf("%s%s no answer within %v", before, name, timeout)
 		if !isTimeout(err) {
-			p.err = "tcp/139: " + err.Error()
+			p.err = before + name + ": " + err.Error()
 		}
 	default:
-		p.status, p.layer, p.err = StatusError, enum.LayerReachability, "tcp/139: "+err.Error()
+		p.status, p.layer, p.err = StatusError, enum.LayerReachability, before+name+": "+err.Error()
 	}
 	return p
 }
